@@ -1,0 +1,111 @@
+"""The one wiring place: database, services, handlers, menus, start-up checks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
+
+import handlers
+from bot.config import Config
+from bot.domain.clock import Clock, SystemClock
+from bot.messenger import Messenger
+from bot.render import Renderer
+from bot.services.container import Services
+from bot.services.grids import GridService
+from bot.services.people import PeopleService
+from bot.storage.database import Database
+from handlers.context import CONTEXT_TYPES, GridApplication, Runtime
+from handlers.registry import publish_menus
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = Update.ALL_TYPES
+
+
+async def build_services(config: Config, clock: Clock) -> Services:
+    db = await Database.open(config.database.path)
+    renderer = Renderer(config.bot.locale, config.bot.templates_dir)
+    return Services(
+        config=config,
+        db=db,
+        clock=clock,
+        renderer=renderer,
+        grids=GridService(db, clock, config.staff_ids),
+        people=PeopleService(db, clock),
+    )
+
+
+def build_application(
+    config: Config, token: str, *, clock: Clock | None = None, publish_command_menus: bool = True
+) -> GridApplication:
+    """A ready-to-run Application; the database opens in post_init, inside the event loop."""
+    clock = clock or SystemClock()
+
+    async def post_init(application: GridApplication) -> None:
+        services = await build_services(config, clock)
+        me = await application.bot.get_me()
+        if not me.can_read_all_group_messages:
+            log.warning(
+                "privacy mode is on for @%s: in groups where it is not an admin it only sees "
+                "commands and replies. Turn it off in @BotFather (/setprivacy) and re-add the bot "
+                "to each group, or make it an admin.", me.username,
+            )
+        messenger = Messenger(application.bot, services.renderer, services.grids, services.people)
+        application.bot_data.runtime = Runtime(
+            services=services, messenger=messenger, bot_username=me.username or "",
+            commands=handlers.COMMANDS,
+        )
+        if publish_command_menus:
+            await publish_menus(application, services.renderer, handlers.COMMANDS,
+                                sorted(config.staff_ids))
+
+    async def post_shutdown(application: GridApplication) -> None:
+        runtime = application.bot_data.runtime
+        if runtime is not None:
+            await runtime.services.db.close()
+
+    builder: Any = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(config.telegram.base_url)
+        .base_file_url(config.telegram.base_file_url)
+        .context_types(CONTEXT_TYPES)
+        .defaults(Defaults(tzinfo=config.bot.tz))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=config.telegram.overall_max_rate,
+                group_max_rate=config.telegram.group_max_rate,
+                max_retries=config.telegram.max_retries,
+            )
+        )
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    application: GridApplication = builder.build()
+    handlers.register(application)
+    return application
+
+
+def run(config: Config, token: str) -> None:
+    """Serve until interrupted: long polling, or a webhook when [telegram] webhook_url is set."""
+    application = build_application(config, token)
+    telegram = config.telegram
+    if telegram.webhook_url:
+        from urllib.parse import urlparse
+
+        log.info("serving webhook on %s:%d", telegram.webhook_listen, telegram.webhook_port)
+        application.run_webhook(
+            listen=telegram.webhook_listen,
+            port=telegram.webhook_port,
+            url_path=urlparse(telegram.webhook_url).path.lstrip("/"),
+            webhook_url=telegram.webhook_url,
+            secret_token=telegram.webhook_secret.reveal(),
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        log.info("long polling %s", "the official Bot API"
+                 if "api.telegram.org" in telegram.base_url else telegram.base_url)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)

@@ -1,0 +1,300 @@
+"""Typed, validated configuration from one TOML file.
+
+One frozen dataclass per TOML table; the table's fields are the only keys allowed.
+Every problem becomes a `ConfigError` that names the file, the key and what was
+expected, so an operator can fix it without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TOKEN_ENV = "GRIDBOT_TOKEN"
+OFFICIAL_BASE_URL = "https://api.telegram.org/bot"
+OFFICIAL_BASE_FILE_URL = "https://api.telegram.org/file/bot"
+SUPPORTED_LOCALES = ("zh-CN", "en")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A configuration problem an operator can fix; the message is the whole story."""
+
+
+class Secret:
+    """A string that never shows itself in repr/str, so it cannot leak into logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    token: Secret = field(default_factory=lambda: Secret(""))
+    base_url: str = OFFICIAL_BASE_URL
+    base_file_url: str = OFFICIAL_BASE_FILE_URL
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    overall_max_rate: float = 30.0
+    group_max_rate: float = 20.0
+    max_retries: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    path: str = "gridbot.db"
+
+
+@dataclass(frozen=True, slots=True)
+class BotConfig:
+    timezone: str = "Asia/Shanghai"
+    locale: str = "zh-CN"
+    log_level: str = "INFO"
+    templates_dir: str | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class RolesConfig:
+    staff: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationConfig:
+    # 0 means "not configured", so the example file can show every key.
+    community: int = 0
+    street: int = 0
+    district: int = 0
+
+    def duty_chat(self, level: str) -> int | None:
+        chat_id = int(getattr(self, level))
+        return chat_id or None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    bot: BotConfig = field(default_factory=BotConfig)
+    roles: RolesConfig = field(default_factory=RolesConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    source: Path | None = None
+
+    @property
+    def staff_ids(self) -> frozenset[int]:
+        return frozenset(self.roles.staff)
+
+
+_SECTIONS: dict[str, type] = {
+    "telegram": TelegramConfig,
+    "database": DatabaseConfig,
+    "bot": BotConfig,
+    "roles": RolesConfig,
+    "escalation": EscalationConfig,
+}
+
+
+def load_config(path: Path | str, *, env: typing.Mapping[str, str] | None = None) -> Config:
+    """Read, validate and return the configuration; raise ConfigError on any problem."""
+    path = Path(path)
+    env = os.environ if env is None else env
+    try:
+        raw_bytes = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: file not found (copy config.example.toml to {path} and edit it)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw_bytes.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return config_from_mapping(data, source=path, env=env)
+
+
+def config_from_mapping(
+    data: typing.Mapping[str, Any],
+    *,
+    source: Path | None = None,
+    env: typing.Mapping[str, str] | None = None,
+) -> Config:
+    where = str(source) if source else "config"
+    sections: dict[str, Any] = {}
+    for name, value in data.items():
+        section_type = _SECTIONS.get(name)
+        if section_type is None:
+            known = ", ".join(f"[{s}]" for s in _SECTIONS)
+            raise ConfigError(f"{where}: unknown table [{name}] (known tables: {known})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: {name} must be a table ([{name}]), got {_kind(value)}")
+        sections[name] = _build_section(where, name, section_type, value)
+    config = Config(**sections, source=source)
+    token = (env or {}).get(TOKEN_ENV)
+    if token:
+        config = _replace_section(config, "telegram", token=Secret(token.strip()))
+    _check_semantics(where, config)
+    return config
+
+
+def _replace_section(config: Config, section: str, **changes: Any) -> Config:
+    from dataclasses import replace
+
+    return replace(config, **{section: replace(getattr(config, section), **changes)})
+
+
+def _build_section(where: str, section: str, cls: type, table: dict[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls, globalns={**globals(), "Secret": Secret})
+    allowed = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in allowed:
+            known = ", ".join(allowed)
+            raise ConfigError(f"{where}: [{section}] {key}: unknown key (known keys: {known})")
+        values[key] = _coerce(where, f"[{section}] {key}", hints[key], value)
+    for name, f in allowed.items():
+        if name not in values and f.default is MISSING and f.default_factory is MISSING:
+            raise ConfigError(f"{where}: [{section}] {name}: required")
+    return cls(**values)
+
+
+def _coerce(where: str, key: str, hint: Any, value: Any) -> Any:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(hint) if a is not type(None)]
+        # TOML has no null; an empty string is the conventional "unset" for optional keys.
+        if value == "" and type(None) in get_args(hint):
+            return None
+        return _coerce(where, key, options[0], value)
+    if hint is Secret:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {key}: expected a string, got {_kind(value)}")
+        return Secret(value.strip())
+    if origin is tuple:
+        (item_type, _ellipsis) = get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(
+                f"{where}: {key}: expected a list of {_type_name(item_type)}, got {_kind(value)}"
+            )
+        return tuple(_coerce(where, f"{key}[{i}]", item_type, v) for i, v in enumerate(value))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key}: expected true or false, got {_kind(value)}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: {key}: expected an integer, got {_kind(value)}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: {key}: expected a number, got {_kind(value)}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {key}: expected a string, got {_kind(value)}")
+        return value
+    raise AssertionError(f"unsupported config type {hint!r} for {key}")
+
+
+def _check_semantics(where: str, config: Config) -> None:
+    try:
+        ZoneInfo(config.bot.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{where}: [bot] timezone: unknown time zone {config.bot.timezone!r} "
+            "(expected an IANA name such as \"Asia/Shanghai\")"
+        ) from None
+    if config.bot.locale not in SUPPORTED_LOCALES:
+        raise ConfigError(
+            f"{where}: [bot] locale: expected one of {', '.join(SUPPORTED_LOCALES)}, "
+            f"got {config.bot.locale!r}"
+        )
+    if config.bot.log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(
+            f"{where}: [bot] log_level: expected one of {', '.join(LOG_LEVELS)}, "
+            f"got {config.bot.log_level!r}"
+        )
+    for key in ("base_url", "base_file_url", "webhook_url"):
+        url = getattr(config.telegram, key)
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}: [telegram] {key}: expected an http(s) URL, got {url!r}")
+    if not 0 < config.telegram.webhook_port < 65536:
+        raise ConfigError(f"{where}: [telegram] webhook_port: expected a port 1-65535")
+    if config.telegram.webhook_url and not config.telegram.webhook_secret:
+        raise ConfigError(
+            f"{where}: [telegram] webhook_secret: required when webhook_url is set "
+            "(Telegram sends it back so the bot can reject forged updates)"
+        )
+    if config.telegram.overall_max_rate <= 0 or config.telegram.group_max_rate <= 0:
+        raise ConfigError(f"{where}: [telegram] overall_max_rate/group_max_rate: must be > 0")
+    if not config.database.path:
+        raise ConfigError(f"{where}: [database] path: must not be empty")
+
+
+def require_token(config: Config) -> str:
+    """The token for a real run; ConfigError (without the token) when it is missing or malformed."""
+    token = config.telegram.token.reveal()
+    where = str(config.source) if config.source else "config"
+    if not token:
+        raise ConfigError(
+            f"{where}: [telegram] token: missing (set it in the file or in ${TOKEN_ENV})"
+        )
+    head, sep, tail = token.partition(":")
+    if not sep or not head.isdigit() or len(tail) < 10:
+        raise ConfigError(
+            f"{where}: [telegram] token: does not look like a BotFather token "
+            "(expected digits, a colon, then a long secret)"
+        )
+    return token
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _type_name(hint: Any) -> str:
+    return {int: "integers", str: "strings", float: "numbers", bool: "booleans"}.get(hint, "values")

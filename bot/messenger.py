@@ -1,0 +1,115 @@
+"""Sending messages: render a template, send it, and survive what Telegram throws back.
+
+- ChatMigrated: the group became a supergroup; move everything to the new id and resend once.
+- Forbidden: kicked from a group (the grid goes inactive) or a person who never opened a
+  private chat; nothing to retry, the caller decides what else reaches them.
+- Network errors and timeouts: retried a few times with backoff. RetryAfter (429) is
+  handled below us by PTB's AIORateLimiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TimedOut
+
+from bot.render import Renderer
+from bot.services.grids import ChatRef, GridService
+from bot.services.people import PeopleService
+
+log = logging.getLogger(__name__)
+
+NETWORK_RETRIES = 3
+NETWORK_BACKOFF_SECONDS = 0.5
+
+
+class Messenger:
+    def __init__(
+        self, bot: Bot, renderer: Renderer, grids: GridService, people: PeopleService
+    ) -> None:
+        self._bot = bot
+        self.renderer = renderer
+        self._grids = grids
+        self._people = people
+
+    async def locale_for_chat(self, chat_id: int, language_code: str | None = None) -> str:
+        """A group speaks its grid's locale; a private chat its person's language."""
+        if chat_id < 0:
+            grid = await self._grids.grid_for_chat(chat_id)
+            return self.renderer.pick_locale(grid.locale if grid else None)
+        return self.renderer.pick_locale(
+            language_code or await self._people.repository.language_of(chat_id)
+        )
+
+    async def send(
+        self,
+        chat_id: int,
+        template: str,
+        /,
+        *,
+        locale: str | None = None,
+        reply_to: int | None = None,
+        keyboard: InlineKeyboardMarkup | None = None,
+        **context: Any,
+    ) -> Message | None:
+        locale = locale or await self.locale_for_chat(chat_id)
+        text = self.renderer.render(template, locale, **context)
+        return await self.send_text(chat_id, text, reply_to=reply_to, keyboard=keyboard)
+
+    async def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        keyboard: InlineKeyboardMarkup | None = None,
+    ) -> Message | None:
+        """Send rendered HTML; None when Telegram refuses the chat for good (kicked, blocked)."""
+        reply = (
+            ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+            if reply_to
+            else None
+        )
+        migrated = False
+        attempt = 0
+        while True:
+            try:
+                return await self._bot.send_message(
+                    chat_id,
+                    text,
+                    parse_mode=ParseMode.HTML,
+                    reply_parameters=reply,
+                    reply_markup=keyboard,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except ChatMigrated as exc:
+                if migrated:
+                    raise
+                migrated = True
+                log.info("chat %s migrated to %s while sending", chat_id, exc.new_chat_id)
+                await self._grids.chat_migrated(chat_id, exc.new_chat_id)
+                chat_id = exc.new_chat_id
+                # The replied-to message lives in the old chat; its id means nothing here.
+                reply = None
+            except Forbidden as exc:
+                await self._forbidden(chat_id, exc)
+                return None
+            except (TimedOut, NetworkError) as exc:
+                if isinstance(exc, BadRequest) or attempt >= NETWORK_RETRIES:
+                    raise
+                attempt += 1
+                log.warning("network error sending to %s (attempt %d): %s", chat_id, attempt, exc)
+                await asyncio.sleep(NETWORK_BACKOFF_SECONDS * 2 ** (attempt - 1))
+
+    async def _forbidden(self, chat_id: int, exc: Forbidden) -> None:
+        log.warning("Telegram refused chat %s: %s", chat_id, exc.message)
+        if chat_id < 0:
+            await self._grids.bot_membership_changed(
+                ChatRef(chat_id=chat_id, title=None, type="group"), is_member=False
+            )
+        else:
+            await self._people.unreachable_privately(chat_id)

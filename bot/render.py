@@ -1,0 +1,104 @@
+"""Every message the bot sends is a jinja2 template: templates/<locale>/<name>.html.
+
+Write control lines as `%% for …` / `%% endif` (jinja line statements) so they leave no
+blank line behind; inline `{% if %}…{% endif %}` works as usual within a line.
+
+HTML parse mode, autoescaped, undefined variables are errors. An operator may point
+`[bot] templates_dir` at a folder of their own; its templates win over the shipped ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from bot.domain.models import Person
+
+TEMPLATE_SUFFIX = ".html"
+# Telegram's limit for a text message; replies that quote residents must stay under it.
+MAX_MESSAGE_CHARS = 4096
+
+
+def shipped_templates_dir() -> Path:
+    """templates/ in a source checkout or editable install; bot/templates in a wheel."""
+    packaged = Path(__file__).parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+def mention(person: Person | None, fallback: str = "?") -> Markup:
+    """A clickable mention that works without a username (tg://user links)."""
+    if person is None:
+        return Markup(escape(fallback))
+    return Markup('<a href="tg://user?id={}">{}</a>').format(
+        person.telegram_id, person.display_name
+    )
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """Trim quoted user text for replies; the full text stays in the database."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Renderer:
+    def __init__(
+        self, default_locale: str, override_dir: str | Path | None = None,
+        locales: Sequence[str] = ("zh-CN", "en"),
+    ) -> None:
+        self.default_locale = default_locale
+        self.locales = tuple(locales)
+        search = [Path(override_dir)] if override_dir else []
+        search.append(shipped_templates_dir())
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(p) for p in search]),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            # Block-only lines are written as `%% if …` line statements, which vanish whole;
+            # inline `{% if %}` then keeps the line's own newline (trim_blocks would eat it).
+            line_statement_prefix="%%",
+            line_comment_prefix="%#",
+            trim_blocks=False,
+            lstrip_blocks=True,
+        )
+        self._env.filters["mention"] = mention
+        self._env.filters["shorten"] = shorten
+
+    def pick_locale(self, *preferences: str | None) -> str:
+        """The first preference we have templates for; a Telegram language_code works too."""
+        for preference in preferences:
+            if not preference:
+                continue
+            for locale in self.locales:
+                if preference == locale or preference.split("-")[0] == locale.split("-")[0]:
+                    return locale
+        return self.default_locale
+
+    def render(self, name: str, locale: str | None = None, /, **context: Any) -> str:
+        template = self._env.get_template(f"{locale or self.default_locale}/{name}{TEMPLATE_SUFFIX}")
+        text = template.render(**context).strip()
+        if len(text) > MAX_MESSAGE_CHARS:
+            # Cutting rendered HTML could split a tag, so fail loudly: templates must shorten
+            # user text themselves (the `shorten` filter).
+            raise ValueError(f"template {name} rendered {len(text)} characters")
+        return text
+
+    def exists(self, name: str, locale: str) -> bool:
+        try:
+            self._env.get_template(f"{locale}/{name}{TEMPLATE_SUFFIX}")
+        except jinja2.TemplateNotFound:
+            return False
+        return True
+
+
+def template_names(locale: str, root: Path | None = None) -> set[str]:
+    base = (root or shipped_templates_dir()) / locale
+    return {
+        str(p.relative_to(base))[: -len(TEMPLATE_SUFFIX)]
+        for p in base.rglob(f"*{TEMPLATE_SUFFIX}")
+    }

@@ -1,0 +1,22 @@
+"""The services a handler may use, built once in bot.app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.domain.clock import Clock
+from bot.render import Renderer
+from bot.services.grids import GridService
+from bot.services.people import PeopleService
+from bot.storage.database import Database
+
+
+@dataclass(slots=True)
+class Services:
+    config: Config
+    db: Database
+    clock: Clock
+    renderer: Renderer
+    grids: GridService
+    people: PeopleService

@@ -1,0 +1,288 @@
+"""Use cases for grids: bind a chat, move or rename a grid, assign heads and workers."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from bot.domain.clock import Clock
+from bot.domain.errors import UserError
+from bot.domain.models import Grid, GridOverview, Person, PersonRoles, Role
+from bot.storage.database import Database
+from bot.storage.grids import AuditLog, GridRepository
+from bot.storage.people import ChatRepository, PendingActionRepository, PeopleRepository
+
+log = logging.getLogger(__name__)
+
+GRID_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+MAX_GRID_NAME = 64
+MAX_TAGS = 20
+MOVE_CONFIRMATION_TTL = timedelta(minutes=30)
+
+
+class BindResult(StrEnum):
+    CREATED = "created"
+    RENAMED = "renamed"  # same chat, new code and/or name
+    REATTACHED = "reattached"  # an unbound grid bound again
+    MOVED = "moved"  # a grid moved here from another chat (after confirmation)
+    UNCHANGED = "unchanged"
+    NEEDS_CONFIRMATION = "needs_confirmation"
+
+
+@dataclass(frozen=True, slots=True)
+class BindOutcome:
+    result: BindResult
+    grid: Grid
+    previous: Grid | None = None  # the grid as it was before (renames, moves)
+    pending_id: int | None = None  # for NEEDS_CONFIRMATION
+
+
+@dataclass(frozen=True, slots=True)
+class RoleOutcome:
+    grid: Grid
+    person: Person
+    role: Role | None  # the role now (None: removed)
+    previous: Role | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    chat_id: int
+    title: str | None
+    type: str
+
+
+def validate_code(code: str) -> str:
+    if not GRID_CODE.match(code):
+        raise UserError("bad_grid_code", code=code[:40])
+    return code
+
+
+def validate_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name or len(name) > MAX_GRID_NAME:
+        raise UserError("bad_grid_name", max=MAX_GRID_NAME)
+    return name
+
+
+class GridService:
+    def __init__(self, db: Database, clock: Clock, staff_ids: frozenset[int]) -> None:
+        self._db = db
+        self._clock = clock
+        self._staff_ids = staff_ids
+        self.grids = GridRepository(db)
+        self.people = PeopleRepository(db)
+
+    def is_staff(self, telegram_id: int) -> bool:
+        return telegram_id in self._staff_ids
+
+    async def roles_of(self, telegram_id: int) -> PersonRoles:
+        return PersonRoles(
+            person=await self.people.get(telegram_id),
+            is_staff=self.is_staff(telegram_id),
+            grid_roles=tuple(await self.grids.roles_of(telegram_id)),
+        )
+
+    async def grid_for_chat(self, chat_id: int) -> Grid | None:
+        return await self.grids.by_chat(chat_id)
+
+    async def overview(self) -> list[GridOverview]:
+        return await self.grids.overview()
+
+    async def bind(self, actor_id: int, chat: ChatRef, code: str, name: str | None) -> BindOutcome:
+        """Make this chat grid `code`; see BindResult for what can happen."""
+        code = validate_code(code)
+        now = self._clock.now()
+        here = await self.grids.by_chat(chat.chat_id)
+        existing = await self.grids.by_code(code)
+        if name is not None:
+            name = validate_name(name)
+
+        if here is not None and (existing is None or existing.id == here.id):
+            new_name = name or here.name
+            if here.code == code and here.name == new_name and here.chat_title == chat.title:
+                return BindOutcome(BindResult.UNCHANGED, here)
+            async with self._db.transaction() as tx:
+                await GridRepository.update_binding(
+                    tx, here.id, code=code, name=new_name, chat_id=chat.chat_id,
+                    chat_title=chat.title, active=True, now=now,
+                )
+                await AuditLog.record(
+                    tx, at=now, actor_id=actor_id, action="grid.renamed", grid_id=here.id,
+                    old_code=here.code, code=code, old_name=here.name, name=new_name,
+                )
+            return BindOutcome(BindResult.RENAMED, await self._must_get(here.id), previous=here)
+
+        if here is not None and existing is not None:
+            # This chat is already another grid; taking over `code` would orphan one of them.
+            raise UserError("chat_already_other_grid", here=here.code, code=existing.code)
+
+        if existing is None:
+            if name is None:
+                raise UserError("bind_needs_name", code=code)
+            async with self._db.transaction() as tx:
+                grid_id = await GridRepository.create(
+                    tx, code=code, name=name, chat_id=chat.chat_id, chat_title=chat.title,
+                    now=now,
+                )
+                await AuditLog.record(
+                    tx, at=now, actor_id=actor_id, action="grid.bound", grid_id=grid_id,
+                    chat_id=chat.chat_id, code=code, name=name,
+                )
+            return BindOutcome(BindResult.CREATED, await self._must_get(grid_id))
+
+        if existing.chat_id is None:
+            async with self._db.transaction() as tx:
+                await GridRepository.update_binding(
+                    tx, existing.id, code=existing.code, name=name or existing.name,
+                    chat_id=chat.chat_id, chat_title=chat.title, active=True, now=now,
+                )
+                await AuditLog.record(
+                    tx, at=now, actor_id=actor_id, action="grid.reattached",
+                    grid_id=existing.id, chat_id=chat.chat_id,
+                )
+            return BindOutcome(
+                BindResult.REATTACHED, await self._must_get(existing.id), previous=existing
+            )
+
+        async with self._db.transaction() as tx:
+            pending_id = await PendingActionRepository.create(
+                tx, kind="grid.move", chat_id=chat.chat_id, actor_id=actor_id,
+                payload={"grid_id": existing.id, "name": name, "from_chat_id": existing.chat_id},
+                now=now, expires_at=now + MOVE_CONFIRMATION_TTL,
+            )
+        return BindOutcome(BindResult.NEEDS_CONFIRMATION, existing, pending_id=pending_id)
+
+    async def confirm_move(self, actor_id: int, pending_id: int, chat: ChatRef) -> BindOutcome:
+        """Carry out a confirmed move of a grid to this chat (once, by staff, before expiry)."""
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            action = await PendingActionRepository.take(tx, pending_id, now)
+            if action is None or action.kind != "grid.move" or action.chat_id != chat.chat_id:
+                raise UserError("confirmation_gone")
+            if action.expires_at < now:
+                raise UserError("confirmation_expired")
+            grid_id = int(action.payload["grid_id"])
+            before = await self.grids.by_id(grid_id)
+            if before is None or before.chat_id != action.payload["from_chat_id"]:
+                raise UserError("confirmation_gone")
+            if await self.grids.by_chat(chat.chat_id) is not None:
+                raise UserError("chat_already_other_grid", here="?", code=before.code)
+            await GridRepository.update_binding(
+                tx, grid_id, code=before.code, name=action.payload.get("name") or before.name,
+                chat_id=chat.chat_id, chat_title=chat.title, active=True, now=now,
+            )
+            await AuditLog.record(
+                tx, at=now, actor_id=actor_id, action="grid.moved", grid_id=grid_id,
+                from_chat_id=before.chat_id, chat_id=chat.chat_id,
+            )
+        return BindOutcome(BindResult.MOVED, await self._must_get(grid_id), previous=before)
+
+    async def unbind(self, actor_id: int, chat_id: int) -> Grid:
+        grid = await self.grids.by_chat(chat_id)
+        if grid is None:
+            raise UserError("not_a_grid_chat")
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            await GridRepository.update_binding(
+                tx, grid.id, code=grid.code, name=grid.name, chat_id=None,
+                chat_title=grid.chat_title, active=False, now=now,
+            )
+            await AuditLog.record(
+                tx, at=now, actor_id=actor_id, action="grid.unbound", grid_id=grid.id,
+                chat_id=chat_id,
+            )
+        return grid
+
+    async def set_tags(self, actor_id: int, code: str, tags: list[str]) -> Grid:
+        grid = await self.grids.by_code(validate_code(code))
+        if grid is None:
+            raise UserError("unknown_grid", code=code)
+        cleaned = sorted({t.strip().lstrip("#") for t in tags if t.strip().lstrip("#")})
+        if len(cleaned) > MAX_TAGS or any(len(t) > 32 for t in cleaned):
+            raise UserError("bad_tags", max=MAX_TAGS)
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            await GridRepository.set_tags(tx, grid.id, cleaned)
+            await AuditLog.record(
+                tx, at=now, actor_id=actor_id, action="grid.tagged", grid_id=grid.id, tags=cleaned
+            )
+        return await self._must_get(grid.id)
+
+    async def assign_role(
+        self, actor_id: int, chat_id: int, person: Person, role: Role
+    ) -> RoleOutcome:
+        grid = await self._grid_of_chat(chat_id)
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            previous = await GridRepository.set_role(
+                tx, grid.id, person.telegram_id, role, by=actor_id, now=now
+            )
+            await AuditLog.record(
+                tx, at=now, actor_id=actor_id, action=f"role.{role.value}", grid_id=grid.id,
+                person=person.telegram_id, previous=previous.value if previous else None,
+            )
+        return RoleOutcome(grid, person, role, previous)
+
+    async def remove_role(self, actor_id: int, chat_id: int, person: Person) -> RoleOutcome:
+        grid = await self._grid_of_chat(chat_id)
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            previous = await GridRepository.remove_role(tx, grid.id, person.telegram_id)
+            if previous is None:
+                raise UserError("has_no_role", name=person.display_name, grid=grid.code)
+            await AuditLog.record(
+                tx, at=now, actor_id=actor_id, action="role.removed", grid_id=grid.id,
+                person=person.telegram_id, previous=previous.value,
+            )
+        return RoleOutcome(grid, person, None, previous)
+
+    async def bot_membership_changed(
+        self, chat: ChatRef, is_member: bool
+    ) -> Grid | None:
+        """The bot was added to or removed from a chat: the grid follows (inactive/active)."""
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            await ChatRepository.upsert(
+                tx, chat_id=chat.chat_id, type_=chat.type, title=chat.title,
+                bot_member=is_member, now=now,
+            )
+            changed = await GridRepository.set_active_by_chat(tx, chat.chat_id, is_member, now)
+            if changed:
+                grid = await self.grids.by_chat(chat.chat_id)
+                await AuditLog.record(
+                    tx, at=now, actor_id=None,
+                    action="grid.activated" if is_member else "grid.deactivated",
+                    grid_id=grid.id if grid else None, chat_id=chat.chat_id,
+                )
+        return await self.grids.by_chat(chat.chat_id)
+
+    async def chat_migrated(self, old_chat_id: int, new_chat_id: int) -> Grid | None:
+        """A group became a supergroup: everything keyed by the old id moves, atomically.
+
+        Idempotent: Telegram announces it in both chats and a send can also report it.
+        """
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone("SELECT id FROM grids WHERE chat_id = ?", (old_chat_id,))
+            await ChatRepository.move_chat_id(tx, old_chat_id, new_chat_id)
+            if row is not None:
+                await AuditLog.record(
+                    tx, at=now, actor_id=None, action="grid.migrated", grid_id=row["id"],
+                    from_chat_id=old_chat_id, chat_id=new_chat_id,
+                )
+        return await self.grids.by_chat(new_chat_id)
+
+    async def _grid_of_chat(self, chat_id: int) -> Grid:
+        grid = await self.grids.by_chat(chat_id)
+        if grid is None:
+            raise UserError("not_a_grid_chat")
+        return grid
+
+    async def _must_get(self, grid_id: int) -> Grid:
+        grid = await self.grids.by_id(grid_id)
+        assert grid is not None, f"grid {grid_id} vanished inside its own use case"
+        return grid

@@ -1,0 +1,55 @@
+"""Remember the people the bot sees, so later features can name and mention them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.domain.clock import Clock
+from bot.domain.models import Person
+from bot.storage.database import Database
+from bot.storage.people import PeopleRepository
+
+# last_seen is only for housekeeping; refreshing it on every message would be a write per
+# message for nothing, so an unchanged person is written at most this often.
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
+
+
+class PeopleService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self.repository = PeopleRepository(db)
+        self._written: dict[int, tuple[tuple[object, ...], float]] = {}
+
+    async def seen(
+        self, *, telegram_id: int, display_name: str, username: str | None,
+        language_code: str | None, in_private_chat: bool,
+    ) -> None:
+        now = self._clock.now()
+        key = (display_name, username, language_code, in_private_chat)
+        last = self._written.get(telegram_id)
+        if (
+            last is not None
+            and last[0] == key
+            and now.timestamp() - last[1] < LAST_SEEN_RESOLUTION.total_seconds()
+        ):
+            return
+        async with self._db.transaction() as tx:
+            await PeopleRepository.upsert(
+                tx, telegram_id=telegram_id, display_name=display_name[:128] or str(telegram_id),
+                username=username, language_code=language_code, now=now,
+                private_chat=in_private_chat,
+            )
+        self._written[telegram_id] = (key, now.timestamp())
+
+    async def unreachable_privately(self, telegram_id: int) -> None:
+        """Telegram refused a private message: remember, so /whoami can tell them to /start."""
+        async with self._db.transaction() as tx:
+            await PeopleRepository.set_private_chat(tx, telegram_id, False)
+        self._written.pop(telegram_id, None)
+
+    async def get(self, telegram_id: int) -> Person | None:
+        return await self.repository.get(telegram_id)
+
+    async def by_username(self, username: str) -> Person | None:
+        return await self.repository.by_username(username)

@@ -1,0 +1,210 @@
+"""Grids, their tags and the people who serve them (heads, workers)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from bot.domain.models import Grid, GridOverview, Locale, Membership, Person, Role
+from bot.storage.database import Database, Transaction, from_epoch, to_epoch
+
+_GRID_COLUMNS = "g.id, g.code, g.name, g.chat_id, g.chat_title, g.active, g.locale, g.created_at"
+
+
+def _grid_from_row(row: sqlite3.Row, tags: Iterable[str] = ()) -> Grid:
+    return Grid(
+        id=row["id"],
+        code=row["code"],
+        name=row["name"],
+        chat_id=row["chat_id"],
+        chat_title=row["chat_title"],
+        active=bool(row["active"]),
+        locale=Locale(row["locale"]) if row["locale"] else None,
+        tags=tuple(sorted(tags)),
+        created_at=from_epoch(row["created_at"]),
+    )
+
+
+def person_from_row(row: sqlite3.Row, prefix: str = "") -> Person:
+    return Person(
+        telegram_id=row[f"{prefix}telegram_id"],
+        display_name=row[f"{prefix}display_name"],
+        username=row[f"{prefix}username"],
+        has_private_chat=bool(row[f"{prefix}has_private_chat"]),
+    )
+
+
+class GridRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def _tags_for(self, grid_ids: list[int]) -> dict[int, list[str]]:
+        tags: dict[int, list[str]] = defaultdict(list)
+        if not grid_ids:
+            return tags
+        marks = ",".join("?" * len(grid_ids))
+        for row in await self._db.fetchall(
+            f"SELECT grid_id, tag FROM grid_tags WHERE grid_id IN ({marks})", grid_ids
+        ):
+            tags[row["grid_id"]].append(row["tag"])
+        return tags
+
+    async def _one(self, where: str, params: tuple[Any, ...]) -> Grid | None:
+        row = await self._db.fetchone(f"SELECT {_GRID_COLUMNS} FROM grids g WHERE {where}", params)
+        if row is None:
+            return None
+        tags = await self._tags_for([row["id"]])
+        return _grid_from_row(row, tags[row["id"]])
+
+    async def by_id(self, grid_id: int) -> Grid | None:
+        return await self._one("g.id = ?", (grid_id,))
+
+    async def by_code(self, code: str) -> Grid | None:
+        return await self._one("g.code = ?", (code,))
+
+    async def by_chat(self, chat_id: int) -> Grid | None:
+        return await self._one("g.chat_id = ?", (chat_id,))
+
+    async def all(self) -> list[Grid]:
+        rows = await self._db.fetchall(f"SELECT {_GRID_COLUMNS} FROM grids g ORDER BY g.code")
+        tags = await self._tags_for([r["id"] for r in rows])
+        return [_grid_from_row(r, tags[r["id"]]) for r in rows]
+
+    async def overview(self) -> list[GridOverview]:
+        grids = await self.all()
+        members = await self.members_of([g.id for g in grids])
+        return [
+            GridOverview(
+                grid=g,
+                heads=tuple(m.person for m in members[g.id] if m.role is Role.HEAD),
+                workers=tuple(m.person for m in members[g.id] if m.role is Role.WORKER),
+            )
+            for g in grids
+        ]
+
+    async def members_of(self, grid_ids: list[int]) -> dict[int, list[Membership]]:
+        result: dict[int, list[Membership]] = defaultdict(list)
+        if not grid_ids:
+            return result
+        marks = ",".join("?" * len(grid_ids))
+        rows = await self._db.fetchall(
+            "SELECT m.grid_id, m.role, m.assigned_by, m.assigned_at, p.telegram_id, "
+            "p.display_name, p.username, p.has_private_chat FROM memberships m "
+            "JOIN people p ON p.telegram_id = m.telegram_id "
+            f"WHERE m.grid_id IN ({marks}) ORDER BY m.assigned_at, p.telegram_id",
+            grid_ids,
+        )
+        for row in rows:
+            result[row["grid_id"]].append(
+                Membership(
+                    grid_id=row["grid_id"],
+                    person=person_from_row(row),
+                    role=Role(row["role"]),
+                    assigned_by=row["assigned_by"],
+                    assigned_at=from_epoch(row["assigned_at"]),
+                )
+            )
+        return result
+
+    async def roles_of(self, telegram_id: int) -> list[tuple[Grid, Role]]:
+        rows = await self._db.fetchall(
+            f"SELECT {_GRID_COLUMNS}, m.role FROM memberships m JOIN grids g ON g.id = m.grid_id "
+            "WHERE m.telegram_id = ? ORDER BY g.code",
+            (telegram_id,),
+        )
+        tags = await self._tags_for([r["id"] for r in rows])
+        return [(_grid_from_row(r, tags[r["id"]]), Role(r["role"])) for r in rows]
+
+    async def role_in(self, grid_id: int, telegram_id: int) -> Role | None:
+        row = await self._db.fetchone(
+            "SELECT role FROM memberships WHERE grid_id = ? AND telegram_id = ?",
+            (grid_id, telegram_id),
+        )
+        return Role(row["role"]) if row else None
+
+    # --- writes: each takes the caller's transaction so a use case commits as one ---
+
+    @staticmethod
+    async def create(
+        tx: Transaction, *, code: str, name: str, chat_id: int, chat_title: str | None,
+        now: datetime,
+    ) -> int:
+        cur = await tx.execute(
+            "INSERT INTO grids (code, name, chat_id, chat_title, active, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, 1, ?, ?)",
+            (code, name, chat_id, chat_title, to_epoch(now), to_epoch(now)),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    @staticmethod
+    async def update_binding(
+        tx: Transaction, grid_id: int, *, code: str, name: str, chat_id: int | None,
+        chat_title: str | None, active: bool, now: datetime,
+    ) -> None:
+        await tx.execute(
+            "UPDATE grids SET code = ?, name = ?, chat_id = ?, chat_title = ?, active = ?, "
+            "updated_at = ? WHERE id = ?",
+            (code, name, chat_id, chat_title, int(active), to_epoch(now), grid_id),
+        )
+
+    @staticmethod
+    async def set_active_by_chat(
+        tx: Transaction, chat_id: int, active: bool, now: datetime
+    ) -> int:
+        cur = await tx.execute(
+            "UPDATE grids SET active = ?, updated_at = ? WHERE chat_id = ? AND active != ?",
+            (int(active), to_epoch(now), chat_id, int(active)),
+        )
+        return cur.rowcount
+
+    @staticmethod
+    async def set_tags(tx: Transaction, grid_id: int, tags: Iterable[str]) -> None:
+        await tx.execute("DELETE FROM grid_tags WHERE grid_id = ?", (grid_id,))
+        await tx.executemany(
+            "INSERT OR IGNORE INTO grid_tags (grid_id, tag) VALUES (?, ?)",
+            [(grid_id, t) for t in tags],
+        )
+
+    @staticmethod
+    async def set_role(
+        tx: Transaction, grid_id: int, telegram_id: int, role: Role, *, by: int | None,
+        now: datetime,
+    ) -> Role | None:
+        """Give the person this role in the grid; return the role they had before."""
+        row = await tx.fetchone(
+            "SELECT role FROM memberships WHERE grid_id = ? AND telegram_id = ?",
+            (grid_id, telegram_id),
+        )
+        await tx.execute(
+            "INSERT INTO memberships (grid_id, telegram_id, role, assigned_by, assigned_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (grid_id, telegram_id) DO UPDATE SET "
+            "role = excluded.role, assigned_by = excluded.assigned_by, "
+            "assigned_at = excluded.assigned_at",
+            (grid_id, telegram_id, role.value, by, to_epoch(now)),
+        )
+        return Role(row["role"]) if row else None
+
+    @staticmethod
+    async def remove_role(tx: Transaction, grid_id: int, telegram_id: int) -> Role | None:
+        row = await tx.fetchone(
+            "DELETE FROM memberships WHERE grid_id = ? AND telegram_id = ? RETURNING role",
+            (grid_id, telegram_id),
+        )
+        return Role(row["role"]) if row else None
+
+
+class AuditLog:
+    @staticmethod
+    async def record(
+        tx: Transaction, *, at: datetime, actor_id: int | None, action: str,
+        grid_id: int | None, **detail: Any,
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO audit_log (at, actor_id, action, grid_id, detail) VALUES (?, ?, ?, ?, ?)",
+            (to_epoch(at), actor_id, action, grid_id, json.dumps(detail, ensure_ascii=False)),
+        )

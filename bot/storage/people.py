@@ -1,0 +1,146 @@
+"""People the bot has seen, the chats it is in, pending confirmations, chat-id migration."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.models import Person
+from bot.storage.database import Database, Transaction, from_epoch, to_epoch
+from bot.storage.grids import person_from_row
+
+# Every (table, column) that stores a Telegram chat id. A group upgraded to a supergroup
+# gets a new id and all of these must follow it in one transaction. Later features that
+# key rows by chat add themselves here.
+CHAT_ID_COLUMNS: list[tuple[str, str]] = [
+    ("grids", "chat_id"),
+    ("pending_actions", "chat_id"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAction:
+    id: int
+    kind: str
+    chat_id: int
+    actor_id: int
+    payload: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    done_at: datetime | None
+
+
+class PeopleRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, telegram_id: int) -> Person | None:
+        row = await self._db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
+        return person_from_row(row) if row else None
+
+    async def by_username(self, username: str) -> Person | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM people WHERE username = ? ORDER BY last_seen DESC LIMIT 1",
+            (username.lstrip("@"),),
+        )
+        return person_from_row(row) if row else None
+
+    async def language_of(self, telegram_id: int) -> str | None:
+        row = await self._db.fetchone(
+            "SELECT language_code FROM people WHERE telegram_id = ?", (telegram_id,)
+        )
+        return row["language_code"] if row else None
+
+    @staticmethod
+    async def upsert(
+        tx: Transaction, *, telegram_id: int, display_name: str, username: str | None,
+        language_code: str | None, now: datetime, private_chat: bool = False,
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO people (telegram_id, username, display_name, language_code, "
+            "has_private_chat, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (telegram_id) DO UPDATE SET username = excluded.username, "
+            "display_name = excluded.display_name, "
+            "language_code = COALESCE(excluded.language_code, people.language_code), "
+            "has_private_chat = MAX(people.has_private_chat, excluded.has_private_chat), "
+            "last_seen = excluded.last_seen",
+            (telegram_id, username, display_name, language_code, int(private_chat),
+             to_epoch(now), to_epoch(now)),
+        )
+
+    @staticmethod
+    async def set_private_chat(tx: Transaction, telegram_id: int, reachable: bool) -> None:
+        await tx.execute(
+            "UPDATE people SET has_private_chat = ? WHERE telegram_id = ?",
+            (int(reachable), telegram_id),
+        )
+
+
+class ChatRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @staticmethod
+    async def upsert(
+        tx: Transaction, *, chat_id: int, type_: str, title: str | None, bot_member: bool,
+        now: datetime,
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO chats (chat_id, type, title, bot_member, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET type = excluded.type, "
+            "title = COALESCE(excluded.title, chats.title), bot_member = excluded.bot_member, "
+            "updated_at = excluded.updated_at",
+            (chat_id, type_, title, int(bot_member), to_epoch(now)),
+        )
+
+    @staticmethod
+    async def move_chat_id(tx: Transaction, old_chat_id: int, new_chat_id: int) -> None:
+        """Re-key every row from a migrated group to its supergroup, in the caller's transaction."""
+        for table, column in CHAT_ID_COLUMNS:
+            await tx.execute(
+                f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new_chat_id, old_chat_id)
+            )
+        await tx.execute(
+            "UPDATE OR REPLACE chats SET chat_id = ?, type = 'supergroup' WHERE chat_id = ?",
+            (new_chat_id, old_chat_id),
+        )
+
+
+class PendingActionRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @staticmethod
+    async def create(
+        tx: Transaction, *, kind: str, chat_id: int, actor_id: int, payload: dict[str, Any],
+        now: datetime, expires_at: datetime,
+    ) -> int:
+        cur = await tx.execute(
+            "INSERT INTO pending_actions (kind, chat_id, actor_id, payload, created_at, "
+            "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, chat_id, actor_id, json.dumps(payload, ensure_ascii=False), to_epoch(now),
+             to_epoch(expires_at)),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    @staticmethod
+    async def take(tx: Transaction, action_id: int, now: datetime) -> PendingAction | None:
+        """Mark the action done and return it, once: a second press finds nothing."""
+        row = await tx.fetchone(
+            "UPDATE pending_actions SET done_at = ? WHERE id = ? AND done_at IS NULL "
+            "RETURNING *",
+            (to_epoch(now), action_id),
+        )
+        if row is None:
+            return None
+        created = from_epoch(row["created_at"])
+        expires = from_epoch(row["expires_at"])
+        assert created is not None and expires is not None
+        return PendingAction(
+            id=row["id"], kind=row["kind"], chat_id=row["chat_id"], actor_id=row["actor_id"],
+            payload=json.loads(row["payload"]), created_at=created, expires_at=expires,
+            done_at=from_epoch(row["done_at"]),
+        )

@@ -1,0 +1,49 @@
+"""The typed context every handler receives: services and the messenger, no string lookups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+
+from bot.messenger import Messenger
+from bot.services.container import Services
+
+
+@dataclass(slots=True)
+class Runtime:
+    services: Services
+    messenger: Messenger
+    bot_username: str = ""
+    # The command table (handlers.registry.Command); typed loosely to keep imports one-way.
+    commands: tuple[Any, ...] = field(default_factory=tuple)
+
+
+class BotData:
+    """Application-wide state; PTB creates it empty, bot.app fills in `runtime` at start."""
+
+    def __init__(self) -> None:
+        self.runtime: Runtime | None = None
+
+
+class GridContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
+    @property
+    def runtime(self) -> Runtime:
+        runtime = self.bot_data.runtime
+        if runtime is None:
+            raise RuntimeError("handlers ran before bot.app wired the services")
+        return runtime
+
+    @property
+    def services(self) -> Services:
+        return self.runtime.services
+
+    @property
+    def messenger(self) -> Messenger:
+        return self.runtime.messenger
+
+
+CONTEXT_TYPES = ContextTypes(context=GridContext, bot_data=BotData)
+
+GridApplication = Application[Any, GridContext, dict[Any, Any], dict[Any, Any], BotData, Any]

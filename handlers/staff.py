@@ -1,0 +1,176 @@
+"""Staff and grid-head commands: bind chats to grids, tag grids, assign heads and workers."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
+
+from bot.domain.errors import UserError
+from bot.domain.models import Person, Role
+from bot.services.grids import BindResult, ChatRef
+from handlers.context import GridContext
+from handlers.registry import CommandCall, is_anonymous_sender, publish_member_menu
+
+BIND_CONFIRM = "bind:yes:"
+BIND_CANCEL = "bind:no:"
+
+
+def _chat_ref(call: CommandCall) -> ChatRef:
+    return ChatRef(chat_id=call.chat.id, title=call.chat.title, type=call.chat.type)
+
+
+async def bind(call: CommandCall) -> None:
+    """/bind CODE 名称 — this chat becomes grid CODE."""
+    parts = call.args.split(maxsplit=1)
+    if not parts:
+        raise UserError("bind_usage")
+    code, name = parts[0], (parts[1] if len(parts) > 1 else None)
+    outcome = await call.context.services.grids.bind(call.user.id, _chat_ref(call), code, name)
+    if outcome.result is BindResult.NEEDS_CONFIRMATION:
+        keyboard = InlineKeyboardMarkup([[
+            InlineKeyboardButton(
+                call.context.messenger.renderer.render("buttons/confirm_move", call.locale),
+                callback_data=f"{BIND_CONFIRM}{outcome.pending_id}",
+            ),
+            InlineKeyboardButton(
+                call.context.messenger.renderer.render("buttons/cancel", call.locale),
+                callback_data=f"{BIND_CANCEL}{outcome.pending_id}",
+            ),
+        ]])
+        await call.reply("bind_confirm_move", grid=outcome.grid, keyboard=keyboard)
+        return
+    await call.reply(f"bind_{outcome.result.value}", grid=outcome.grid, previous=outcome.previous)
+
+
+async def bind_button(update: Update, context: GridContext) -> None:
+    """[确认迁移]/[取消] under a move question; role and state re-checked on every press."""
+    query = update.callback_query
+    if query is None or query.data is None or query.message is None:
+        return
+    chat = query.message.chat
+    services = context.services
+    messenger = context.messenger
+    locale = await messenger.locale_for_chat(chat.id, query.from_user.language_code)
+    renderer = messenger.renderer
+    if not services.grids.is_staff(query.from_user.id):
+        await query.answer(renderer.render("errors/button_not_allowed", locale), show_alert=True)
+        return
+    confirm = query.data.startswith(BIND_CONFIRM)
+    try:
+        pending_id = int(query.data.rsplit(":", 1)[1])
+    except ValueError:
+        await query.answer(renderer.render("errors/confirmation_gone", locale), show_alert=True)
+        return
+    if not confirm:
+        await query.answer()
+        await query.edit_message_text(renderer.render("bind_move_cancelled", locale))
+        return
+    try:
+        outcome = await services.grids.confirm_move(
+            query.from_user.id, pending_id,
+            ChatRef(chat_id=chat.id, title=getattr(chat, "title", None), type=chat.type),
+        )
+    except UserError as exc:
+        await query.answer(renderer.render(f"errors/{exc.code}", locale, **exc.context),
+                           show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_text(
+        renderer.render("bind_moved", locale, grid=outcome.grid, previous=outcome.previous),
+        parse_mode="HTML",
+    )
+
+
+async def unbind(call: CommandCall) -> None:
+    """/unbind — this chat stops being a grid (the grid and its history stay)."""
+    grid = await call.context.services.grids.unbind(call.user.id, call.chat.id)
+    await call.reply("unbind_done", grid=grid)
+
+
+async def grids(call: CommandCall) -> None:
+    """/grids — every grid with its chat, heads and state."""
+    overview = await call.context.services.grids.overview()
+    await call.reply("grids_list", grids=overview)
+
+
+async def tags(call: CommandCall) -> None:
+    """/tags CODE tag1 tag2 … — set a grid's tags (used to target notices)."""
+    parts = call.arg_list
+    if not parts:
+        raise UserError("tags_usage")
+    grid = await call.context.services.grids.set_tags(call.user.id, parts[0], parts[1:])
+    await call.reply("tags_done", grid=grid)
+
+
+async def _target_person(call: CommandCall) -> Person:
+    """Whom a /head, /worker or /unhead is about: a replied-to message, a mention, or an id."""
+    people = call.context.services.people
+    replied = call.message.reply_to_message
+    if replied is not None and replied.from_user is not None and not is_anonymous_sender(replied):
+        target = replied.from_user
+        if target.is_bot:
+            raise UserError("target_is_bot")
+        await people.seen(
+            telegram_id=target.id, display_name=target.full_name, username=target.username,
+            language_code=target.language_code, in_private_chat=False,
+        )
+        person = await people.get(target.id)
+        assert person is not None
+        return person
+    for entity in call.message.entities:
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
+            if entity.user.is_bot:
+                raise UserError("target_is_bot")
+            await people.seen(
+                telegram_id=entity.user.id, display_name=entity.user.full_name,
+                username=entity.user.username, language_code=None, in_private_chat=False,
+            )
+            person = await people.get(entity.user.id)
+            assert person is not None
+            return person
+    for word in call.arg_list:
+        if word.startswith("@") and len(word) > 1:
+            person = await people.by_username(word)
+            if person is None:
+                raise UserError("unknown_person", name=word)
+            return person
+        if word.isdigit():
+            person = await people.get(int(word))
+            if person is None:
+                raise UserError("unknown_person", name=word)
+            return person
+    raise UserError("role_usage", command=call.message.text.split()[0] if call.message.text else "")
+
+
+async def _assign(call: CommandCall, role: Role) -> None:
+    person = await _target_person(call)
+    grids = call.context.services.grids
+    outcome = await grids.assign_role(call.user.id, call.chat.id, person, role)
+    await call.reply("role_assigned", outcome=outcome, person=person)
+    await publish_member_menu(
+        call.context.application, call.context.messenger.renderer,
+        call.context.runtime.commands, await grids.roles_of(person.telegram_id), outcome.grid,
+        person.telegram_id,
+    )
+
+
+async def head(call: CommandCall) -> None:
+    """/head (reply to a member, or mention them) — make them a grid head (网格长)."""
+    await _assign(call, Role.HEAD)
+
+
+async def worker(call: CommandCall) -> None:
+    """/worker (reply or mention) — make them a grid worker (网格员)."""
+    await _assign(call, Role.WORKER)
+
+
+async def unhead(call: CommandCall) -> None:
+    """/unhead (reply or mention) — remove their head or worker role in this grid."""
+    person = await _target_person(call)
+    grids = call.context.services.grids
+    outcome = await grids.remove_role(call.user.id, call.chat.id, person)
+    await call.reply("role_removed", outcome=outcome, person=person)
+    await publish_member_menu(
+        call.context.application, call.context.messenger.renderer,
+        call.context.runtime.commands, await grids.roles_of(person.telegram_id), outcome.grid,
+        person.telegram_id,
+    )
