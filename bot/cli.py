@@ -25,7 +25,38 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="play a scripted scenario on a local emulator (no token, no network)"
     )
     demo.add_argument("--db", default=None, help="keep the demo database at this path")
+    evaluate = commands.add_parser(
+        "eval-intake", help="measure the request recogniser on a labelled JSONL file"
+    )
+    evaluate.add_argument("file", help="JSONL: text, is_request, category, urgency, building, unit, room")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("-c", "--config", default=None,
+                          help="use this config's [intake] vocabulary too")
     return parser
+
+
+def _eval_intake(path: str, as_json: bool, config_path: str | None) -> int:
+    import json
+
+    from bot.domain.intake import IntakeParser, Vocabulary
+    from bot.domain.intake_eval import evaluate, format_report, load_records, report_as_json
+
+    try:
+        records = load_records(Path(path))
+    except (OSError, ValueError) as exc:
+        print(f"gridbot: {path}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    vocabulary = Vocabulary.default()
+    if config_path:
+        config = load_config(Path(config_path))
+        if config.intake.vocabulary:
+            vocabulary = vocabulary.merged_with(config.intake.vocabulary)
+    report = evaluate(IntakeParser(vocabulary), records)
+    if as_json:
+        print(json.dumps(report_as_json(report), ensure_ascii=False))
+    else:
+        print(format_report(report))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(db_path=args.db)
     try:
+        if args.command == "eval-intake":
+            return _eval_intake(args.file, args.json, args.config)
         config = load_config(Path(args.config))
         if args.command == "check-config":
             if config.telegram.token:

@@ -102,12 +102,23 @@ class EscalationConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class IntakeConfig:
+    # "reply": a short reply with the ticket number and buttons; "reaction": only a ✍ reaction
+    # on the resident's message (emergencies always get the full alert).
+    acknowledge: str = "reply"
+    max_tickets_per_hour: int = 10
+    # Extra vocabulary, same structure as bot/domain/data/intake_vocabulary.toml.
+    vocabulary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     bot: BotConfig = field(default_factory=BotConfig)
     roles: RolesConfig = field(default_factory=RolesConfig)
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    intake: IntakeConfig = field(default_factory=IntakeConfig)
     source: Path | None = None
 
     @property
@@ -121,6 +132,7 @@ _SECTIONS: dict[str, type] = {
     "bot": BotConfig,
     "roles": RolesConfig,
     "escalation": EscalationConfig,
+    "intake": IntakeConfig,
 }
 
 
@@ -198,6 +210,10 @@ def _coerce(where: str, key: str, hint: Any, value: Any) -> Any:
         if value == "" and type(None) in get_args(hint):
             return None
         return _coerce(where, key, options[0], value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: {key}: expected a table, got {_kind(value)}")
+        return value
     if hint is Secret:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: {key}: expected a string, got {_kind(value)}")
@@ -259,6 +275,20 @@ def _check_semantics(where: str, config: Config) -> None:
         )
     if config.telegram.overall_max_rate <= 0 or config.telegram.group_max_rate <= 0:
         raise ConfigError(f"{where}: [telegram] overall_max_rate/group_max_rate: must be > 0")
+    if config.intake.acknowledge not in ("reply", "reaction"):
+        raise ConfigError(
+            f"{where}: [intake] acknowledge: expected \"reply\" or \"reaction\", "
+            f"got {config.intake.acknowledge!r}"
+        )
+    if config.intake.max_tickets_per_hour < 1:
+        raise ConfigError(f"{where}: [intake] max_tickets_per_hour: must be at least 1")
+    if config.intake.vocabulary:
+        from bot.domain.intake import Vocabulary, VocabularyError
+
+        try:
+            Vocabulary.default().merged_with(config.intake.vocabulary)
+        except VocabularyError as exc:
+            raise ConfigError(f"{where}: [intake] vocabulary: {exc}") from None
     if not config.database.path:
         raise ConfigError(f"{where}: [database] path: must not be empty")
 

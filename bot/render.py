@@ -9,9 +9,12 @@ HTML parse mode, autoescaped, undefined variables are errors. An operator may po
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup, escape
@@ -40,6 +43,14 @@ def mention(person: Person | None, fallback: str = "?") -> Markup:
     )
 
 
+_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+
+def mask_phones(text: str) -> str:
+    """13812345678 → 138****5678: phone numbers never go out whole in a group reply."""
+    return _PHONE.sub(r"\1****\3", str(text))
+
+
 def shorten(text: str, limit: int = 200) -> str:
     """Trim quoted user text for replies; the full text stays in the database."""
     text = " ".join(str(text).split())
@@ -49,9 +60,10 @@ def shorten(text: str, limit: int = 200) -> str:
 class Renderer:
     def __init__(
         self, default_locale: str, override_dir: str | Path | None = None,
-        locales: Sequence[str] = ("zh-CN", "en"),
+        locales: Sequence[str] = ("zh-CN", "en"), tz: ZoneInfo | None = None,
     ) -> None:
         self.default_locale = default_locale
+        self.tz = tz or ZoneInfo("Asia/Shanghai")
         self.locales = tuple(locales)
         search = [Path(override_dir)] if override_dir else []
         search.append(shipped_templates_dir())
@@ -68,6 +80,16 @@ class Renderer:
         )
         self._env.filters["mention"] = mention
         self._env.filters["shorten"] = shorten
+        self._env.filters["maskphones"] = mask_phones
+        self._env.filters["localtime"] = self._localtime
+
+    def _localtime(self, moment: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+        """Stored UTC shown in the configured time zone."""
+        return "" if moment is None else moment.astimezone(self.tz).strftime(fmt)
+
+    def add_global(self, name: str, value: Callable[..., Any] | Any) -> None:
+        """Helpers templates call, e.g. category_label(code, locale); wired in bot.app."""
+        self._env.globals[name] = value
 
     def pick_locale(self, *preferences: str | None) -> str:
         """The first preference we have templates for; a Telegram language_code works too."""

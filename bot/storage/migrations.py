@@ -72,4 +72,95 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_log_by_grid ON audit_log(grid_id, at);
     """,
+    # 2: tickets, the messages that made or joined them, followers (+1), attachments, events.
+    """
+    CREATE TABLE tickets (
+        id             INTEGER PRIMARY KEY,
+        grid_id        INTEGER NOT NULL REFERENCES grids(id),
+        reporter_id    INTEGER NOT NULL,
+        chat_id        INTEGER NOT NULL,
+        message_id     INTEGER,
+        text           TEXT NOT NULL,
+        category       TEXT NOT NULL,
+        urgency        TEXT NOT NULL CHECK (urgency IN ('emergency', 'high', 'normal')),
+        building       TEXT,
+        unit           TEXT,
+        floor          TEXT,
+        room           TEXT,
+        status         TEXT NOT NULL DEFAULT 'open',
+        source         TEXT NOT NULL,
+        private        INTEGER NOT NULL DEFAULT 0,
+        level          TEXT NOT NULL DEFAULT 'grid',
+        handler_id     INTEGER,
+        closure        TEXT,
+        closure_note   TEXT,
+        reasons        TEXT NOT NULL DEFAULT '',
+        confidence     REAL,
+        ack_message_id INTEGER,
+        followers      INTEGER NOT NULL DEFAULT 0,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL,
+        claim_due_at   INTEGER,
+        resolve_due_at INTEGER,
+        claimed_at     INTEGER,
+        resolved_at    INTEGER,
+        closed_at      INTEGER
+    );
+    CREATE INDEX tickets_by_grid_status ON tickets(grid_id, status, created_at);
+    CREATE INDEX tickets_by_reporter ON tickets(reporter_id, created_at);
+    CREATE INDEX tickets_by_created ON tickets(created_at);
+    -- Every Telegram message tied to a ticket: the report, +1 posts, the bot's acknowledgement.
+    -- The primary key is what makes re-delivered updates harmless.
+    CREATE TABLE ticket_messages (
+        chat_id    INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        ticket_id  INTEGER NOT NULL REFERENCES tickets(id),
+        role       TEXT NOT NULL CHECK (role IN ('report', 'follow', 'ack', 'alert', 'card')),
+        PRIMARY KEY (chat_id, message_id)
+    );
+    CREATE INDEX ticket_messages_by_ticket ON ticket_messages(ticket_id);
+    CREATE TABLE ticket_followers (
+        ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+        telegram_id INTEGER NOT NULL,
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (ticket_id, telegram_id)
+    );
+    CREATE INDEX ticket_followers_by_person ON ticket_followers(telegram_id);
+    CREATE TABLE ticket_attachments (
+        id         INTEGER PRIMARY KEY,
+        ticket_id  INTEGER NOT NULL REFERENCES tickets(id),
+        kind       TEXT NOT NULL CHECK (kind IN ('photo', 'location', 'document')),
+        file_id    TEXT,
+        latitude   REAL,
+        longitude  REAL,
+        added_by   INTEGER NOT NULL,
+        at         INTEGER NOT NULL
+    );
+    CREATE INDEX ticket_attachments_by_ticket ON ticket_attachments(ticket_id);
+    CREATE TABLE ticket_events (
+        id          INTEGER PRIMARY KEY,
+        ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+        at          INTEGER NOT NULL,
+        actor_id    INTEGER,
+        kind        TEXT NOT NULL,
+        from_status TEXT,
+        to_status   TEXT,
+        note        TEXT
+    );
+    CREATE INDEX ticket_events_by_ticket ON ticket_events(ticket_id, at);
+    -- Who writes in which grid chat: a private report from someone in one grid needs no question.
+    CREATE TABLE grid_residents (
+        grid_id     INTEGER NOT NULL REFERENCES grids(id) ON DELETE CASCADE,
+        telegram_id INTEGER NOT NULL,
+        last_seen   INTEGER NOT NULL,
+        PRIMARY KEY (grid_id, telegram_id)
+    );
+    CREATE INDEX grid_residents_by_person ON grid_residents(telegram_id);
+    -- The grid a person chose for private reports (deep link or question).
+    CREATE TABLE private_reporting (
+        telegram_id INTEGER PRIMARY KEY,
+        grid_id     INTEGER NOT NULL REFERENCES grids(id) ON DELETE CASCADE,
+        at          INTEGER NOT NULL
+    );
+    """,
 )

@@ -11,9 +11,10 @@ from bot.domain.models import Person
 from bot.storage.database import Database, Transaction, from_epoch, to_epoch
 from bot.storage.grids import person_from_row
 
-# Every (table, column) that stores a Telegram chat id. A group upgraded to a supergroup
-# gets a new id and all of these must follow it in one transaction. Later features that
-# key rows by chat add themselves here.
+# Every (table, column) that names the chat to talk to. A group upgraded to a supergroup
+# gets a new id and all of these must follow it in one transaction. Columns that record
+# where a past message was (tickets.chat_id, ticket_messages) stay: those messages remain
+# in the old group's history and message ids are per chat.
 CHAT_ID_COLUMNS: list[tuple[str, str]] = [
     ("grids", "chat_id"),
     ("pending_actions", "chat_id"),

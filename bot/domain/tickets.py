@@ -1,0 +1,147 @@
+"""Tickets: what a resident's request becomes, and the rules that are pure logic.
+
+States follow the street's closed loop (FixMyStreet-style groups): OPEN, CLAIMED and
+REOPENED are "open"; RESOLVED waits for the resident's verification; CLOSED carries a
+closure code, so "closed" never pretends to mean "fixed" unless the code says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.domain.models import Urgency
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+
+
+OPEN_STATES = frozenset({TicketStatus.OPEN, TicketStatus.CLAIMED, TicketStatus.REOPENED})
+
+
+class Closure(StrEnum):
+    """Why a ticket is closed. Only the first two mean the problem was fixed."""
+
+    CONFIRMED = "confirmed"  # the resident said it is solved
+    CONFIRMED_BY_TIMEOUT = "confirmed_by_timeout"  # no answer to the verification in time
+    NOT_A_REQUEST = "not_a_request"  # [不是报事]: the bot misread chit-chat
+    UNABLE = "unable"  # 无法解决
+    NOT_OURS = "not_ours"  # 非本网格职责
+    DUPLICATE = "duplicate"  # 重复
+    REFERRED = "referred"  # 已转办
+    INVALID = "invalid"  # 无效
+
+
+class Source(StrEnum):
+    GROUP = "group"  # recognised in a grid chat
+    COMMAND = "command"  # /report
+    PRIVATE = "private"  # a private chat with the bot
+    PATROL = "patrol"  # filed by a head on patrol
+
+
+class Level(StrEnum):
+    GRID = "grid"
+    COMMUNITY = "community"
+    STREET = "street"
+    DISTRICT = "district"
+
+
+# Default time limits (claim, resolve) per urgency; config may override them.
+DEFAULT_DEADLINES: dict[Urgency, tuple[timedelta, timedelta]] = {
+    Urgency.EMERGENCY: (timedelta(minutes=10), timedelta(hours=2)),
+    Urgency.HIGH: (timedelta(hours=1), timedelta(hours=24)),
+    Urgency.NORMAL: (timedelta(hours=24), timedelta(hours=72)),
+}
+
+DUPLICATE_WINDOW = timedelta(hours=24)
+DUPLICATE_SIMILARITY = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLocation:
+    building: str | None = None
+    unit: str | None = None
+    floor: str | None = None
+    room: str | None = None
+
+    def label(self) -> str:
+        parts = []
+        if self.building:
+            parts.append(f"{self.building}栋")
+        if self.unit:
+            parts.append(f"{self.unit}单元")
+        if self.floor and not self.room:
+            parts.append(f"{self.floor}楼")
+        if self.room:
+            parts.append(self.room)
+        return "".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: int
+    grid_id: int
+    reporter_id: int
+    chat_id: int
+    message_id: int | None
+    text: str
+    category: str
+    urgency: Urgency
+    location: TicketLocation
+    status: TicketStatus
+    source: Source
+    private: bool
+    created_at: datetime
+    updated_at: datetime
+    claim_due_at: datetime | None = None
+    resolve_due_at: datetime | None = None
+    handler_id: int | None = None
+    level: Level = Level.GRID
+    closure: Closure | None = None
+    ack_message_id: int | None = None
+    followers: int = 0
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATES
+
+
+def deadlines_for(
+    urgency: Urgency, created_at: datetime,
+    limits: dict[Urgency, tuple[timedelta, timedelta]] | None = None,
+) -> tuple[datetime, datetime]:
+    claim, resolve = (limits or DEFAULT_DEADLINES)[urgency]
+    return created_at + claim, created_at + resolve
+
+
+def _bigrams(text: str) -> set[str]:
+    compact = "".join(ch for ch in text.lower() if ch.isalnum())
+    return {compact[i : i + 2] for i in range(len(compact) - 1)} or {compact}
+
+
+def similarity(a: str, b: str) -> float:
+    """Character-bigram Jaccard: robust for Chinese, where words are not space-separated."""
+    first, second = _bigrams(a), _bigrams(b)
+    if not first or not second:
+        return 0.0
+    return len(first & second) / len(first | second)
+
+
+def is_probable_duplicate(
+    candidate: Ticket, *, category: str, building: str | None, text: str, now: datetime
+) -> bool:
+    """Same grid is the caller's job; here: open, recent, same category and building, similar."""
+    return (
+        candidate.is_open
+        and candidate.category == category
+        and candidate.location.building == building
+        and now - candidate.created_at < DUPLICATE_WINDOW
+        and similarity(candidate.text, text) >= DUPLICATE_SIMILARITY
+    )

@@ -1,0 +1,335 @@
+"""Tickets and everything hanging off them; all ticket SQL lives here."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.models import Urgency
+from bot.domain.tickets import (
+    Closure,
+    Level,
+    Source,
+    Ticket,
+    TicketLocation,
+    TicketStatus,
+)
+from bot.storage.database import Database, Transaction, from_epoch, to_epoch
+
+_TICKET_COLUMNS = (
+    "id, grid_id, reporter_id, chat_id, message_id, text, category, urgency, building, unit, "
+    "floor, room, status, source, private, level, handler_id, closure, reasons, ack_message_id, "
+    "followers, created_at, updated_at, claim_due_at, resolve_due_at"
+)
+
+
+def ticket_from_row(row: sqlite3.Row) -> Ticket:
+    created = from_epoch(row["created_at"])
+    updated = from_epoch(row["updated_at"])
+    assert created is not None and updated is not None
+    return Ticket(
+        id=row["id"],
+        grid_id=row["grid_id"],
+        reporter_id=row["reporter_id"],
+        chat_id=row["chat_id"],
+        message_id=row["message_id"],
+        text=row["text"],
+        category=row["category"],
+        urgency=Urgency(row["urgency"]),
+        location=TicketLocation(row["building"], row["unit"], row["floor"], row["room"]),
+        status=TicketStatus(row["status"]),
+        source=Source(row["source"]),
+        private=bool(row["private"]),
+        level=Level(row["level"]),
+        handler_id=row["handler_id"],
+        closure=Closure(row["closure"]) if row["closure"] else None,
+        reasons=tuple(r for r in row["reasons"].split("\n") if r),
+        ack_message_id=row["ack_message_id"],
+        followers=row["followers"],
+        created_at=created,
+        updated_at=updated,
+        claim_due_at=from_epoch(row["claim_due_at"]),
+        resolve_due_at=from_epoch(row["resolve_due_at"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    grid_id: int
+    reporter_id: int
+    chat_id: int
+    message_id: int | None
+    text: str
+    category: str
+    urgency: Urgency
+    location: TicketLocation
+    source: Source
+    private: bool
+    reasons: tuple[str, ...]
+    confidence: float
+    created_at: datetime
+    claim_due_at: datetime
+    resolve_due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    kind: str
+    file_id: str | None
+    latitude: float | None
+    longitude: float | None
+    added_by: int
+
+
+class TicketRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, ticket_id: int) -> Ticket | None:
+        row = await self._db.fetchone(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)
+        )
+        return ticket_from_row(row) if row else None
+
+    async def by_message(self, chat_id: int, message_id: int) -> tuple[Ticket, str] | None:
+        """The ticket a message made, joined or acknowledged, and that message's role."""
+        row = await self._db.fetchone(
+            "SELECT ticket_id, role FROM ticket_messages WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        if row is None:
+            return None
+        ticket = await self.get(row["ticket_id"])
+        return (ticket, row["role"]) if ticket else None
+
+    async def open_in_grid_since(
+        self, grid_id: int, category: str, since: datetime
+    ) -> list[Ticket]:
+        rows = await self._db.fetchall(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE grid_id = ? AND category = ? "
+            "AND status IN ('open', 'claimed', 'reopened') AND created_at >= ? AND private = 0 "
+            "ORDER BY created_at DESC LIMIT 50",
+            (grid_id, category, to_epoch(since)),
+        )
+        return [ticket_from_row(r) for r in rows]
+
+    async def count_by_reporter_since(self, reporter_id: int, since: datetime) -> int:
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) FROM tickets WHERE reporter_id = ? AND created_at >= ?",
+            (reporter_id, to_epoch(since)),
+        )
+        return int(row[0]) if row else 0
+
+    async def of_person(self, telegram_id: int, limit: int = 20) -> list[Ticket]:
+        """Tickets a person reported or follows, newest first."""
+        rows = await self._db.fetchall(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE reporter_id = ? OR id IN "
+            "(SELECT ticket_id FROM ticket_followers WHERE telegram_id = ?) "
+            "ORDER BY created_at DESC LIMIT ?",
+            (telegram_id, telegram_id, limit),
+        )
+        return [ticket_from_row(r) for r in rows]
+
+    async def is_follower(self, ticket_id: int, telegram_id: int) -> bool:
+        row = await self._db.fetchone(
+            "SELECT 1 FROM ticket_followers WHERE ticket_id = ? AND telegram_id = ?",
+            (ticket_id, telegram_id),
+        )
+        return row is not None
+
+    async def attachments(self, ticket_id: int) -> list[Attachment]:
+        rows = await self._db.fetchall(
+            "SELECT kind, file_id, latitude, longitude, added_by FROM ticket_attachments "
+            "WHERE ticket_id = ? ORDER BY id",
+            (ticket_id,),
+        )
+        return [Attachment(r["kind"], r["file_id"], r["latitude"], r["longitude"], r["added_by"])
+                for r in rows]
+
+    async def grids_of_resident(self, telegram_id: int) -> list[int]:
+        rows = await self._db.fetchall(
+            "SELECT grid_id FROM grid_residents WHERE telegram_id = ? ORDER BY last_seen DESC",
+            (telegram_id,),
+        )
+        return [r["grid_id"] for r in rows]
+
+    async def private_reporting_grid(self, telegram_id: int) -> int | None:
+        row = await self._db.fetchone(
+            "SELECT grid_id FROM private_reporting WHERE telegram_id = ?", (telegram_id,)
+        )
+        return row["grid_id"] if row else None
+
+    # --- writes, inside the caller's transaction ---
+
+    @staticmethod
+    async def create(tx: Transaction, new: NewTicket) -> int:
+        at = to_epoch(new.created_at)
+        cur = await tx.execute(
+            "INSERT INTO tickets (grid_id, reporter_id, chat_id, message_id, text, category, "
+            "urgency, building, unit, floor, room, status, source, private, reasons, confidence, "
+            "created_at, updated_at, claim_due_at, resolve_due_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                new.grid_id, new.reporter_id, new.chat_id, new.message_id, new.text, new.category,
+                new.urgency.value, new.location.building, new.location.unit, new.location.floor,
+                new.location.room, new.source.value, int(new.private), "\n".join(new.reasons),
+                new.confidence, at, at, to_epoch(new.claim_due_at), to_epoch(new.resolve_due_at),
+            ),
+        )
+        ticket_id = cur.lastrowid
+        assert ticket_id is not None
+        if new.message_id is not None:
+            await TicketRepository.link_message(tx, new.chat_id, new.message_id, ticket_id,
+                                                "report")
+        await TicketRepository.record_event(
+            tx, ticket_id, at=new.created_at, actor_id=new.reporter_id, kind="created",
+            to_status=TicketStatus.OPEN.value, note=new.source.value,
+        )
+        return ticket_id
+
+    @staticmethod
+    async def link_message(
+        tx: Transaction, chat_id: int, message_id: int, ticket_id: int, role: str
+    ) -> bool:
+        cur = await tx.execute(
+            "INSERT OR IGNORE INTO ticket_messages (chat_id, message_id, ticket_id, role) "
+            "VALUES (?, ?, ?, ?)",
+            (chat_id, message_id, ticket_id, role),
+        )
+        return cur.rowcount == 1
+
+    @staticmethod
+    async def set_ack(tx: Transaction, ticket_id: int, chat_id: int, message_id: int) -> None:
+        await tx.execute(
+            "UPDATE tickets SET ack_message_id = ? WHERE id = ?", (message_id, ticket_id)
+        )
+        await TicketRepository.link_message(tx, chat_id, message_id, ticket_id, "ack")
+
+    @staticmethod
+    async def add_follower(
+        tx: Transaction, ticket_id: int, telegram_id: int, now: datetime
+    ) -> bool:
+        """+1; False when this person already follows (or reported) it."""
+        reporter = await tx.fetchone("SELECT reporter_id FROM tickets WHERE id = ?", (ticket_id,))
+        if reporter is None or reporter["reporter_id"] == telegram_id:
+            return False
+        cur = await tx.execute(
+            "INSERT OR IGNORE INTO ticket_followers (ticket_id, telegram_id, at) VALUES (?, ?, ?)",
+            (ticket_id, telegram_id, to_epoch(now)),
+        )
+        if cur.rowcount != 1:
+            return False
+        await tx.execute(
+            "UPDATE tickets SET followers = followers + 1, updated_at = ? WHERE id = ?",
+            (to_epoch(now), ticket_id),
+        )
+        await TicketRepository.record_event(
+            tx, ticket_id, at=now, actor_id=telegram_id, kind="followed"
+        )
+        return True
+
+    @staticmethod
+    async def update_content(
+        tx: Transaction, ticket_id: int, *, text: str, category: str, urgency: Urgency,
+        location: TicketLocation, reasons: tuple[str, ...], now: datetime, actor_id: int,
+    ) -> bool:
+        """An edited report rewrites its ticket, but only while nobody has taken it up."""
+        cur = await tx.execute(
+            "UPDATE tickets SET text = ?, category = ?, urgency = ?, building = ?, unit = ?, "
+            "floor = ?, room = ?, reasons = ?, updated_at = ? WHERE id = ? AND status = 'open'",
+            (text, category, urgency.value, location.building, location.unit, location.floor,
+             location.room, "\n".join(reasons), to_epoch(now), ticket_id),
+        )
+        if cur.rowcount == 1:
+            await TicketRepository.record_event(
+                tx, ticket_id, at=now, actor_id=actor_id, kind="edited", note=text[:500]
+            )
+        return cur.rowcount == 1
+
+    @staticmethod
+    async def close(
+        tx: Transaction, ticket_id: int, *, closure: Closure, from_states: frozenset[TicketStatus],
+        actor_id: int, now: datetime, note: str | None = None,
+    ) -> TicketStatus | None:
+        """Close if the ticket is in one of `from_states`; the previous status, or None."""
+        marks = ",".join("?" * len(from_states))
+        row = await tx.fetchone(
+            f"SELECT status FROM tickets WHERE id = ? AND status IN ({marks})",
+            (ticket_id, *[s.value for s in from_states]),
+        )
+        if row is None:
+            return None
+        cur = await tx.execute(
+            "UPDATE tickets SET status = 'closed', closure = ?, closure_note = ?, closed_at = ?, "
+            f"updated_at = ? WHERE id = ? AND status IN ({marks})",
+            (closure.value, note, to_epoch(now), to_epoch(now), ticket_id,
+             *[s.value for s in from_states]),
+        )
+        if cur.rowcount != 1:
+            return None
+        await TicketRepository.record_event(
+            tx, ticket_id, at=now, actor_id=actor_id, kind="closed", from_status=row["status"],
+            to_status=TicketStatus.CLOSED.value, note=closure.value + (f": {note}" if note else ""),
+        )
+        return TicketStatus(row["status"])
+
+    @staticmethod
+    async def set_category(
+        tx: Transaction, ticket_id: int, category: str, *, actor_id: int, now: datetime
+    ) -> str | None:
+        row = await tx.fetchone("SELECT category FROM tickets WHERE id = ?", (ticket_id,))
+        if row is None:
+            return None
+        await tx.execute(
+            "UPDATE tickets SET category = ?, updated_at = ? WHERE id = ?",
+            (category, to_epoch(now), ticket_id),
+        )
+        await TicketRepository.record_event(
+            tx, ticket_id, at=now, actor_id=actor_id, kind="category",
+            note=f"{row['category']}→{category}",
+        )
+        return str(row["category"])
+
+    @staticmethod
+    async def add_attachment(
+        tx: Transaction, ticket_id: int, *, kind: str, added_by: int, now: datetime,
+        file_id: str | None = None, latitude: float | None = None, longitude: float | None = None,
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO ticket_attachments (ticket_id, kind, file_id, latitude, longitude, "
+            "added_by, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ticket_id, kind, file_id, latitude, longitude, added_by, to_epoch(now)),
+        )
+        await TicketRepository.record_event(
+            tx, ticket_id, at=now, actor_id=added_by, kind=f"attached_{kind}"
+        )
+
+    @staticmethod
+    async def record_event(
+        tx: Transaction, ticket_id: int, *, at: datetime, actor_id: int | None, kind: str,
+        from_status: str | None = None, to_status: str | None = None, note: str | None = None,
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO ticket_events (ticket_id, at, actor_id, kind, from_status, to_status, "
+            "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ticket_id, to_epoch(at), actor_id, kind, from_status, to_status, note),
+        )
+
+    @staticmethod
+    async def note_resident(tx: Transaction, grid_id: int, telegram_id: int, now: datetime) -> None:
+        await tx.execute(
+            "INSERT INTO grid_residents (grid_id, telegram_id, last_seen) VALUES (?, ?, ?) "
+            "ON CONFLICT (grid_id, telegram_id) DO UPDATE SET last_seen = excluded.last_seen",
+            (grid_id, telegram_id, to_epoch(now)),
+        )
+
+    @staticmethod
+    async def set_private_reporting_grid(
+        tx: Transaction, telegram_id: int, grid_id: int, now: datetime
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO private_reporting (telegram_id, grid_id, at) VALUES (?, ?, ?) "
+            "ON CONFLICT (telegram_id) DO UPDATE SET grid_id = excluded.grid_id, at = excluded.at",
+            (telegram_id, grid_id, to_epoch(now)),
+        )
