@@ -11,11 +11,13 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 import handlers
 from bot.config import Config
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.intake import IntakeParser, Vocabulary
 from bot.messenger import Messenger
 from bot.render import Renderer
 from bot.services.container import Services
 from bot.services.grids import GridService
 from bot.services.people import PeopleService
+from bot.services.tickets import IntakeSettings, TicketService
 from bot.storage.database import Database
 from handlers.context import CONTEXT_TYPES, GridApplication, Runtime
 from handlers.registry import publish_menus
@@ -25,9 +27,27 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = Update.ALL_TYPES
 
 
+def build_parser(config: Config) -> IntakeParser:
+    """The request recogniser with the deployment's extra vocabulary (checked at config time)."""
+    vocabulary = Vocabulary.default()
+    if config.intake.vocabulary:
+        vocabulary = vocabulary.merged_with(config.intake.vocabulary)
+    return IntakeParser(vocabulary)
+
+
 async def build_services(config: Config, clock: Clock) -> Services:
     db = await Database.open(config.database.path)
-    renderer = Renderer(config.bot.locale, config.bot.templates_dir)
+    renderer = Renderer(config.bot.locale, config.bot.templates_dir, tz=config.bot.tz)
+    parser = build_parser(config)
+    categories = parser.vocabulary.categories
+
+    def category_label(code: str, locale: str) -> str:
+        category = categories.get(code)
+        if category is None:
+            return code
+        return category.label_zh if locale.startswith("zh") else category.label_en
+
+    renderer.add_global("category_label", category_label)
     return Services(
         config=config,
         db=db,
@@ -35,6 +55,10 @@ async def build_services(config: Config, clock: Clock) -> Services:
         renderer=renderer,
         grids=GridService(db, clock, config.staff_ids),
         people=PeopleService(db, clock),
+        tickets=TicketService(
+            db, clock, parser,
+            IntakeSettings(max_tickets_per_hour=config.intake.max_tickets_per_hour),
+        ),
     )
 
 

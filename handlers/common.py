@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from handlers.registry import CommandCall, commands_for, describe
+from handlers.resident import start_deep_link
 
 
 async def start(call: CommandCall) -> None:
     """Private: welcome (and note the person can now be messaged). Group: what this grid is."""
     if call.chat.type == "private":
+        if await start_deep_link(call):
+            return
         await call.reply("start_private", roles=call.roles, user=call.user)
         return
     await call.reply(

@@ -60,7 +60,9 @@ DEFAULT_DEADLINES: dict[Urgency, tuple[timedelta, timedelta]] = {
 }
 
 DUPLICATE_WINDOW = timedelta(hours=24)
-DUPLICATE_SIMILARITY = 0.2
+# Bigram overlap alone is weak for colloquial Chinese ("3栋电梯又坏了" vs "3栋的电梯坏了好几天了"
+# share few bigrams), so the subject words the recogniser matched count first.
+DUPLICATE_SIMILARITY = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +136,24 @@ def similarity(a: str, b: str) -> float:
     return len(first & second) / len(first | second)
 
 
+def subject_words(reasons: tuple[str, ...], category: str) -> set[str]:
+    """The words that put a message in `category` (reasons read "电梯→property")."""
+    suffix = f"→{category}"
+    return {r[: -len(suffix)] for r in reasons if r.endswith(suffix)}
+
+
 def is_probable_duplicate(
-    candidate: Ticket, *, category: str, building: str | None, text: str, now: datetime
+    candidate: Ticket, *, category: str, building: str | None, text: str,
+    reasons: tuple[str, ...], now: datetime,
 ) -> bool:
-    """Same grid is the caller's job; here: open, recent, same category and building, similar."""
-    return (
+    """Same grid is the caller's job; here: open, recent, same category and building, and
+    the same subject (a shared subject word) or similar wording."""
+    if not (
         candidate.is_open
         and candidate.category == category
         and candidate.location.building == building
         and now - candidate.created_at < DUPLICATE_WINDOW
-        and similarity(candidate.text, text) >= DUPLICATE_SIMILARITY
-    )
+    ):
+        return False
+    shared = subject_words(candidate.reasons, category) & subject_words(reasons, category)
+    return bool(shared) or similarity(candidate.text, text) >= DUPLICATE_SIMILARITY

@@ -9,6 +9,7 @@ from bot.domain.clock import Clock
 from bot.render import Renderer
 from bot.services.grids import GridService
 from bot.services.people import PeopleService
+from bot.services.tickets import TicketService
 from bot.storage.database import Database
 
 
@@ -20,3 +21,4 @@ class Services:
     renderer: Renderer
     grids: GridService
     people: PeopleService
+    tickets: TicketService

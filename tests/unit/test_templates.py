@@ -79,3 +79,10 @@ def test_locale_picking() -> None:
     assert renderer.pick_locale("en-US") == "en"
     assert renderer.pick_locale("zh-hans") == "zh-CN"
     assert renderer.pick_locale("fr", None) == "zh-CN"
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_every_template_compiles(locale: str) -> None:
+    renderer = Renderer(locale)
+    for name in template_names(locale):
+        assert renderer.exists(name, locale), name

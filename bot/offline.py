@@ -1,0 +1,200 @@
+"""The real gridbot Application against the in-process Bot API emulator.
+
+Used by `gridbot demo` and the end-to-end tests: the same Application, handlers and HTTP
+layer as production, only `base_url` points at 127.0.0.1. Methods speak the domain's
+words: `says`, `presses`, `adds_bot`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.app import ALLOWED_UPDATES, build_application
+from bot.config import Config, config_from_mapping
+from bot.domain.clock import Clock
+from bot.emulator import BotApiEmulator, JSONDict
+from handlers.context import GridApplication, Runtime
+
+log = logging.getLogger(__name__)
+
+TOKEN = "123456:OFFLINE-DEMO-TOKEN"
+BOT_USERNAME = "gridbot_demo_bot"
+
+
+@dataclass
+class Exchange:
+    """What one action caused: the bot's new messages, edits seen, and a callback answer."""
+
+    messages: list[JSONDict] = field(default_factory=list)
+    answer: JSONDict | None = None
+
+    @property
+    def texts(self) -> list[str]:
+        return [m.get("text") or m.get("caption") or "" for m in self.messages]
+
+    def in_chat(self, chat_id: int) -> list[JSONDict]:
+        return [m for m in self.messages if m["chat"]["id"] == chat_id]
+
+    def text_in(self, chat_id: int) -> str:
+        return "\n".join(m.get("text") or m.get("caption") or "" for m in self.in_chat(chat_id))
+
+
+class OfflineBot:
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        staff: tuple[int, ...] = (),
+        clock: Clock | None = None,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+        can_read_all_group_messages: bool = True,
+    ) -> None:
+        self.emulator = BotApiEmulator(
+            token=TOKEN, bot_username=BOT_USERNAME,
+            can_read_all_group_messages=can_read_all_group_messages,
+        )
+        self._db_path = str(db_path)
+        self._staff = staff
+        self._clock = clock
+        self._settings = {k: dict(v) for k, v in (settings or {}).items()}
+        self.application: GridApplication | None = None
+        self.config: Config | None = None
+
+    async def start(self) -> None:
+        if not self.emulator.port:
+            await self.emulator.start()
+        await self._start_application()
+
+    async def _start_application(self) -> None:
+        settings: dict[str, dict[str, Any]] = {k: dict(v) for k, v in self._settings.items()}
+        telegram = settings.setdefault("telegram", {})
+        telegram.setdefault("base_url", self.emulator.base_url)
+        telegram.setdefault("base_file_url", self.emulator.base_file_url)
+        # The emulator enforces no limits unless a test asks; don't slow tests down here.
+        telegram.setdefault("group_max_rate", 10_000)
+        telegram.setdefault("overall_max_rate", 10_000)
+        settings.setdefault("database", {})["path"] = self._db_path
+        settings.setdefault("roles", {}).setdefault("staff", list(self._staff))
+        self.config = config_from_mapping(settings)
+        application = build_application(self.config, TOKEN, clock=self._clock)
+        await application.initialize()
+        if application.post_init is not None:
+            await application.post_init(application)
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
+        )
+        await application.start()
+        self.application = application
+
+    async def stop(self) -> None:
+        await self._stop_application()
+        await self.emulator.stop()
+
+    async def _stop_application(self) -> None:
+        application = self.application
+        if application is None:
+            return
+        self.application = None
+        assert application.updater is not None
+        if application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+    async def restart(self) -> None:
+        """Stop the bot and start it again on the same database and emulator."""
+        await self._stop_application()
+        await self._start_application()
+
+    async def __aenter__(self) -> OfflineBot:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def runtime(self) -> Runtime:
+        assert self.application is not None and self.application.bot_data.runtime is not None
+        return self.application.bot_data.runtime
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the bot has taken every update and finished handling it."""
+        assert self.application is not None
+        await self.emulator.wait_until_delivered(timeout)
+        await asyncio.wait_for(self.application.update_queue.join(), timeout)
+
+    async def _exchange(self, action: Any) -> Exchange:
+        mark = self.emulator.mark()
+        result = action()
+        await self.settle()
+        exchange = Exchange(messages=self.emulator.bot_messages_since(mark))
+        if isinstance(result, str):  # a callback query id
+            exchange.answer = self.emulator.callback_answer(result)
+        return exchange
+
+    # --- the world, in the domain's words ---
+
+    def person(self, user_id: int, name: str, *, username: str | None = None,
+               language_code: str | None = "zh-hans") -> int:
+        self.emulator.add_user(user_id, name, username=username, language_code=language_code)
+        return user_id
+
+    async def group(self, title: str, *, added_by: int, supergroup: bool = False,
+                    as_admin: bool = False) -> int:
+        chat = self.emulator.create_group(title, supergroup=supergroup)
+        await self._exchange(
+            lambda: self.emulator.add_bot_to_group(chat["id"], added_by, as_admin=as_admin)
+        )
+        return int(chat["id"])
+
+    async def says(self, chat_id: int, user_id: int, text: str | None = None,
+                   **kwargs: Any) -> Exchange:
+        """Someone writes in a chat; what the bot answered, anywhere."""
+        return await self._exchange(
+            lambda: self.emulator.post_message(chat_id, user_id, text, **kwargs)
+        )
+
+    async def says_privately(self, user_id: int, text: str, **kwargs: Any) -> Exchange:
+        self.emulator.private_chat_started(user_id)
+        return await self.says(user_id, user_id, text, **kwargs)
+
+    async def edits(self, chat_id: int, message_id: int, new_text: str) -> Exchange:
+        return await self._exchange(
+            lambda: self.emulator.edit_message(chat_id, message_id, new_text)
+        )
+
+    async def presses(self, chat_id: int, message_id: int, user_id: int, data: str,
+                      *, check: bool = True) -> Exchange:
+        return await self._exchange(
+            lambda: self.emulator.press_button(chat_id, message_id, user_id, data, check=check)
+        )
+
+    async def removes_bot(self, chat_id: int, by_user_id: int) -> Exchange:
+        return await self._exchange(
+            lambda: self.emulator.remove_bot_from_group(chat_id, by_user_id)
+        )
+
+    async def adds_bot(self, chat_id: int, by_user_id: int) -> Exchange:
+        return await self._exchange(
+            lambda: self.emulator.add_bot_to_group(chat_id, by_user_id)
+        )
+
+    async def migrates(self, chat_id: int) -> int:
+        new_id: list[int] = []
+        await self._exchange(lambda: new_id.append(self.emulator.migrate_to_supergroup(chat_id)))
+        return new_id[0]
+
+    def last_message_id(self, chat_id: int) -> int:
+        """The id of the newest message in a chat (anyone's), e.g. to reply to it."""
+        chat = self.emulator.chat(chat_id)
+        return max(chat.messages)

@@ -1,0 +1,288 @@
+"""Resident intake: messages become tickets (or +1s on an existing one), exactly once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.domain.clock import Clock
+from bot.domain.errors import UserError
+from bot.domain.intake import Intake, IntakeParser
+from bot.domain.models import Grid, Person, PersonRoles, Urgency
+from bot.domain.tickets import (
+    DUPLICATE_WINDOW,
+    Closure,
+    Source,
+    Ticket,
+    TicketLocation,
+    TicketStatus,
+    deadlines_for,
+    is_probable_duplicate,
+)
+from bot.storage.database import Database, Transaction
+from bot.storage.tickets import NewTicket, TicketRepository
+
+log = logging.getLogger(__name__)
+
+RATE_WINDOW = timedelta(hours=1)
+# Telegram caps a message at 4,096 characters; a longer /report text is kept whole anyway.
+MAX_TICKET_TEXT = 20_000
+
+
+class IntakeResult(StrEnum):
+    IGNORED = "ignored"  # not a request
+    CREATED = "created"
+    FOLLOWED = "followed"  # linked to an open similar ticket as a +1
+    ALREADY = "already"  # this message was handled before (re-delivered update)
+    RATE_LIMITED = "rate_limited"
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingReport:
+    """A resident's message as the service needs it, free of Telegram types."""
+
+    grid: Grid
+    chat_id: int
+    message_id: int | None
+    sender: Person
+    text: str
+    source: Source
+    private: bool = False
+    photo_file_id: str | None = None
+    forced: bool = False  # /report: file it even if the parser says no
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeOutcome:
+    result: IntakeResult
+    ticket: Ticket | None = None
+    intake: Intake | None = None
+    acknowledged: bool = False  # for ALREADY: whether the ack went out before
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeSettings:
+    max_tickets_per_hour: int = 10
+    limits: dict[Urgency, tuple[timedelta, timedelta]] | None = None
+
+
+class TicketService:
+    def __init__(
+        self, db: Database, clock: Clock, parser: IntakeParser, settings: IntakeSettings
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.parser = parser
+        self._settings = settings
+        self.tickets = TicketRepository(db)
+        self._residents_noted: set[tuple[int, int]] = set()
+
+    async def note_resident(self, grid_id: int, telegram_id: int) -> None:
+        """Remember who writes in which grid (once per process per pair: it rarely changes)."""
+        if (grid_id, telegram_id) in self._residents_noted:
+            return
+        async with self._db.transaction() as tx:
+            await TicketRepository.note_resident(tx, grid_id, telegram_id, self._clock.now())
+        self._residents_noted.add((grid_id, telegram_id))
+
+    async def intake(self, report: IncomingReport) -> IntakeOutcome:
+        if report.message_id is not None:
+            seen = await self.tickets.by_message(report.chat_id, report.message_id)
+            if seen is not None:
+                ticket, _role = seen
+                return IntakeOutcome(IntakeResult.ALREADY, ticket,
+                                     acknowledged=ticket.ack_message_id is not None)
+        text = report.text.strip()[:MAX_TICKET_TEXT]
+        parsed = self.parser.parse(text)
+        if not parsed.is_request and not report.forced:
+            return IntakeOutcome(IntakeResult.IGNORED, intake=parsed)
+        now = self._clock.now()
+        if not report.private:
+            duplicate = await self._find_duplicate(report.grid.id, parsed, text)
+            if duplicate is not None and duplicate.reporter_id != report.sender.telegram_id:
+                async with self._db.transaction() as tx:
+                    await TicketRepository.add_follower(
+                        tx, duplicate.id, report.sender.telegram_id, now
+                    )
+                    if report.message_id is not None:
+                        await TicketRepository.link_message(
+                            tx, report.chat_id, report.message_id, duplicate.id, "follow"
+                        )
+                    await self._attach_photo(tx, duplicate.id, report, now)
+                followed = await self.tickets.get(duplicate.id)
+                return IntakeOutcome(IntakeResult.FOLLOWED, followed, parsed)
+        recent = await self.tickets.count_by_reporter_since(
+            report.sender.telegram_id, now - RATE_WINDOW
+        )
+        if recent >= self._settings.max_tickets_per_hour:
+            return IntakeOutcome(IntakeResult.RATE_LIMITED, intake=parsed)
+        category = parsed.category if parsed.is_request else (parsed.category or "other")
+        claim_due, resolve_due = deadlines_for(parsed.urgency, now, self._settings.limits)
+        location = TicketLocation(
+            parsed.location.building, parsed.location.unit, parsed.location.floor,
+            parsed.location.room,
+        )
+        async with self._db.transaction() as tx:
+            ticket_id = await TicketRepository.create(
+                tx,
+                NewTicket(
+                    grid_id=report.grid.id, reporter_id=report.sender.telegram_id,
+                    chat_id=report.chat_id, message_id=report.message_id, text=text,
+                    category=category, urgency=parsed.urgency, location=location,
+                    source=report.source, private=report.private, reasons=parsed.reasons,
+                    confidence=parsed.confidence, created_at=now, claim_due_at=claim_due,
+                    resolve_due_at=resolve_due,
+                ),
+            )
+            await self._attach_photo(tx, ticket_id, report, now)
+        ticket = await self.tickets.get(ticket_id)
+        log.info("ticket #%s %s/%s in grid %s", ticket_id, category, parsed.urgency.value,
+                 report.grid.code)
+        return IntakeOutcome(IntakeResult.CREATED, ticket, parsed)
+
+    @staticmethod
+    async def _attach_photo(
+        tx: Transaction, ticket_id: int, report: IncomingReport, now: datetime
+    ) -> None:
+        if report.photo_file_id:
+            await TicketRepository.add_attachment(
+                tx, ticket_id, kind="photo", file_id=report.photo_file_id,
+                added_by=report.sender.telegram_id, now=now,
+            )
+
+    async def _find_duplicate(self, grid_id: int, parsed: Intake, text: str) -> Ticket | None:
+        now = self._clock.now()
+        candidates = await self.tickets.open_in_grid_since(
+            grid_id, parsed.category, now - DUPLICATE_WINDOW
+        )
+        for candidate in candidates:
+            if is_probable_duplicate(
+                candidate, category=parsed.category, building=parsed.location.building,
+                text=text, reasons=parsed.reasons, now=now,
+            ):
+                return candidate
+        return None
+
+    async def acknowledged(self, ticket_id: int, chat_id: int, message_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await TicketRepository.set_ack(tx, ticket_id, chat_id, message_id)
+
+    async def edited(self, chat_id: int, message_id: int, text: str, editor_id: int) -> Ticket | None:
+        """An edited report updates its ticket while it is still open and unclaimed."""
+        seen = await self.tickets.by_message(chat_id, message_id)
+        if seen is None or seen[1] != "report" or seen[0].reporter_id != editor_id:
+            return None
+        ticket = seen[0]
+        parsed = self.parser.parse(text)
+        category = parsed.category if parsed.is_request else ticket.category
+        async with self._db.transaction() as tx:
+            changed = await TicketRepository.update_content(
+                tx, ticket.id, text=text.strip()[:MAX_TICKET_TEXT], category=category,
+                urgency=parsed.urgency if parsed.is_request else ticket.urgency,
+                location=TicketLocation(
+                    parsed.location.building, parsed.location.unit, parsed.location.floor,
+                    parsed.location.room,
+                ) if not parsed.location.is_empty() else ticket.location,
+                reasons=parsed.reasons, now=self._clock.now(), actor_id=editor_id,
+            )
+        return await self.tickets.get(ticket.id) if changed else None
+
+    async def follow(self, ticket_id: int, person: Person) -> Ticket:
+        """[我也遇到 +1]."""
+        ticket = await self._must_get(ticket_id)
+        if not ticket.is_open:
+            raise UserError("ticket_not_open", id=ticket.id)
+        if ticket.reporter_id == person.telegram_id:
+            raise UserError("follow_own_ticket", id=ticket.id)
+        async with self._db.transaction() as tx:
+            added = await TicketRepository.add_follower(
+                tx, ticket.id, person.telegram_id, self._clock.now()
+            )
+        if not added:
+            raise UserError("already_following", id=ticket.id)
+        return await self._must_get(ticket_id)
+
+    async def cancel_not_a_request(self, ticket_id: int, roles: PersonRoles, actor_id: int) -> Ticket:
+        """[不是报事]: the reporter, the grid's heads/workers or staff withdraw a misread ticket."""
+        ticket = await self._must_get(ticket_id)
+        if not (ticket.reporter_id == actor_id or roles.is_staff or roles.serves(ticket.grid_id)):
+            raise UserError("not_your_ticket", id=ticket.id)
+        async with self._db.transaction() as tx:
+            previous = await TicketRepository.close(
+                tx, ticket.id, closure=Closure.NOT_A_REQUEST,
+                from_states=frozenset({TicketStatus.OPEN}), actor_id=actor_id,
+                now=self._clock.now(),
+            )
+        if previous is None:
+            raise UserError("ticket_not_cancellable", id=ticket.id)
+        return await self._must_get(ticket_id)
+
+    async def set_category(self, ticket_id: int, code: str, roles: PersonRoles, actor_id: int) -> Ticket:
+        ticket = await self._must_get(ticket_id)
+        if not (roles.is_staff or roles.serves(ticket.grid_id)):
+            raise UserError("not_your_grid_ticket", id=ticket.id)
+        if code not in self.parser.vocabulary.categories:
+            raise UserError("unknown_category", code=code[:40],
+                            codes=", ".join(self.parser.vocabulary.categories))
+        async with self._db.transaction() as tx:
+            await TicketRepository.set_category(tx, ticket.id, code, actor_id=actor_id,
+                                                now=self._clock.now())
+        return await self._must_get(ticket_id)
+
+    async def attach(
+        self, chat_id: int, replied_message_id: int, person: Person, *, kind: str,
+        file_id: str | None = None, latitude: float | None = None, longitude: float | None = None,
+    ) -> Ticket | None:
+        """A photo or location sent as a reply to the bot's acknowledgement joins that ticket."""
+        seen = await self.tickets.by_message(chat_id, replied_message_id)
+        if seen is None:
+            return None
+        ticket = seen[0]
+        async with self._db.transaction() as tx:
+            await TicketRepository.add_attachment(
+                tx, ticket.id, kind=kind, file_id=file_id, latitude=latitude,
+                longitude=longitude, added_by=person.telegram_id, now=self._clock.now(),
+            )
+        return ticket
+
+    async def of_person(self, telegram_id: int) -> list[Ticket]:
+        return await self.tickets.of_person(telegram_id)
+
+    async def status_for(self, ticket_id: int, roles: PersonRoles, telegram_id: int) -> Ticket:
+        """A resident sees their own (or followed) tickets; grid staff see their grid's."""
+        ticket = await self.tickets.get(ticket_id)
+        if ticket is None:
+            raise UserError("unknown_ticket", id=ticket_id)
+        if (
+            ticket.reporter_id == telegram_id
+            or roles.is_staff
+            or roles.serves(ticket.grid_id)
+            or await self.tickets.is_follower(ticket_id, telegram_id)
+        ):
+            return ticket
+        raise UserError("unknown_ticket", id=ticket_id)
+
+    async def private_grid_choice(self, telegram_id: int) -> tuple[int | None, list[int]]:
+        """(the grid for a private report, or None; the grids to choose from if several)."""
+        chosen = await self.tickets.private_reporting_grid(telegram_id)
+        if chosen is not None:
+            return chosen, []
+        grids = await self.tickets.grids_of_resident(telegram_id)
+        if len(grids) == 1:
+            return grids[0], []
+        return None, grids
+
+    async def choose_private_grid(self, telegram_id: int, grid_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await TicketRepository.set_private_reporting_grid(
+                tx, telegram_id, grid_id, self._clock.now()
+            )
+
+    async def _must_get(self, ticket_id: int) -> Ticket:
+        ticket = await self.tickets.get(ticket_id)
+        if ticket is None:
+            raise UserError("unknown_ticket", id=ticket_id)
+        return ticket
+

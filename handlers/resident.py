@@ -1,0 +1,450 @@
+"""Residents: free text in a grid chat or a private chat becomes a ticket; /report, /my, /status.
+
+Handlers stay thin: turn the update into an IncomingReport, call TicketService, render.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import (
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReactionTypeEmoji,
+    Update,
+)
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from bot.domain.errors import UserError
+from bot.domain.models import Grid, Person, Role, Urgency
+from bot.domain.tickets import Source, Ticket
+from bot.services.tickets import IncomingReport, IntakeOutcome, IntakeResult
+from handlers.context import GridContext
+from handlers.registry import CommandCall, is_anonymous_sender
+
+log = logging.getLogger(__name__)
+
+NOT_A_REQUEST = "t:nr:"
+FOLLOW = "t:+1:"
+PICK_GRID = "pg:"
+PRIVATE_HINT_CATEGORIES = frozenset({"dispute", "assistance"})
+
+
+def _person(user: Any) -> Person:
+    return Person(telegram_id=user.id, display_name=user.full_name, username=user.username)
+
+
+def _text_of(message: Message) -> str:
+    return (message.text or message.caption or "").strip()
+
+
+def _photo_id(message: Message) -> str | None:
+    return message.photo[-1].file_id if message.photo else None
+
+
+def ack_keyboard(context: GridContext, ticket: Ticket, locale: str) -> InlineKeyboardMarkup:
+    render = context.messenger.renderer.render
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(render("buttons/not_a_request", locale),
+                             callback_data=f"{NOT_A_REQUEST}{ticket.id}"),
+        InlineKeyboardButton(render("buttons/follow", locale, count=ticket.followers),
+                             callback_data=f"{FOLLOW}{ticket.id}"),
+    ]])
+
+
+async def _heads(context: GridContext, grid: Grid) -> list[Person]:
+    members = await context.services.grids.grids.members_of([grid.id])
+    return [m.person for m in members[grid.id] if m.role is Role.HEAD]
+
+
+async def announce(
+    context: GridContext, outcome: IntakeOutcome, grid: Grid, chat_id: int,
+    reply_to: int | None, *, private: bool,
+) -> None:
+    """Tell the reporter (and for emergencies everyone who must act) what became of it."""
+    ticket = outcome.ticket
+    assert ticket is not None
+    messenger = context.messenger
+    services = context.services
+    locale = await messenger.locale_for_chat(chat_id)
+    if outcome.result is IntakeResult.FOLLOWED:
+        await messenger.send(chat_id, "ticket_followed", locale=locale, reply_to=reply_to,
+                             ticket=ticket)
+        return
+    emergency = ticket.urgency is Urgency.EMERGENCY
+    keyboard = ack_keyboard(context, ticket, locale)
+    if private:
+        sent = await messenger.send(chat_id, "ticket_ack_private", locale=locale,
+                                    reply_to=reply_to, ticket=ticket, grid=grid)
+    elif emergency:
+        # One message, not two: the alert mentioning the heads is the acknowledgement.
+        sent = await messenger.send(chat_id, "emergency_alert", locale=locale, reply_to=reply_to,
+                                    ticket=ticket, heads=await _heads(context, grid), grid=grid,
+                                    keyboard=keyboard)
+    elif services.config.intake.acknowledge == "reaction":
+        sent = None
+        if reply_to is not None:
+            try:
+                await context.bot.set_message_reaction(chat_id, reply_to, [ReactionTypeEmoji("✍")])
+            except TelegramError as exc:
+                log.warning("could not react to %s/%s: %s", chat_id, reply_to, exc)
+    else:
+        sent = await messenger.send(
+            chat_id, "ticket_ack", locale=locale, reply_to=reply_to, ticket=ticket,
+            suggest_private=ticket.category in PRIVATE_HINT_CATEGORIES,
+            bot_username=context.runtime.bot_username, grid=grid, keyboard=keyboard,
+        )
+    if sent is not None:
+        await services.tickets.acknowledged(ticket.id, sent.chat_id, sent.message_id)
+    elif reply_to is not None:
+        # Reaction mode or a refused chat: the report itself stands as the acknowledgement, so
+        # a re-delivered update does not acknowledge it again.
+        await services.tickets.acknowledged(ticket.id, chat_id, reply_to)
+    if emergency:
+        await alert_emergency(context, ticket, grid)
+
+
+async def alert_emergency(context: GridContext, ticket: Ticket, grid: Grid) -> None:
+    """After the group alert: each head privately, and the community duty chat.
+
+    A head who never opened a private chat cannot be messaged; the group mention still
+    reaches them, so a refusal there is recorded (for /whoami), not fatal. A private
+    emergency report reaches the heads only privately, never the group.
+    """
+    messenger = context.messenger
+    services = context.services
+    heads = await _heads(context, grid)
+    for head in heads:
+        if head.telegram_id == ticket.reporter_id:
+            continue
+        await messenger.send(head.telegram_id, "emergency_direct", ticket=ticket, grid=grid)
+    duty_chat = services.config.escalation.duty_chat("community")
+    if duty_chat is not None:
+        await messenger.send(duty_chat, "emergency_duty", ticket=ticket, grid=grid, heads=heads)
+
+
+async def group_message(update: Update, context: GridContext) -> None:
+    """Any text (or captioned photo) in a grid chat: maybe a request."""
+    message = update.message
+    if message is None or message.from_user is None:
+        return
+    if message.forward_origin is not None or message.via_bot is not None:
+        return  # relayed content is not the sender's own report; /report can file it
+    if is_anonymous_sender(message) or message.from_user.is_bot:
+        return
+    services = context.services
+    grid = await services.grids.grid_for_chat(message.chat_id)
+    if grid is None or not grid.active:
+        return
+    await services.tickets.note_resident(grid.id, message.from_user.id)
+    text = _text_of(message)
+    if not text:
+        return
+    outcome = await services.tickets.intake(IncomingReport(
+        grid=grid, chat_id=message.chat_id, message_id=message.message_id,
+        sender=_person(message.from_user), text=text, source=Source.GROUP,
+        photo_file_id=_photo_id(message),
+    ))
+    await _after_intake(context, outcome, grid, message, private=False)
+
+
+async def _after_intake(
+    context: GridContext, outcome: IntakeOutcome, grid: Grid, message: Message, *, private: bool
+) -> None:
+    if outcome.result is IntakeResult.IGNORED:
+        if private:
+            await context.messenger.send(message.chat_id, "private_not_a_request",
+                                         reply_to=message.message_id)
+        return
+    if outcome.result is IntakeResult.RATE_LIMITED:
+        await context.messenger.send(message.chat_id, "errors/rate_limited",
+                                     reply_to=message.message_id,
+                                     limit=context.services.config.intake.max_tickets_per_hour)
+        return
+    if outcome.result is IntakeResult.ALREADY and outcome.acknowledged:
+        return
+    await announce(context, outcome, grid, message.chat_id, message.message_id, private=private)
+
+
+async def edited_message(update: Update, context: GridContext) -> None:
+    """An edited report updates its open ticket; the acknowledgement follows the edit."""
+    message = update.edited_message
+    if message is None or message.from_user is None:
+        return
+    text = _text_of(message)
+    if not text:
+        return
+    services = context.services
+    ticket = await services.tickets.edited(message.chat_id, message.message_id, text,
+                                           message.from_user.id)
+    if ticket is None or ticket.ack_message_id in (None, ticket.message_id):
+        return
+    grid = await services.grids.grids.by_id(ticket.grid_id)
+    locale = await context.messenger.locale_for_chat(message.chat_id)
+    template = "ticket_ack_private" if ticket.private else "ticket_ack"
+    text_html = context.messenger.renderer.render(
+        template, locale, ticket=ticket, grid=grid, bot_username=context.runtime.bot_username,
+        suggest_private=ticket.category in PRIVATE_HINT_CATEGORIES,
+    )
+    try:
+        await context.bot.edit_message_text(
+            text_html, chat_id=message.chat_id, message_id=ticket.ack_message_id,
+            parse_mode="HTML",
+            reply_markup=None if ticket.private else ack_keyboard(context, ticket, locale),
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            raise
+
+
+async def media_reply(update: Update, context: GridContext) -> None:
+    """A photo or location sent as a reply to a ticket's message attaches to that ticket."""
+    message = update.message
+    if message is None or message.from_user is None or message.reply_to_message is None:
+        return
+    services = context.services
+    kind = "location" if message.location else "photo"
+    ticket = await services.tickets.attach(
+        message.chat_id, message.reply_to_message.message_id, _person(message.from_user),
+        kind=kind, file_id=_photo_id(message),
+        latitude=message.location.latitude if message.location else None,
+        longitude=message.location.longitude if message.location else None,
+    )
+    if ticket is None:
+        if message.chat.type == Chat.PRIVATE:
+            await private_message(update, context)
+        elif message.caption:
+            await group_message(update, context)
+        return
+    await context.messenger.send(message.chat_id, "ticket_attached", reply_to=message.message_id,
+                                 ticket=ticket, kind=kind)
+
+
+async def private_message(update: Update, context: GridContext) -> None:
+    """A resident writes to the bot directly: a private report, never echoed in the group."""
+    message = update.message
+    if message is None or message.from_user is None:
+        return
+    if message.forward_origin is not None:
+        await context.messenger.send(message.chat_id, "errors/forwarded_private",
+                                     reply_to=message.message_id)
+        return
+    text = _text_of(message)
+    if not text:
+        await context.messenger.send(message.chat_id, "errors/text_please",
+                                     reply_to=message.message_id)
+        return
+    await _private_report(context, message, text, forced=False)
+
+
+async def _private_report(context: GridContext, message: Message, text: str, *, forced: bool) -> None:
+    assert message.from_user is not None
+    services = context.services
+    grid_id, choices = await services.tickets.private_grid_choice(message.from_user.id)
+    if grid_id is None:
+        await _ask_for_grid(context, message, choices)
+        return
+    grid = await services.grids.grids.by_id(grid_id)
+    if grid is None:
+        await _ask_for_grid(context, message, choices)
+        return
+    outcome = await services.tickets.intake(IncomingReport(
+        grid=grid, chat_id=message.chat_id, message_id=message.message_id,
+        sender=_person(message.from_user), text=text, source=Source.PRIVATE, private=True,
+        photo_file_id=_photo_id(message), forced=forced,
+    ))
+    await _after_intake(context, outcome, grid, message, private=True)
+
+
+async def _ask_for_grid(context: GridContext, message: Message, choices: list[int]) -> None:
+    grids = context.services.grids.grids
+    options = [g for g in [await grids.by_id(i) for i in choices] if g is not None]
+    if not options:
+        await context.messenger.send(message.chat_id, "private_no_grid",
+                                     reply_to=message.message_id)
+        return
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"{g.code} {g.name}", callback_data=f"{PICK_GRID}{g.id}")]
+         for g in options[:10]]
+    )
+    await context.messenger.send(message.chat_id, "private_pick_grid", reply_to=message.message_id,
+                                 keyboard=keyboard)
+
+
+async def pick_grid_button(update: Update, context: GridContext) -> None:
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    services = context.services
+    renderer = context.messenger.renderer
+    locale = await context.messenger.locale_for_chat(query.from_user.id,
+                                                     query.from_user.language_code)
+    try:
+        grid_id = int(query.data[len(PICK_GRID):])
+    except ValueError:
+        grid_id = -1
+    # Only grids the person has written in are offered; check again, the data is the client's.
+    _chosen, allowed = await services.tickets.private_grid_choice(query.from_user.id)
+    known = await services.tickets.tickets.grids_of_resident(query.from_user.id)
+    grid = await services.grids.grids.by_id(grid_id)
+    if grid is None or grid_id not in set(allowed) | set(known):
+        await query.answer(renderer.render("errors/confirmation_gone", locale), show_alert=True)
+        return
+    await services.tickets.choose_private_grid(query.from_user.id, grid.id)
+    await query.answer()
+    await query.edit_message_text(renderer.render("private_grid_chosen", locale, grid=grid),
+                                  parse_mode="HTML")
+
+
+async def ticket_button(update: Update, context: GridContext) -> None:
+    """[不是报事] and [我也遇到 +1]; the data is untrusted, so role and state are re-checked."""
+    query = update.callback_query
+    if query is None or query.data is None or query.message is None:
+        return
+    services = context.services
+    messenger = context.messenger
+    user = query.from_user
+    locale = await messenger.locale_for_chat(query.message.chat.id, user.language_code)
+    renderer = messenger.renderer
+    try:
+        ticket_id = int(query.data.rsplit(":", 1)[1])
+    except ValueError:
+        await query.answer(renderer.render("errors/unknown_ticket", locale, id="?"),
+                           show_alert=True)
+        return
+    try:
+        linked = await services.tickets.tickets.by_message(query.message.chat.id,
+                                                           query.message.message_id)
+        if linked is None or linked[0].id != ticket_id:
+            # Button data naming another ticket than the one this message belongs to: forged.
+            raise UserError("unknown_ticket", id=ticket_id)
+        await services.people.seen(telegram_id=user.id, display_name=user.full_name,
+                                   username=user.username, language_code=user.language_code,
+                                   in_private_chat=False)
+        if query.data.startswith(NOT_A_REQUEST):
+            roles = await services.grids.roles_of(user.id)
+            ticket = await services.tickets.cancel_not_a_request(ticket_id, roles, user.id)
+            await query.answer(renderer.render("ticket_cancelled_toast", locale, ticket=ticket))
+            await query.edit_message_text(
+                renderer.render("ticket_cancelled", locale, ticket=ticket), parse_mode="HTML"
+            )
+        else:
+            ticket = await services.tickets.follow(ticket_id, _person(user))
+            await query.answer(renderer.render("ticket_followed_toast", locale, ticket=ticket))
+            await query.edit_message_reply_markup(ack_keyboard(context, ticket, locale))
+    except UserError as exc:
+        await query.answer(renderer.render(f"errors/{exc.code}", locale, **exc.context),
+                           show_alert=True)
+
+
+async def report(call: CommandCall) -> None:
+    """/report 文字 — file it as a ticket; sent as a reply, files the replied-to message."""
+    services = call.context.services
+    replied = call.message.reply_to_message
+    target = replied if replied is not None and not call.args else call.message
+    text = call.args if target is call.message else _text_of(target)
+    if not text:
+        raise UserError("report_usage")
+    reporter = target.from_user if target is replied and target.from_user else call.user
+    if call.chat.type == Chat.PRIVATE:
+        await _private_report(call.context, call.message, text, forced=True)
+        return
+    if call.grid is None:
+        raise UserError("not_a_grid_chat")
+    is_patrol = call.roles.serves(call.grid.id) and target is call.message
+    outcome = await services.tickets.intake(IncomingReport(
+        grid=call.grid, chat_id=call.chat.id, message_id=target.message_id,
+        sender=_person(reporter), text=text,
+        source=Source.PATROL if is_patrol else Source.COMMAND,
+        photo_file_id=_photo_id(target), forced=True,
+    ))
+    if outcome.result is IntakeResult.ALREADY:
+        if outcome.ticket is not None and outcome.acknowledged:
+            await call.reply("ticket_exists", ticket=outcome.ticket)
+            return
+    await _after_intake(call.context, outcome, call.grid, target, private=False)
+
+
+async def my_tickets(call: CommandCall) -> None:
+    """/my — your tickets and their status."""
+    tickets = await call.context.services.tickets.of_person(call.user.id)
+    await call.reply("my_tickets", tickets=tickets, private=call.chat.type == Chat.PRIVATE)
+
+
+async def ticket_status(call: CommandCall) -> None:
+    """/status 编号 — one of your tickets."""
+    ticket_id = parse_ticket_id(call.args)
+    services = call.context.services
+    ticket = await services.tickets.status_for(ticket_id, call.roles, call.user.id)
+    if ticket.private and call.chat.type != Chat.PRIVATE:
+        raise UserError("private_ticket_in_group", id=ticket.id)
+    await call.reply("ticket_status", ticket=ticket)
+
+
+async def set_category(call: CommandCall) -> None:
+    """/category 编号 分类代码 — correct a ticket's category (grid heads/workers, staff)."""
+    parts = call.arg_list
+    if len(parts) != 2:
+        raise UserError("category_usage")
+    ticket = await call.context.services.tickets.set_category(
+        parse_ticket_id(parts[0]), parts[1].lower(), call.roles, call.user.id
+    )
+    await call.reply("ticket_category_set", ticket=ticket)
+
+
+def parse_ticket_id(text: str) -> int:
+    token = text.split()[0] if text.split() else ""
+    token = token.lstrip("#＃")
+    if not token.isdigit() or len(token) > 12:
+        raise UserError("bad_ticket_id", given=text[:20])
+    return int(token)
+
+
+async def start_deep_link(call: CommandCall) -> bool:
+    """/start g_CODE in a private chat: reports from here go to grid CODE. True if handled."""
+    if not call.args.startswith("g_"):
+        return False
+    code = call.args[2:].split()[0] if call.args[2:].split() else ""
+    services = call.context.services
+    grid = await services.grids.grids.by_code(code) if code else None
+    if grid is None:
+        raise UserError("unknown_grid", code=code[:40])
+    await services.tickets.choose_private_grid(call.user.id, grid.id)
+    await call.reply("private_grid_chosen", grid=grid)
+    return True
+
+
+def register_resident_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    reply_media = filters.REPLY & (filters.PHOTO | filters.LOCATION)
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & reply_media,
+                       media_reply), group=1)
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & reply_media,
+                       media_reply), group=1)
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & ~filters.COMMAND
+            & ~reply_media & (filters.TEXT | filters.CAPTION),
+            group_message,
+        ),
+        group=1,
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND
+            & ~reply_media & ~filters.StatusUpdate.ALL,
+            private_message,
+        ),
+        group=1,
+    )
+    application.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & ~filters.COMMAND, edited_message),
+        group=1,
+    )
+    application.add_handler(CallbackQueryHandler(ticket_button, pattern=r"^t:(nr|\+1):"))
+    application.add_handler(CallbackQueryHandler(pick_grid_button, pattern=r"^pg:"))
