@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Update
@@ -18,6 +19,7 @@ from bot.services.container import Services
 from bot.services.grids import GridService
 from bot.services.people import PeopleService
 from bot.services.tickets import IntakeSettings, TicketService
+from bot.services.timers import TimerService
 from bot.storage.database import Database
 from handlers.context import CONTEXT_TYPES, GridApplication, Runtime
 from handlers.registry import publish_menus
@@ -59,11 +61,35 @@ async def build_services(config: Config, clock: Clock) -> Services:
             db, clock, parser,
             IntakeSettings(max_tickets_per_hour=config.intake.max_tickets_per_hour),
         ),
+        timers=TimerService(db, clock),
     )
 
 
+def arm_timers_with_job_queue(application: GridApplication, timers: TimerService) -> None:
+    """Wake up exactly when the earliest pending timer is due (one job, moved as needed)."""
+    job_queue = application.job_queue
+    assert job_queue is not None, "python-telegram-bot[job-queue] is required"
+    armed: list[datetime] = []
+
+    async def wake(_context: Any) -> None:
+        armed.clear()
+        await timers.fire_due()
+
+    def arm(due_at: datetime) -> None:
+        if armed and armed[0] <= due_at:
+            return
+        armed[:] = [due_at]
+        job_queue.run_once(
+            wake, when=max(due_at, datetime.now(UTC)), name="timers",
+            job_kwargs={"id": "timers", "replace_existing": True, "misfire_grace_time": None},
+        )
+
+    timers.set_arm_callback(arm)
+
+
 def build_application(
-    config: Config, token: str, *, clock: Clock | None = None, publish_command_menus: bool = True
+    config: Config, token: str, *, clock: Clock | None = None,
+    publish_command_menus: bool = True, arm_timers: bool = True,
 ) -> GridApplication:
     """A ready-to-run Application; the database opens in post_init, inside the event loop."""
     clock = clock or SystemClock()
@@ -82,6 +108,12 @@ def build_application(
             services=services, messenger=messenger, bot_username=me.username or "",
             commands=handlers.COMMANDS,
         )
+        if arm_timers:
+            arm_timers_with_job_queue(application, services.timers)
+        # Handlers for each timer kind are registered by the features (handlers.register_timers).
+        handlers.register_timers(application, services)
+        # Anything that fell due while the bot was down fires now, late but once.
+        await services.timers.fire_due()
         if publish_command_menus:
             await publish_menus(application, services.renderer, handlers.COMMANDS,
                                 sorted(config.staff_ids))

@@ -11,12 +11,13 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.config import Config, config_from_mapping
-from bot.domain.clock import Clock
+from bot.domain.clock import Clock, FakeClock
 from bot.emulator import BotApiEmulator, JSONDict
 from handlers.context import GridApplication, Runtime
 
@@ -81,7 +82,11 @@ class OfflineBot:
         settings.setdefault("database", {})["path"] = self._db_path
         settings.setdefault("roles", {}).setdefault("staff", list(self._staff))
         self.config = config_from_mapping(settings)
-        application = build_application(self.config, TOKEN, clock=self._clock)
+        # With an injected clock, tests drive time themselves (advance); with the real clock
+        # the JobQueue wakes the timers, as in production.
+        application = build_application(
+            self.config, TOKEN, clock=self._clock, arm_timers=self._clock is None
+        )
         await application.initialize()
         if application.post_init is not None:
             await application.post_init(application)
@@ -193,6 +198,17 @@ class OfflineBot:
         new_id: list[int] = []
         await self._exchange(lambda: new_id.append(self.emulator.migrate_to_supergroup(chat_id)))
         return new_id[0]
+
+    async def advance(self, delta: timedelta) -> Exchange:
+        """Move the injected clock forward and let every timer that fell due fire."""
+        clock = self._clock
+        if not isinstance(clock, FakeClock):
+            raise TypeError("advance() needs OfflineBot(clock=FakeClock(...))")
+        mark = self.emulator.mark()
+        clock.advance(delta)
+        await self.runtime.services.timers.fire_due()
+        await self.settle()
+        return Exchange(messages=self.emulator.bot_messages_since(mark))
 
     def last_message_id(self, chat_id: int) -> int:
         """The id of the newest message in a chat (anyone's), e.g. to reply to it."""

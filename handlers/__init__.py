@@ -35,3 +35,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     register_commands(application, COMMANDS)
     register_resident_handlers(application)
     application.add_handler(CallbackQueryHandler(staff.bind_button, pattern=r"^bind:(yes|no):"))
+
+
+def register_timers(application: Application[Any, Any, Any, Any, Any, Any], services: Any) -> None:
+    """Each feature registers what its durable timers do when they fire (see TimerService)."""

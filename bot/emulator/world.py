@@ -1040,6 +1040,17 @@ class World:
         """A copy of the updates not yet confirmed."""
         return list(self._pending)
 
+    def redeliver(self, payload: JSONDict, update_type: str = "message") -> int:
+        """Queue an update again, as Telegram does when a bot died before confirming it.
+
+        Telegram re-sends the very same update after a crash. A running PTB updater would
+        skip an update_id below its offset, so the copy gets a fresh update_id; the payload
+        (and so chat id + message id, the key to deduplicate on) is identical. Returns the
+        new update_id.
+        """
+        self._queue_update(update_type, payload)
+        return self._last_update_id
+
     def drop_pending_updates(self) -> int:
         """Forget the queued updates (e.g. the ones a test's setup produced); returns how many."""
         count = len(self._pending)

@@ -10,6 +10,7 @@ from bot.render import Renderer
 from bot.services.grids import GridService
 from bot.services.people import PeopleService
 from bot.services.tickets import TicketService
+from bot.services.timers import TimerService
 from bot.storage.database import Database
 
 
@@ -22,3 +23,4 @@ class Services:
     grids: GridService
     people: PeopleService
     tickets: TicketService
+    timers: TimerService

@@ -163,4 +163,52 @@ MIGRATIONS: tuple[str, ...] = (
         at          INTEGER NOT NULL
     );
     """,
+    # 3: durable timers (reminders, escalations, verification, notices, digests), the loop's
+    # verification answers, duty staff per escalation level, patrol logs.
+    """
+    CREATE TABLE timers (
+        id      INTEGER PRIMARY KEY,
+        kind    TEXT NOT NULL,
+        ref_id  INTEGER NOT NULL,
+        due_at  INTEGER NOT NULL,
+        payload TEXT NOT NULL DEFAULT '{}',
+        done_at INTEGER,
+        outcome TEXT,
+        UNIQUE (kind, ref_id, due_at)
+    );
+    CREATE INDEX timers_pending ON timers(due_at) WHERE done_at IS NULL;
+    CREATE INDEX timers_by_ref ON timers(kind, ref_id);
+    ALTER TABLE tickets ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tickets ADD COLUMN escalated_at INTEGER;
+    ALTER TABLE tickets ADD COLUMN verification_due_at INTEGER;
+    ALTER TABLE tickets ADD COLUMN satisfaction REAL;
+    ALTER TABLE tickets ADD COLUMN card_chat_id INTEGER;
+    ALTER TABLE tickets ADD COLUMN card_message_id INTEGER;
+    CREATE INDEX tickets_by_handler ON tickets(handler_id, status);
+    CREATE TABLE ticket_verifications (
+        ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+        round       INTEGER NOT NULL,
+        telegram_id INTEGER NOT NULL,
+        solved      INTEGER CHECK (solved IN (0, 1)),
+        score       INTEGER CHECK (score BETWEEN 1 AND 5),
+        asked_at    INTEGER NOT NULL,
+        answered_at INTEGER,
+        PRIMARY KEY (ticket_id, round, telegram_id)
+    );
+    CREATE TABLE duty_staff (
+        level       TEXT NOT NULL CHECK (level IN ('community', 'street', 'district')),
+        telegram_id INTEGER NOT NULL,
+        assigned_by INTEGER,
+        assigned_at INTEGER NOT NULL,
+        PRIMARY KEY (level, telegram_id)
+    );
+    CREATE TABLE patrol_logs (
+        id        INTEGER PRIMARY KEY,
+        grid_id   INTEGER NOT NULL REFERENCES grids(id),
+        author_id INTEGER NOT NULL,
+        text      TEXT NOT NULL,
+        at        INTEGER NOT NULL
+    );
+    CREATE INDEX patrol_logs_by_grid ON patrol_logs(grid_id, at);
+    """,
 )

@@ -286,6 +286,16 @@ async def test_offsets_confirm_and_long_polling_waits(
     assert time.monotonic() - started < 2
 
 
+async def test_redelivery_repeats_the_same_message(
+    emu: BotApiEmulator, bot: telegram.Bot, group: int
+) -> None:
+    posted = emu.post_message(group, WANG, "5号楼下水道堵了")
+    update_id = emu.redeliver(posted)
+    first, again = await bot.get_updates()
+    assert again.update_id == update_id == first.update_id + 1
+    assert again.message == first.message  # same chat and message id: dedupe on those
+
+
 async def test_allowed_updates_are_remembered(
     emu: BotApiEmulator, bot: telegram.Bot, group: int
 ) -> None:
