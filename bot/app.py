@@ -10,13 +10,18 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 
 import handlers
-from bot.config import Config
+from bot.config import Config, time_limits
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.intake import IntakeParser, Vocabulary
+from bot.domain.loop import SlaPolicy
+from bot.domain.models import Urgency
+from bot.domain.schedule import parse_clock
 from bot.messenger import Messenger
 from bot.render import Renderer
 from bot.services.container import Services
+from bot.services.digest import DigestService
 from bot.services.grids import GridService
+from bot.services.loop import LoopService
 from bot.services.people import PeopleService
 from bot.services.tickets import IntakeSettings, TicketService
 from bot.services.timers import TimerService
@@ -50,18 +55,28 @@ async def build_services(config: Config, clock: Clock) -> Services:
         return category.label_zh if locale.startswith("zh") else category.label_en
 
     renderer.add_global("category_label", category_label)
+    per_urgency, per_category, verification_timeout = time_limits(config)
+    sla = SlaPolicy(
+        limits={Urgency(name): limits for name, limits in per_urgency.items()},
+        by_category=per_category, verification_timeout=verification_timeout,
+    )
+    timers = TimerService(db, clock)
+    grids = GridService(db, clock, config.staff_ids)
     return Services(
         config=config,
         db=db,
         clock=clock,
         renderer=renderer,
-        grids=GridService(db, clock, config.staff_ids),
+        grids=grids,
         people=PeopleService(db, clock),
         tickets=TicketService(
             db, clock, parser,
-            IntakeSettings(max_tickets_per_hour=config.intake.max_tickets_per_hour),
+            IntakeSettings(max_tickets_per_hour=config.intake.max_tickets_per_hour, sla=sla),
+            timers,
         ),
-        timers=TimerService(db, clock),
+        timers=timers,
+        loop=LoopService(db, clock, sla, timers, grids),
+        digest=DigestService(db, clock, grids, config.bot.tz, parse_clock(config.digest.time)),
     )
 
 
@@ -111,7 +126,7 @@ def build_application(
         if arm_timers:
             arm_timers_with_job_queue(application, services.timers)
         # Handlers for each timer kind are registered by the features (handlers.register_timers).
-        handlers.register_timers(application, services)
+        await handlers.register_timers(application, services)
         # Anything that fell due while the bot was down fires now, late but once.
         await services.timers.fire_due()
         if publish_command_menus:

@@ -12,6 +12,7 @@ import tomllib
 import types
 import typing
 from dataclasses import MISSING, dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -112,6 +113,26 @@ class IntakeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SlaConfig:
+    # Each urgency table holds `claim` and `resolve` durations ("10m", "2h", "3d"); a
+    # `category.<code>` table overrides both for one category. Checked in _check_semantics.
+    emergency: dict[str, Any] = field(default_factory=lambda: {"claim": "10m", "resolve": "2h"})
+    high: dict[str, Any] = field(default_factory=lambda: {"claim": "1h", "resolve": "24h"})
+    normal: dict[str, Any] = field(default_factory=lambda: {"claim": "24h", "resolve": "72h"})
+    category: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationConfig:
+    timeout: str = "48h"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestConfig:
+    time: str = "08:30"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -119,6 +140,9 @@ class Config:
     roles: RolesConfig = field(default_factory=RolesConfig)
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    sla: SlaConfig = field(default_factory=SlaConfig)
+    verification: VerificationConfig = field(default_factory=VerificationConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
     source: Path | None = None
 
     @property
@@ -133,6 +157,9 @@ _SECTIONS: dict[str, type] = {
     "roles": RolesConfig,
     "escalation": EscalationConfig,
     "intake": IntakeConfig,
+    "sla": SlaConfig,
+    "verification": VerificationConfig,
+    "digest": DigestConfig,
 }
 
 
@@ -282,6 +309,7 @@ def _check_semantics(where: str, config: Config) -> None:
         )
     if config.intake.max_tickets_per_hour < 1:
         raise ConfigError(f"{where}: [intake] max_tickets_per_hour: must be at least 1")
+    _check_time_limits(where, config)
     if config.intake.vocabulary:
         from bot.domain.intake import Vocabulary, VocabularyError
 
@@ -291,6 +319,68 @@ def _check_semantics(where: str, config: Config) -> None:
             raise ConfigError(f"{where}: [intake] vocabulary: {exc}") from None
     if not config.database.path:
         raise ConfigError(f"{where}: [database] path: must not be empty")
+
+
+def _duration(where: str, key: str, value: Any) -> timedelta:
+    from bot.domain.schedule import ScheduleError, parse_duration
+
+    if not isinstance(value, str):
+        raise ConfigError(f'{where}: {key}: expected a duration string such as "10m", "2h" or '
+                          f'"3d", got {_kind(value)}')
+    try:
+        return parse_duration(value)
+    except ScheduleError:
+        raise ConfigError(f'{where}: {key}: expected a duration such as "10m", "2h" or "3d", '
+                          f"got {value!r}") from None
+
+
+def _limits(where: str, key: str, table: Any) -> tuple[timedelta, timedelta]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: {key}: expected a table with claim and resolve")
+    unknown = set(table) - {"claim", "resolve"}
+    if unknown:
+        raise ConfigError(f"{where}: {key} {sorted(unknown)[0]}: unknown key "
+                          "(known keys: claim, resolve)")
+    missing = {"claim", "resolve"} - set(table)
+    if missing:
+        raise ConfigError(f"{where}: {key} {sorted(missing)[0]}: required")
+    claim = _duration(where, f"{key} claim", table["claim"])
+    resolve = _duration(where, f"{key} resolve", table["resolve"])
+    if resolve < claim:
+        raise ConfigError(f"{where}: {key}: resolve must not be shorter than claim")
+    return claim, resolve
+
+
+def time_limits(config: Config) -> tuple[dict[str, tuple[timedelta, timedelta]],
+                                         dict[str, tuple[timedelta, timedelta]], timedelta]:
+    """(limits per urgency, limits per category, verification timeout) from [sla]/[verification]."""
+    where = str(config.source) if config.source else "config"
+    defaults = SlaConfig()
+    per_urgency = {
+        # A table that sets only `claim` keeps the default `resolve`, and the other way round.
+        name: _limits(where, f"[sla.{name}]",
+                      {**getattr(defaults, name), **getattr(config.sla, name)}
+                      if isinstance(getattr(config.sla, name), dict)
+                      else getattr(config.sla, name))
+        for name in ("emergency", "high", "normal")
+    }
+    per_category = {
+        code: _limits(where, f"[sla.category.{code}]", table)
+        for code, table in config.sla.category.items()
+    }
+    timeout = _duration(where, "[verification] timeout", config.verification.timeout)
+    return per_urgency, per_category, timeout
+
+
+def _check_time_limits(where: str, config: Config) -> None:
+    from bot.domain.schedule import ScheduleError, parse_clock
+
+    time_limits(config)
+    try:
+        parse_clock(config.digest.time)
+    except ScheduleError:
+        raise ConfigError(f'{where}: [digest] time: expected a local time such as "08:30", '
+                          f"got {config.digest.time!r}") from None
 
 
 def require_token(config: Config) -> str:

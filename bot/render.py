@@ -82,6 +82,9 @@ class Renderer:
         self._env.filters["shorten"] = shorten
         self._env.filters["maskphones"] = mask_phones
         self._env.filters["localtime"] = self._localtime
+        self._env.filters["epoch_localtime"] = lambda seconds, fmt="%m-%d %H:%M": (
+            self._localtime(datetime.fromtimestamp(seconds, ZoneInfo("UTC")), fmt)
+        )
 
     def _localtime(self, moment: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
         """Stored UTC shown in the configured time zone."""

@@ -7,8 +7,10 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.domain.permissions import Audience
-from handlers import common, resident, staff
+from handlers import common, grid_head, resident, staff
 from handlers.chats import register_chat_handlers
+from handlers.grid_head import register_grid_head_handlers
+from handlers.loop_timers import register_loop_timers
 from handlers.registry import Command, Where, register_commands
 from handlers.resident import register_resident_handlers
 
@@ -20,6 +22,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("my", resident.my_tickets, Audience.EVERYONE),
     Command("status", resident.ticket_status, Audience.EVERYONE),
     Command("category", resident.set_category, Audience.GRID_STAFF),
+    Command("open", grid_head.open_tickets, Audience.HANDLERS),
+    Command("claim", grid_head.claim, Audience.HANDLERS),
+    Command("close", grid_head.close, Audience.HANDLERS),
+    Command("reopen", grid_head.reopen, Audience.HANDLERS),
+    Command("transfer", grid_head.transfer, Audience.HANDLERS),
+    Command("escalate", grid_head.escalate, Audience.HANDLERS),
+    Command("reject", grid_head.reject, Audience.HANDLERS),
+    Command("note", grid_head.note, Audience.HANDLERS),
+    Command("log", grid_head.patrol_log, Audience.GRID_STAFF, Where.GROUP, needs_grid=True),
+    Command("logs", grid_head.patrol_logs, Audience.GRID_STAFF),
+    Command("duty", grid_head.duty, Audience.STAFF),
+    Command("unduty", grid_head.unduty, Audience.STAFF),
     Command("bind", staff.bind, Audience.STAFF, Where.GROUP),
     Command("unbind", staff.unbind, Audience.STAFF, Where.GROUP, needs_grid=True),
     Command("grids", staff.grids, Audience.STAFF),
@@ -34,8 +48,12 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     register_chat_handlers(application)
     register_commands(application, COMMANDS)
     register_resident_handlers(application)
+    register_grid_head_handlers(application)
     application.add_handler(CallbackQueryHandler(staff.bind_button, pattern=r"^bind:(yes|no):"))
 
 
-def register_timers(application: Application[Any, Any, Any, Any, Any, Any], services: Any) -> None:
+async def register_timers(
+    application: Application[Any, Any, Any, Any, Any, Any], services: Any
+) -> None:
     """Each feature registers what its durable timers do when they fire (see TimerService)."""
+    await register_loop_timers(application, services)

@@ -23,13 +23,12 @@ from bot.domain.errors import UserError
 from bot.domain.models import Grid, Person, Role, Urgency
 from bot.domain.tickets import Source, Ticket
 from bot.services.tickets import IncomingReport, IntakeOutcome, IntakeResult
+from handlers.cards import NOT_A_REQUEST, ticket_keyboard, toast_locale
 from handlers.context import GridContext
 from handlers.registry import CommandCall, is_anonymous_sender
 
 log = logging.getLogger(__name__)
 
-NOT_A_REQUEST = "t:nr:"
-FOLLOW = "t:+1:"
 PICK_GRID = "pg:"
 PRIVATE_HINT_CATEGORIES = frozenset({"dispute", "assistance"})
 
@@ -44,16 +43,6 @@ def _text_of(message: Message) -> str:
 
 def _photo_id(message: Message) -> str | None:
     return message.photo[-1].file_id if message.photo else None
-
-
-def ack_keyboard(context: GridContext, ticket: Ticket, locale: str) -> InlineKeyboardMarkup:
-    render = context.messenger.renderer.render
-    return InlineKeyboardMarkup([[
-        InlineKeyboardButton(render("buttons/not_a_request", locale),
-                             callback_data=f"{NOT_A_REQUEST}{ticket.id}"),
-        InlineKeyboardButton(render("buttons/follow", locale, count=ticket.followers),
-                             callback_data=f"{FOLLOW}{ticket.id}"),
-    ]])
 
 
 async def _heads(context: GridContext, grid: Grid) -> list[Person]:
@@ -76,7 +65,7 @@ async def announce(
                              ticket=ticket)
         return
     emergency = ticket.urgency is Urgency.EMERGENCY
-    keyboard = ack_keyboard(context, ticket, locale)
+    keyboard = ticket_keyboard(context, ticket, locale)
     if private:
         sent = await messenger.send(chat_id, "ticket_ack_private", locale=locale,
                                     reply_to=reply_to, ticket=ticket, grid=grid)
@@ -194,7 +183,7 @@ async def edited_message(update: Update, context: GridContext) -> None:
         await context.bot.edit_message_text(
             text_html, chat_id=message.chat_id, message_id=ticket.ack_message_id,
             parse_mode="HTML",
-            reply_markup=None if ticket.private else ack_keyboard(context, ticket, locale),
+            reply_markup=None if ticket.private else ticket_keyboard(context, ticket, locale),
         )
     except BadRequest as exc:
         if "not modified" not in exc.message:
@@ -308,7 +297,7 @@ async def ticket_button(update: Update, context: GridContext) -> None:
     services = context.services
     messenger = context.messenger
     user = query.from_user
-    locale = await messenger.locale_for_chat(query.message.chat.id, user.language_code)
+    locale = await toast_locale(context, user)
     renderer = messenger.renderer
     try:
         ticket_id = int(query.data.rsplit(":", 1)[1])
@@ -335,7 +324,7 @@ async def ticket_button(update: Update, context: GridContext) -> None:
         else:
             ticket = await services.tickets.follow(ticket_id, _person(user))
             await query.answer(renderer.render("ticket_followed_toast", locale, ticket=ticket))
-            await query.edit_message_reply_markup(ack_keyboard(context, ticket, locale))
+            await query.edit_message_reply_markup(ticket_keyboard(context, ticket, locale))
     except UserError as exc:
         await query.answer(renderer.render(f"errors/{exc.code}", locale, **exc.context),
                            show_alert=True)

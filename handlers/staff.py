@@ -101,10 +101,13 @@ async def tags(call: CommandCall) -> None:
     await call.reply("tags_done", grid=grid)
 
 
-async def _target_person(call: CommandCall) -> Person:
-    """Whom a /head, /worker or /unhead is about: a replied-to message, a mention, or an id."""
+async def target_person(
+    call: CommandCall, *, allow_reply: bool = True, words: list[str] | None = None
+) -> Person:
+    """Whom a command is about: a replied-to message, a mention, or an id among `words`
+    (default: the command's arguments)."""
     people = call.context.services.people
-    replied = call.message.reply_to_message
+    replied = call.message.reply_to_message if allow_reply else None
     if replied is not None and replied.from_user is not None and not is_anonymous_sender(replied):
         target = replied.from_user
         if target.is_bot:
@@ -127,7 +130,7 @@ async def _target_person(call: CommandCall) -> Person:
             person = await people.get(entity.user.id)
             assert person is not None
             return person
-    for word in call.arg_list:
+    for word in call.arg_list if words is None else words:
         if word.startswith("@") and len(word) > 1:
             person = await people.by_username(word)
             if person is None:
@@ -142,7 +145,7 @@ async def _target_person(call: CommandCall) -> Person:
 
 
 async def _assign(call: CommandCall, role: Role) -> None:
-    person = await _target_person(call)
+    person = await target_person(call)
     grids = call.context.services.grids
     outcome = await grids.assign_role(call.user.id, call.chat.id, person, role)
     await call.reply("role_assigned", outcome=outcome, person=person)
@@ -165,7 +168,7 @@ async def worker(call: CommandCall) -> None:
 
 async def unhead(call: CommandCall) -> None:
     """/unhead (reply or mention) — remove their head or worker role in this grid."""
-    person = await _target_person(call)
+    person = await target_person(call)
     grids = call.context.services.grids
     outcome = await grids.remove_role(call.user.id, call.chat.id, person)
     await call.reply("role_removed", outcome=outcome, person=person)

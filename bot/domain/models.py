@@ -86,6 +86,7 @@ class PersonRoles:
     person: Person | None
     is_staff: bool
     grid_roles: tuple[tuple[Grid, Role], ...] = field(default_factory=tuple)
+    duty_levels: tuple[str, ...] = ()  # escalation levels this person has duty at
 
     def roles_in(self, grid_id: int) -> set[Role]:
         return {role for grid, role in self.grid_roles if grid.id == grid_id}

@@ -11,6 +11,9 @@ class Audience(StrEnum):
     EVERYONE = "everyone"
     GRID_STAFF = "grid_staff"  # heads and workers of the grid in question, and staff
     HEADS = "heads"  # heads of the grid in question, and staff
+    # Anyone who handles tickets somewhere: heads/workers of any grid, duty staff, staff.
+    # The ticket's own grid and level are checked by the loop rules, per ticket.
+    HANDLERS = "handlers"
     STAFF = "staff"
 
 
@@ -24,6 +27,8 @@ def allowed(audience: Audience, roles: PersonRoles, grid_id: int | None) -> bool
         return True
     if audience is Audience.STAFF:
         return False
+    if audience is Audience.HANDLERS:
+        return bool(roles.grid_roles) or bool(roles.duty_levels)
     wanted = {Role.HEAD} if audience is Audience.HEADS else {Role.HEAD, Role.WORKER}
     if grid_id is None:
         return any(role in wanted for _grid, role in roles.grid_roles)

@@ -109,6 +109,11 @@ class Ticket:
     ack_message_id: int | None = None
     followers: int = 0
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    verification_due_at: datetime | None = None
+    closure_note: str | None = None
+    reopened: int = 0
+    satisfaction: float | None = None
+    overdue_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from bot.config import Config
 from bot.domain.clock import Clock
 from bot.render import Renderer
+from bot.services.digest import DigestService
 from bot.services.grids import GridService
+from bot.services.loop import LoopService
 from bot.services.people import PeopleService
 from bot.services.tickets import TicketService
 from bot.services.timers import TimerService
@@ -24,3 +26,5 @@ class Services:
     people: PeopleService
     tickets: TicketService
     timers: TimerService
+    loop: LoopService
+    digest: DigestService

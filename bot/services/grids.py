@@ -84,6 +84,7 @@ class GridService:
             person=await self.people.get(telegram_id),
             is_staff=self.is_staff(telegram_id),
             grid_roles=tuple(await self.grids.roles_of(telegram_id)),
+            duty_levels=tuple(await self.grids.duty_levels_of(telegram_id)),
         )
 
     async def grid_for_chat(self, chat_id: int) -> Grid | None:

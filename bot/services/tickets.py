@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.clock import Clock
 from bot.domain.errors import UserError
 from bot.domain.intake import Intake, IntakeParser
-from bot.domain.models import Grid, Person, PersonRoles, Urgency
+from bot.domain.loop import SlaPolicy
+from bot.domain.models import Grid, Person, PersonRoles
 from bot.domain.tickets import (
     DUPLICATE_WINDOW,
     Closure,
@@ -18,11 +19,11 @@ from bot.domain.tickets import (
     Ticket,
     TicketLocation,
     TicketStatus,
-    deadlines_for,
     is_probable_duplicate,
 )
 from bot.storage.database import Database, Transaction
 from bot.storage.tickets import NewTicket, TicketRepository
+from bot.services.timers import TimerService
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +66,37 @@ class IntakeOutcome:
 @dataclass(frozen=True, slots=True)
 class IntakeSettings:
     max_tickets_per_hour: int = 10
-    limits: dict[Urgency, tuple[timedelta, timedelta]] | None = None
+    sla: SlaPolicy = field(default_factory=SlaPolicy)
+
+
+async def schedule_deadlines(
+    tx: Transaction, ticket_id: int, sla: SlaPolicy, start: datetime, claim_due: datetime | None,
+    resolve_due: datetime | None,
+) -> list[datetime]:
+    """The reminder and deadline timers of a ticket's current time limits.
+
+    Each timer carries the deadline it was made for: when the ticket's deadline moves
+    (escalation, reopening), the old timers find a mismatch and do nothing.
+    """
+    added = []
+    for stage, due in (("claim", claim_due), ("resolve", resolve_due)):
+        if due is None:
+            continue
+        payload = {"due": int(due.timestamp())}
+        remind_at = sla.reminder_before(start, due)
+        await TimerService.add(tx, f"ticket.{stage}_remind", ticket_id, remind_at, payload)
+        await TimerService.add(tx, f"ticket.{stage}_due", ticket_id, due, payload)
+        added += [remind_at, due]
+    return added
 
 
 class TicketService:
     def __init__(
-        self, db: Database, clock: Clock, parser: IntakeParser, settings: IntakeSettings
+        self, db: Database, clock: Clock, parser: IntakeParser, settings: IntakeSettings,
+        timers: TimerService,
     ) -> None:
         self._db = db
+        self._timers = timers
         self._clock = clock
         self.parser = parser
         self._settings = settings
@@ -119,7 +143,7 @@ class TicketService:
         if recent >= self._settings.max_tickets_per_hour:
             return IntakeOutcome(IntakeResult.RATE_LIMITED, intake=parsed)
         category = parsed.category if parsed.is_request else (parsed.category or "other")
-        claim_due, resolve_due = deadlines_for(parsed.urgency, now, self._settings.limits)
+        claim_due, resolve_due = self._settings.sla.deadlines(parsed.urgency, category, now)
         location = TicketLocation(
             parsed.location.building, parsed.location.unit, parsed.location.floor,
             parsed.location.room,
@@ -137,6 +161,10 @@ class TicketService:
                 ),
             )
             await self._attach_photo(tx, ticket_id, report, now)
+            timer_moments = await schedule_deadlines(
+                tx, ticket_id, self._settings.sla, now, claim_due, resolve_due
+            )
+        await self._timers.scheduled(min(timer_moments))
         ticket = await self.tickets.get(ticket_id)
         log.info("ticket #%s %s/%s in grid %s", ticket_id, category, parsed.urgency.value,
                  report.grid.code)
@@ -168,6 +196,11 @@ class TicketService:
     async def acknowledged(self, ticket_id: int, chat_id: int, message_id: int) -> None:
         async with self._db.transaction() as tx:
             await TicketRepository.set_ack(tx, ticket_id, chat_id, message_id)
+
+    async def link_card(self, ticket_id: int, chat_id: int, message_id: int) -> None:
+        """A card posted elsewhere (duty chat, a head's private chat) answers for its ticket."""
+        async with self._db.transaction() as tx:
+            await TicketRepository.link_message(tx, chat_id, message_id, ticket_id, "card")
 
     async def edited(self, chat_id: int, message_id: int, text: str, editor_id: int) -> Ticket | None:
         """An edited report updates its ticket while it is still open and unclaimed."""

@@ -119,6 +119,12 @@ class GridRepository:
         tags = await self._tags_for([r["id"] for r in rows])
         return [(_grid_from_row(r, tags[r["id"]]), Role(r["role"])) for r in rows]
 
+    async def duty_levels_of(self, telegram_id: int) -> list[str]:
+        rows = await self._db.fetchall(
+            "SELECT level FROM duty_staff WHERE telegram_id = ? ORDER BY level", (telegram_id,)
+        )
+        return [r["level"] for r in rows]
+
     async def role_in(self, grid_id: int, telegram_id: int) -> Role | None:
         row = await self._db.fetchone(
             "SELECT role FROM memberships WHERE grid_id = ? AND telegram_id = ?",

@@ -180,6 +180,8 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX timers_by_ref ON timers(kind, ref_id);
     ALTER TABLE tickets ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE tickets ADD COLUMN escalated_at INTEGER;
+    -- When a time limit first passed; escalation gives fresh limits, the breach stays on record.
+    ALTER TABLE tickets ADD COLUMN overdue_at INTEGER;
     ALTER TABLE tickets ADD COLUMN verification_due_at INTEGER;
     ALTER TABLE tickets ADD COLUMN satisfaction REAL;
     ALTER TABLE tickets ADD COLUMN card_chat_id INTEGER;
@@ -210,5 +212,8 @@ MIGRATIONS: tuple[str, ...] = (
         at        INTEGER NOT NULL
     );
     CREATE INDEX patrol_logs_by_grid ON patrol_logs(grid_id, at);
+    -- Looked up on every group message (is this the note a head was asked for?).
+    CREATE INDEX pending_actions_open ON pending_actions(kind, chat_id, actor_id)
+        WHERE done_at IS NULL;
     """,
 )

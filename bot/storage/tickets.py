@@ -19,8 +19,9 @@ from bot.storage.database import Database, Transaction, from_epoch, to_epoch
 
 _TICKET_COLUMNS = (
     "id, grid_id, reporter_id, chat_id, message_id, text, category, urgency, building, unit, "
-    "floor, room, status, source, private, level, handler_id, closure, reasons, ack_message_id, "
-    "followers, created_at, updated_at, claim_due_at, resolve_due_at"
+    "floor, room, status, source, private, level, handler_id, closure, closure_note, reasons, "
+    "ack_message_id, followers, created_at, updated_at, claim_due_at, resolve_due_at, "
+    "verification_due_at, reopened, satisfaction, overdue_at"
 )
 
 
@@ -51,6 +52,11 @@ def ticket_from_row(row: sqlite3.Row) -> Ticket:
         updated_at=updated,
         claim_due_at=from_epoch(row["claim_due_at"]),
         resolve_due_at=from_epoch(row["resolve_due_at"]),
+        verification_due_at=from_epoch(row["verification_due_at"]),
+        closure_note=row["closure_note"],
+        reopened=row["reopened"],
+        satisfaction=row["satisfaction"],
+        overdue_at=from_epoch(row["overdue_at"]),
     )
 
 
@@ -247,32 +253,72 @@ class TicketRepository:
             )
         return cur.rowcount == 1
 
+    # Columns a transition may set; anything else is a programming error.
+    _TRANSITION_FIELDS = frozenset({
+        "handler_id", "level", "closure", "closure_note", "claimed_at", "resolved_at",
+        "closed_at", "claim_due_at", "resolve_due_at", "escalated_at", "verification_due_at",
+        "satisfaction", "overdue_at",
+    })
+
     @staticmethod
-    async def close(
-        tx: Transaction, ticket_id: int, *, closure: Closure, from_states: frozenset[TicketStatus],
-        actor_id: int, now: datetime, note: str | None = None,
+    async def transition(
+        tx: Transaction, ticket_id: int, *, from_states: frozenset[TicketStatus],
+        to_status: TicketStatus | None, actor_id: int | None, now: datetime, kind: str,
+        note: str | None = None, count_reopen: bool = False, **fields: object,
     ) -> TicketStatus | None:
-        """Close if the ticket is in one of `from_states`; the previous status, or None."""
-        marks = ",".join("?" * len(from_states))
+        """One atomic conditional UPDATE: only from `from_states`; the previous status or None.
+
+        Two heads pressing [认领] at once both run this; SQLite serialises the writes and
+        the second finds the status no longer matches, so exactly one wins.
+        """
+        unknown = set(fields) - TicketRepository._TRANSITION_FIELDS
+        if unknown:
+            raise ValueError(f"not a transition field: {sorted(unknown)}")
+        states = [s.value for s in from_states]
+        marks = ",".join("?" * len(states))
         row = await tx.fetchone(
             f"SELECT status FROM tickets WHERE id = ? AND status IN ({marks})",
-            (ticket_id, *[s.value for s in from_states]),
+            (ticket_id, *states),
         )
         if row is None:
             return None
+        values = {k: to_epoch(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+        if to_status is not None:
+            values["status"] = to_status.value
+        values["updated_at"] = to_epoch(now)
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        if count_reopen:
+            assignments += ", reopened = reopened + 1"
         cur = await tx.execute(
-            "UPDATE tickets SET status = 'closed', closure = ?, closure_note = ?, closed_at = ?, "
-            f"updated_at = ? WHERE id = ? AND status IN ({marks})",
-            (closure.value, note, to_epoch(now), to_epoch(now), ticket_id,
-             *[s.value for s in from_states]),
+            f"UPDATE tickets SET {assignments} WHERE id = ? AND status IN ({marks})",
+            (*values.values(), ticket_id, *states),
         )
         if cur.rowcount != 1:
             return None
         await TicketRepository.record_event(
-            tx, ticket_id, at=now, actor_id=actor_id, kind="closed", from_status=row["status"],
-            to_status=TicketStatus.CLOSED.value, note=closure.value + (f": {note}" if note else ""),
+            tx, ticket_id, at=now, actor_id=actor_id, kind=kind, from_status=row["status"],
+            to_status=(to_status or TicketStatus(row["status"])).value, note=note,
         )
         return TicketStatus(row["status"])
+
+    @staticmethod
+    async def close(
+        tx: Transaction, ticket_id: int, *, closure: Closure, from_states: frozenset[TicketStatus],
+        actor_id: int | None, now: datetime, note: str | None = None,
+    ) -> TicketStatus | None:
+        return await TicketRepository.transition(
+            tx, ticket_id, from_states=from_states, to_status=TicketStatus.CLOSED,
+            actor_id=actor_id, now=now, kind="closed",
+            note=closure.value + (f": {note}" if note else ""),
+            closure=closure.value, closure_note=note, closed_at=now,
+        )
+
+    @staticmethod
+    async def mark_overdue(tx: Transaction, ticket_id: int, now: datetime) -> None:
+        await tx.execute(
+            "UPDATE tickets SET overdue_at = COALESCE(overdue_at, ?) WHERE id = ?",
+            (to_epoch(now), ticket_id),
+        )
 
     @staticmethod
     async def set_category(
@@ -333,3 +379,144 @@ class TicketRepository:
             "ON CONFLICT (telegram_id) DO UPDATE SET grid_id = excluded.grid_id, at = excluded.at",
             (telegram_id, grid_id, to_epoch(now)),
         )
+
+    async def open_in_grids(
+        self, grid_ids: list[int] | None, *, category: str | None = None,
+        status: TicketStatus | None = None, limit: int = 50,
+    ) -> list[Ticket]:
+        """Open tickets (all grids when grid_ids is None), most urgent then oldest first."""
+        where = ["status IN ('open', 'claimed', 'reopened')"]
+        params: list[object] = []
+        if grid_ids is not None:
+            if not grid_ids:
+                return []
+            where.append(f"grid_id IN ({','.join('?' * len(grid_ids))})")
+            params.extend(grid_ids)
+        if category:
+            where.append("category = ?")
+            params.append(category)
+        if status:
+            where = [w for w in where if not w.startswith("status")] + ["status = ?"]
+            params.append(status.value)
+        rows = await self._db.fetchall(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE {' AND '.join(where)} "
+            "ORDER BY CASE urgency WHEN 'emergency' THEN 0 WHEN 'high' THEN 1 ELSE 2 END, "
+            "created_at, id LIMIT ?",
+            (*params, limit),
+        )
+        return [ticket_from_row(r) for r in rows]
+
+    async def at_level(self, level: str, limit: int = 50) -> list[Ticket]:
+        rows = await self._db.fetchall(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE level = ? "
+            "AND status IN ('open', 'claimed', 'reopened') ORDER BY created_at LIMIT ?",
+            (level, limit),
+        )
+        return [ticket_from_row(r) for r in rows]
+
+    async def followers(self, ticket_id: int) -> list[int]:
+        rows = await self._db.fetchall(
+            "SELECT telegram_id FROM ticket_followers WHERE ticket_id = ? ORDER BY at",
+            (ticket_id,),
+        )
+        return [r["telegram_id"] for r in rows]
+
+    async def events(self, ticket_id: int) -> list[sqlite3.Row]:
+        return await self._db.fetchall(
+            "SELECT at, actor_id, kind, from_status, to_status, note FROM ticket_events "
+            "WHERE ticket_id = ? ORDER BY id",
+            (ticket_id,),
+        )
+
+    async def verification_round(self, ticket_id: int) -> int:
+        row = await self._db.fetchone(
+            "SELECT COALESCE(MAX(round), 0) FROM ticket_verifications WHERE ticket_id = ?",
+            (ticket_id,),
+        )
+        return int(row[0]) if row else 0
+
+    async def is_asked(self, ticket_id: int, round_: int, telegram_id: int) -> bool:
+        row = await self._db.fetchone(
+            "SELECT 1 FROM ticket_verifications WHERE ticket_id = ? AND round = ? "
+            "AND telegram_id = ?",
+            (ticket_id, round_, telegram_id),
+        )
+        return row is not None
+
+    @staticmethod
+    async def ask_verification(
+        tx: Transaction, ticket_id: int, round_: int, people: list[int], now: datetime
+    ) -> None:
+        await tx.executemany(
+            "INSERT OR IGNORE INTO ticket_verifications (ticket_id, round, telegram_id, asked_at) "
+            "VALUES (?, ?, ?, ?)",
+            [(ticket_id, round_, p, to_epoch(now)) for p in people],
+        )
+
+    @staticmethod
+    async def answer_verification(
+        tx: Transaction, ticket_id: int, round_: int, telegram_id: int, *,
+        solved: bool | None = None, score: int | None = None, now: datetime,
+    ) -> None:
+        if solved is not None:
+            await tx.execute(
+                "UPDATE ticket_verifications SET solved = ?, answered_at = ? "
+                "WHERE ticket_id = ? AND round = ? AND telegram_id = ?",
+                (int(solved), to_epoch(now), ticket_id, round_, telegram_id),
+            )
+        if score is not None:
+            await tx.execute(
+                "UPDATE ticket_verifications SET score = ?, answered_at = ? "
+                "WHERE ticket_id = ? AND round = ? AND telegram_id = ?",
+                (score, to_epoch(now), ticket_id, round_, telegram_id),
+            )
+            await tx.execute(
+                "UPDATE tickets SET satisfaction = (SELECT AVG(score) FROM ticket_verifications "
+                "WHERE ticket_id = ? AND score IS NOT NULL) WHERE id = ?",
+                (ticket_id, ticket_id),
+            )
+
+    @staticmethod
+    async def set_duty(
+        tx: Transaction, level: str, telegram_id: int, *, by: int, now: datetime, on: bool
+    ) -> bool:
+        if on:
+            cur = await tx.execute(
+                "INSERT OR IGNORE INTO duty_staff (level, telegram_id, assigned_by, assigned_at) "
+                "VALUES (?, ?, ?, ?)",
+                (level, telegram_id, by, to_epoch(now)),
+            )
+        else:
+            cur = await tx.execute(
+                "DELETE FROM duty_staff WHERE level = ? AND telegram_id = ?", (level, telegram_id)
+            )
+        return cur.rowcount == 1
+
+    @staticmethod
+    async def add_patrol_log(
+        tx: Transaction, grid_id: int, author_id: int, text: str, now: datetime
+    ) -> int:
+        cur = await tx.execute(
+            "INSERT INTO patrol_logs (grid_id, author_id, text, at) VALUES (?, ?, ?, ?)",
+            (grid_id, author_id, text, to_epoch(now)),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    async def patrol_logs(self, grid_ids: list[int], limit: int = 10) -> list[sqlite3.Row]:
+        if not grid_ids:
+            return []
+        marks = ",".join("?" * len(grid_ids))
+        return await self._db.fetchall(
+            f"SELECT l.id, l.grid_id, l.author_id, l.text, l.at, p.display_name FROM patrol_logs l "
+            f"LEFT JOIN people p ON p.telegram_id = l.author_id WHERE l.grid_id IN ({marks}) "
+            "ORDER BY l.at DESC, l.id DESC LIMIT ?",
+            (*grid_ids, limit),
+        )
+
+    async def closed_between(self, grid_id: int, start: datetime, end: datetime) -> int:
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) FROM tickets WHERE grid_id = ? AND closed_at >= ? AND closed_at < ?",
+            (grid_id, to_epoch(start), to_epoch(end)),
+        )
+        return int(row[0]) if row else 0

@@ -44,7 +44,7 @@ async def test_a_redelivered_update_never_makes_a_second_ticket(bot: OfflineBot)
     message = bot.emulator.post_message(chat, RESIDENT, "5号楼门口的下水道堵了 臭死了")
     await bot.settle()
     mark = bot.emulator.mark()
-    bot.emulator._queue_update("message", message)  # what Telegram does after a crash
+    bot.emulator.redeliver(message)  # what Telegram does after a crash
     await bot.settle()
     assert len(await tickets_of(bot)) == 1
     assert bot.emulator.bot_messages_since(mark) == []  # acknowledged once, not again

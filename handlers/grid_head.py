@@ -1,0 +1,415 @@
+"""Grid heads, workers and duty staff close the loop: /open, /claim, /close, /reopen,
+/transfer, /escalate, /reject, /note, /log, /logs, /duty; card and verification buttons.
+
+Sent as a reply to a ticket's message (acknowledgement, alert, card, the report itself), a
+command needs no ticket number.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import Chat, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.domain.errors import UserError
+from bot.domain.loop import Action, Actor, check, is_overdue
+from bot.domain.tickets import Level, Ticket, TicketStatus
+from bot.services.loop import LoopOutcome
+from bot.storage.people import PendingActionRepository
+from handlers.cards import (
+    handler_row,
+    refresh_card,
+    resident_chat,
+    toast_locale,
+    verify_keyboard,
+)
+from handlers.context import GridContext
+from handlers.registry import CommandCall
+from handlers.resident import parse_ticket_id
+from handlers.staff import target_person
+
+log = logging.getLogger(__name__)
+
+CLOSE_NOTE = "ticket.close_note"
+CLOSE_NOTE_TTL = timedelta(minutes=30)
+
+
+async def _ticket_and_rest(call: CommandCall, *, needs_rest: bool = False) -> tuple[int, str]:
+    """The ticket a command is about (first argument, or the replied-to ticket message)."""
+    replied = call.message.reply_to_message
+    first, _sep, rest = call.args.partition(" ")
+    if first.lstrip("#＃").isdigit():
+        return parse_ticket_id(first), rest.strip()
+    if replied is not None:
+        linked = await call.context.services.tickets.tickets.by_message(
+            call.chat.id, replied.message_id
+        )
+        if linked is not None:
+            return linked[0].id, call.args
+    raise UserError("needs_ticket_id", command=call.message.text.split()[0] if call.message.text else "")
+
+
+async def _actor(call: CommandCall) -> Actor:
+    return await call.context.services.loop.actor(call.user.id)
+
+
+async def open_tickets(call: CommandCall) -> None:
+    """/open [分类] [状态] — open tickets, most urgent and oldest first; overdue marked."""
+    loop = call.context.services.loop
+    actor = await _actor(call)
+    category = status = None
+    for word in call.arg_list:
+        if word in {s.value for s in TicketStatus}:
+            status = TicketStatus(word)
+        elif word in call.context.services.tickets.parser.vocabulary.categories:
+            category = word
+        else:
+            raise UserError("open_usage", word=word[:30])
+    tickets = await loop.open_for(actor, call.grid.id if call.grid else None,
+                                  category=category, status=status)
+    if call.chat.type != Chat.PRIVATE:
+        tickets = [t for t in tickets if not t.private]
+    now = call.context.services.clock.now()
+    await call.reply("open_list", tickets=tickets[:30], total=len(tickets),
+                     overdue={t.id for t in tickets if is_overdue(t, now)}, grid=call.grid)
+
+
+async def claim(call: CommandCall) -> None:
+    """/claim 编号 — take a ticket."""
+    ticket_id, _rest = await _ticket_and_rest(call)
+    outcome = await call.context.services.loop.claim(ticket_id, await _actor(call))
+    await call.reply("loop_done", outcome=outcome)
+    await announce(call.context, outcome)
+
+
+async def close(call: CommandCall) -> None:
+    """/close 编号 办结说明 — handled (a photo with this caption is kept as proof)."""
+    ticket_id, note = await _ticket_and_rest(call)
+    proof = call.message.photo[-1].file_id if call.message.photo else None
+    outcome = await call.context.services.loop.resolve(ticket_id, await _actor(call), note, proof)
+    await call.reply("loop_done", outcome=outcome)
+    await announce(call.context, outcome)
+
+
+async def reopen(call: CommandCall) -> None:
+    """/reopen 编号 原因 — back to its handler."""
+    ticket_id, reason = await _ticket_and_rest(call)
+    outcome = await call.context.services.loop.reopen(ticket_id, await _actor(call), reason)
+    await call.reply("loop_done", outcome=outcome)
+    await announce(call.context, outcome)
+
+
+async def transfer(call: CommandCall) -> None:
+    """/transfer 编号 (reply to or mention a head/worker of the grid)."""
+    ticket_id, rest = await _ticket_and_rest(call)
+    person = await target_person(call, allow_reply=not _replied_is_ticket(call),
+                                 words=rest.split())
+    outcome = await call.context.services.loop.transfer(ticket_id, await _actor(call), person)
+    await call.reply("loop_done", outcome=outcome)
+    await announce(call.context, outcome)
+
+
+def _replied_is_ticket(call: CommandCall) -> bool:
+    replied = call.message.reply_to_message
+    return replied is not None and replied.from_user is not None and replied.from_user.is_bot
+
+
+async def escalate(call: CommandCall) -> None:
+    """/escalate 编号 原因 — up one level (grid → community → street → district)."""
+    ticket_id, reason = await _ticket_and_rest(call)
+    outcome = await call.context.services.loop.escalate(ticket_id, await _actor(call), reason)
+    await call.reply("loop_done", outcome=outcome)
+    await announce(call.context, outcome)
+
+
+async def reject(call: CommandCall) -> None:
+    """/reject 编号 代码 原因 — closed without a fix: unable, not_ours, duplicate N, referred, invalid."""
+    ticket_id, rest = await _ticket_and_rest(call)
+    outcome = await call.context.services.loop.reject(ticket_id, await _actor(call), rest)
+    await call.reply("loop_done", outcome=outcome)
+    await announce(call.context, outcome)
+
+
+async def note(call: CommandCall) -> None:
+    """/note 编号 内容 — an internal note (not shown to residents)."""
+    ticket_id, text = await _ticket_and_rest(call)
+    outcome = await call.context.services.loop.note(ticket_id, await _actor(call), text)
+    await call.reply("loop_done", outcome=outcome)
+
+
+async def patrol_log(call: CommandCall) -> None:
+    """/log 内容 — a patrol or home-visit record (走访/巡查日志) for this grid."""
+    assert call.grid is not None
+    await call.context.services.loop.log_patrol(call.grid.id, call.user.id, call.args)
+    await call.reply("log_saved", grid=call.grid)
+
+
+async def patrol_logs(call: CommandCall) -> None:
+    """/logs — recent patrol records (this grid, or in private every grid you serve)."""
+    roles = call.roles
+    grid_ids = [call.grid.id] if call.grid else sorted({g.id for g, _r in roles.grid_roles})
+    if call.grid is None and roles.is_staff:
+        grid_ids = [g.id for g in await call.context.services.grids.grids.all()]
+    rows = await call.context.services.loop.tickets.patrol_logs(grid_ids, limit=15)
+    grids = {g.id: g for g in await call.context.services.grids.grids.all()}
+    await call.reply("log_list", logs=rows, grids=grids)
+
+
+async def duty(call: CommandCall) -> None:
+    """/duty 级别 (reply or mention) — make someone duty staff of community/street/district."""
+    await _duty(call, on=True)
+
+
+async def unduty(call: CommandCall) -> None:
+    """/unduty 级别 (reply or mention) — remove a duty role."""
+    await _duty(call, on=False)
+
+
+async def _duty(call: CommandCall, *, on: bool) -> None:
+    level = call.arg_list[0].lower() if call.arg_list else ""
+    if level not in ("community", "street", "district"):
+        raise UserError("duty_usage")
+    person = await target_person(call)
+    changed = await call.context.services.loop.set_duty(level, person, on=on, by=call.user.id)
+    await call.reply("duty_set", person=person, level=level, on=on, changed=changed)
+
+
+# --- buttons ---
+
+
+async def card_button(update: Update, context: GridContext) -> None:
+    """[认领] [办结] [升级] under a ticket; role and state re-checked on every press."""
+    query = update.callback_query
+    if query is None or query.data is None or query.message is None:
+        return
+    renderer = context.messenger.renderer
+    locale = await toast_locale(context, query.from_user)
+    try:
+        _prefix, action, raw_id = query.data.split(":")
+        ticket_id = int(raw_id)
+        linked = await context.services.tickets.tickets.by_message(query.message.chat.id,
+                                                                   query.message.message_id)
+        if linked is None or linked[0].id != ticket_id:
+            raise UserError("unknown_ticket", id=ticket_id)
+        loop = context.services.loop
+        actor = await loop.actor(query.from_user.id)
+        if action == "claim":
+            outcome = await loop.claim(ticket_id, actor)
+        elif action == "escalate":
+            outcome = await loop.escalate(ticket_id, actor, "按钮升级 / escalated by button")
+        elif action == "resolve":
+            await _ask_for_close_note(context, query.message.chat.id, actor, ticket_id)
+            await query.answer(renderer.render("close_note_toast", locale, id=ticket_id))
+            await context.messenger.send(
+                query.message.chat.id, "close_note_ask", user=query.from_user, id=ticket_id,
+            )
+            return
+        else:
+            raise UserError("unknown_ticket", id=ticket_id)
+    except (ValueError, UserError) as exc:
+        error = exc if isinstance(exc, UserError) else UserError("unknown_ticket", id="?")
+        await query.answer(await _error_text(context, error, locale), show_alert=True)
+        return
+    await query.answer(renderer.render("loop_done", locale, outcome=outcome,
+                                       **await _names(context, outcome)))
+    await announce(context, outcome)
+
+
+async def _ask_for_close_note(context: GridContext, chat_id: int, actor: Actor,
+                              ticket_id: int) -> None:
+    """[办结] pressed: the presser's next message in this chat is the closing note."""
+    ticket = await context.services.tickets.tickets.get(ticket_id)
+    if ticket is None:
+        raise UserError("unknown_ticket", id=ticket_id)
+    problem = check(Action.RESOLVE, ticket, actor)
+    if problem:
+        raise UserError(problem, id=ticket_id, status=ticket.status.value, action="resolve")
+    now = context.services.clock.now()
+    async with context.services.db.transaction() as tx:
+        await PendingActionRepository.create(
+            tx, kind=CLOSE_NOTE, chat_id=chat_id, actor_id=actor.telegram_id,
+            payload={"ticket_id": ticket_id}, now=now, expires_at=now + CLOSE_NOTE_TTL,
+        )
+
+
+async def close_note_message(update: Update, context: GridContext) -> None:
+    """The message after [办结]: it is the note (and never a new report)."""
+    message = update.message
+    if message is None or message.from_user is None:
+        return
+    services = context.services
+    now = services.clock.now()
+    async with services.db.transaction() as tx:
+        row = await tx.fetchone(
+            "SELECT id FROM pending_actions WHERE kind = ? AND chat_id = ? AND actor_id = ? "
+            "AND done_at IS NULL AND expires_at >= ? ORDER BY id DESC LIMIT 1",
+            (CLOSE_NOTE, message.chat_id, message.from_user.id, int(now.timestamp())),
+        )
+        pending = await PendingActionRepository.take(tx, row["id"], now) if row else None
+    if pending is None:
+        return
+    text = (message.text or message.caption or "").strip()
+    ticket_id = int(pending.payload["ticket_id"])
+    locale = await context.messenger.locale_for_chat(message.chat_id,
+                                                     message.from_user.language_code)
+    loop = context.services.loop
+    try:
+        outcome = await loop.resolve(
+            ticket_id, await loop.actor(message.from_user.id), text,
+            message.photo[-1].file_id if message.photo else None,
+        )
+    except UserError as exc:
+        await context.messenger.send(message.chat_id, f"errors/{exc.code}", locale=locale,
+                                     reply_to=message.message_id, **exc.context)
+        raise ApplicationHandlerStop from None
+    await context.messenger.send(message.chat_id, "loop_done", locale=locale,
+                                 reply_to=message.message_id, outcome=outcome,
+                                 **await _names(context, outcome))
+    await announce(context, outcome)
+    raise ApplicationHandlerStop
+
+
+async def verify_button(update: Update, context: GridContext) -> None:
+    """[已解决 ✅] [未解决 ❌] [1–5 ⭐] — only the people asked may answer."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return
+    renderer = context.messenger.renderer
+    locale = await toast_locale(context, query.from_user)
+    try:
+        _prefix, raw_ticket, raw_round, answer = query.data.split(":")
+        ticket_id, round_ = int(raw_ticket), int(raw_round)
+        loop = context.services.loop
+        if answer in ("y", "n"):
+            outcome = await loop.verify(ticket_id, round_, query.from_user.id,
+                                        solved=answer == "y")
+        else:
+            outcome = await loop.verify(ticket_id, round_, query.from_user.id, score=int(answer))
+    except (ValueError, UserError) as exc:
+        error = exc if isinstance(exc, UserError) else UserError("not_asked", id="?")
+        await query.answer(await _error_text(context, error, locale), show_alert=True)
+        return
+    await query.answer(renderer.render("verify_thanks", locale, outcome=outcome))
+    if outcome.action in ("confirmed", "reopened"):
+        await announce(context, outcome)
+
+
+async def _error_text(context: GridContext, error: UserError, locale: str) -> str:
+    ctx = dict(error.context)
+    if error.code == "already_claimed" and ctx.get("by"):
+        person = await context.services.people.get(int(str(ctx["by"])))
+        ctx["by"] = person.display_name if person else ctx["by"]
+    return context.messenger.renderer.render(f"errors/{error.code}", locale, **ctx)
+
+
+async def _names(context: GridContext, outcome: LoopOutcome) -> dict[str, Any]:
+    people = context.services.people
+    handler = outcome.ticket.handler_id
+    return {
+        "handler": await people.get(handler) if handler else None,
+        "actor": await people.get(outcome.actor_id) if outcome.actor_id else None,
+    }
+
+
+# --- telling everyone concerned ---
+
+
+async def announce(context: GridContext, outcome: LoopOutcome) -> None:
+    """After a transition: the resident, the handler, the duty chat; and the card's buttons."""
+    ticket = outcome.ticket
+    services = context.services
+    messenger = context.messenger
+    grid = await services.grids.grids.by_id(ticket.grid_id)
+    names = await _names(context, outcome)
+    chat_id, reply_to = resident_chat(ticket, grid)
+    common = {"outcome": outcome, "ticket": ticket, "grid": grid, **names}
+    if outcome.action in ("claimed", "transferred", "rejected", "confirmed",
+                          "confirmed_by_timeout", "reopened", "escalated") and chat_id:
+        await messenger.send(chat_id, f"resident_{outcome.action}", reply_to=reply_to, **common)
+    if outcome.action == "resolved":
+        await _ask_verification(context, outcome, chat_id, reply_to)
+    if outcome.action in ("transferred", "reopened") and ticket.handler_id:
+        await messenger.send(ticket.handler_id, f"handler_{outcome.action}", **common)
+    if outcome.action == "escalated":
+        await _post_to_duty(context, ticket, outcome, common)
+    if outcome.action in ("remind_claim", "remind_resolve", "overdue_top_level"):
+        await _remind(context, outcome, grid, common)
+    await refresh_card(context, ticket)
+
+
+async def _ask_verification(context: GridContext, outcome: LoopOutcome, chat_id: int | None,
+                            reply_to: int | None) -> None:
+    ticket = outcome.ticket
+    people = [await context.services.people.get(p) for p in outcome.asked]
+    asked = [p for p in people if p is not None]
+    if ticket.private or chat_id is None:
+        targets = [(p.telegram_id, None) for p in asked]
+    else:
+        targets = [(chat_id, reply_to)]
+    for target, reply in targets:
+        locale = await context.messenger.locale_for_chat(target)
+        await context.messenger.send(
+            target, "verify_ask", locale=locale, reply_to=reply, ticket=ticket, asked=asked,
+            note=outcome.note, keyboard=verify_keyboard(context, ticket, outcome.round, locale),
+        )
+
+
+async def _post_to_duty(context: GridContext, ticket: Ticket, outcome: LoopOutcome,
+                        common: dict[str, Any]) -> None:
+    duty_chat = context.services.config.escalation.duty_chat(ticket.level.value)
+    if duty_chat is None:
+        log.warning("ticket #%s escalated to %s, which has no duty chat configured",
+                    ticket.id, ticket.level.value)
+        return
+    locale = await context.messenger.locale_for_chat(duty_chat)
+    card = await context.messenger.send(
+        duty_chat, "duty_card", locale=locale,
+        keyboard=InlineKeyboardMarkup([handler_row(context, ticket, locale)]), **common,
+    )
+    if card is not None:
+        await context.services.tickets.link_card(ticket.id, card.chat_id, card.message_id)
+
+
+async def _remind(context: GridContext, outcome: LoopOutcome, grid: Any,
+                  common: dict[str, Any]) -> None:
+    ticket = outcome.ticket
+    messenger = context.messenger
+    if outcome.action == "overdue_top_level":
+        duty_chat = context.services.config.escalation.duty_chat(Level.DISTRICT.value)
+        if duty_chat:
+            await messenger.send(duty_chat, "overdue_top_level", **common)
+        return
+    if outcome.action == "remind_resolve" and ticket.handler_id:
+        recipients = [ticket.handler_id]
+    else:
+        recipients = [p.telegram_id for p in await context.services.loop.heads_of(ticket.grid_id)]
+    delivered = False
+    for person in recipients:
+        delivered |= await messenger.send(person, outcome.action, **common) is not None
+    if not delivered and ticket.level is not Level.GRID:
+        duty_chat = context.services.config.escalation.duty_chat(ticket.level.value)
+        if duty_chat:
+            delivered = await messenger.send(duty_chat, outcome.action, **common) is not None
+    if not delivered and grid is not None and grid.chat_id and not ticket.private:
+        # Nobody reachable privately: the grid chat still reaches the heads.
+        await messenger.send(grid.chat_id, outcome.action, **common)
+
+
+def register_grid_head_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND
+                       & (filters.TEXT | filters.CAPTION), close_note_message),
+        group=0,
+    )
+    application.add_handler(CallbackQueryHandler(card_button, pattern=r"^k:"))
+    application.add_handler(CallbackQueryHandler(verify_button, pattern=r"^v:"))
+

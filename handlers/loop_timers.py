@@ -1,0 +1,66 @@
+"""What the closed loop's durable timers do: remind, escalate on breach, close unanswered
+verifications, send the daily digest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.services.container import Services
+from bot.services.digest import DIGEST_TIMER, GridDigest
+from bot.services.timers import AfterCommit
+from bot.storage.database import Transaction
+from bot.storage.timers import Timer
+from handlers.context import GridContext
+from handlers.grid_head import announce
+
+TICKET_TIMERS = (
+    "ticket.claim_remind", "ticket.claim_due", "ticket.resolve_remind", "ticket.resolve_due",
+    "ticket.verify_due",
+)
+
+
+async def register_loop_timers(
+    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+) -> None:
+    # Timers fire outside any update; a context built on the application gives them the
+    # same services and messenger handlers have.
+    context = GridContext(application)
+
+    async def on_ticket_timer(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
+        outcome = await services.loop.on_timer(timer, tx, now)
+        if outcome is None:
+            return None
+
+        async def tell() -> None:
+            await announce(context, outcome)
+
+        return tell
+
+    async def on_digest(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
+        digests = await services.digest.digests(now)
+        await services.digest.schedule_next(tx, now)
+
+        async def send() -> None:
+            for digest in digests:
+                await send_digest(context, digest)
+            await services.timers.rearm()
+
+        return send
+
+    for kind in TICKET_TIMERS:
+        services.timers.on(kind, on_ticket_timer)
+    services.timers.on(DIGEST_TIMER, on_digest)
+    await services.digest.ensure_scheduled()
+
+
+async def send_digest(context: GridContext, digest: GridDigest) -> None:
+    """To each head privately; if none can be reached that way, to the grid chat."""
+    messenger = context.messenger
+    delivered = False
+    for head in digest.heads:
+        delivered |= await messenger.send(head.telegram_id, "digest", digest=digest) is not None
+    if not delivered and digest.grid.chat_id is not None:
+        await messenger.send(digest.grid.chat_id, "digest", digest=digest)
