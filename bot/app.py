@@ -6,7 +6,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
 
 import handlers
@@ -158,6 +159,19 @@ def build_application(
     application: GridApplication = builder.build()
     handlers.register(application)
     return application
+
+
+async def verify_token(config: Config, token: str) -> None:
+    """Raise InvalidToken if Telegram refuses the token; network trouble is left to run()."""
+    bot = Bot(token, base_url=config.telegram.base_url,
+              base_file_url=config.telegram.base_file_url)
+    try:
+        async with bot:
+            pass  # initialize() calls getMe
+    except InvalidToken:
+        raise
+    except TelegramError as exc:
+        log.warning("could not reach the Bot API yet (%s); will keep trying", exc)
 
 
 def run(config: Config, token: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,9 +79,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"gridbot: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    from bot.app import run
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.app import run, verify_token
     from bot.logging_setup import configure_logging
 
     configure_logging(config.bot.log_level, [token, config.telegram.webhook_secret.reveal()])
-    run(config, token)
+    try:
+        # PTB logs a refused token with a full traceback; ask once first to say it plainly.
+        asyncio.run(verify_token(config, token))
+        run(config, token)
+    except InvalidToken:
+        print("gridbot: Telegram refused the bot token (check [telegram] token or "
+              "$GRIDBOT_TOKEN, and base_url)", file=sys.stderr)
+        return EXIT_CONFIG
+    except TelegramError as exc:
+        # Start-up failures (a bad webhook URL, the Bot API unreachable): one line, no trace.
+        print(f"gridbot: Telegram said: {exc.message}", file=sys.stderr)
+        return 1
     return 0

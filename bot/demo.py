@@ -11,7 +11,7 @@ import html
 import re
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ STAFF = 9001
 HEADS = {"G01": 2001, "G02": 2101, "G03": 2201}
 WORKER = 2002
 ZHANG, LIU, SUN, ZHOU, WU = 3001, 3002, 3003, 3004, 3005
+DUTY_OFFICER = 4001
+COMMUNITY_DUTY_CHAT = -100_777_000
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -64,6 +66,9 @@ class Transcript:
             print(f"    ↳ 提示：{exchange.answer['text']}", file=self._out)
         self._answers(exchange)
 
+    def answered(self, exchange: Exchange) -> None:
+        self._answers(exchange)
+
     def _answers(self, exchange: Exchange) -> None:
         for message in exchange.messages:
             self._show(message)
@@ -84,6 +89,7 @@ class Transcript:
 async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
     show = Transcript(bot, out)
     people = {
+        DUTY_OFFICER: "社区值班·孙主任",
         STAFF: "街道·小李", HEADS["G01"]: "王网格长", HEADS["G02"]: "陈网格长",
         HEADS["G03"]: "李网格长", WORKER: "赵网格员", ZHANG: "张阿姨", LIU: "刘大爷",
         SUN: "孙先生", ZHOU: "周姐", WU: "吴师傅",
@@ -102,6 +108,22 @@ async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
         show.said(who, who, text, exchange)
         return exchange
 
+    async def press(chat: int, who: int, message: JSONDict, label: str) -> Exchange:
+        for row in message["reply_markup"]["inline_keyboard"]:
+            for key in row:
+                if key["text"].startswith(label):
+                    exchange = await bot.presses(chat, message["message_id"], who,
+                                                 key["callback_data"])
+                    show.pressed(chat, who, key["text"], exchange)
+                    return exchange
+        raise LookupError(f"no button {label} on message {message['message_id']}")
+
+    async def wait(minutes: int, why: str) -> Exchange:
+        print(f"    …… {why}（时间快进 {minutes} 分钟）", file=out)
+        exchange = await bot.advance(timedelta(minutes=minutes))
+        show.answered(exchange)
+        return exchange
+
     show.section("1. 街道工作人员把三个群绑定为网格，任命网格长")
     grids: dict[str, int] = {}
     for code, name in (("G01", "幸福里第一网格"), ("G02", "幸福里第二网格"), ("G03", "和平苑网格")):
@@ -117,6 +139,13 @@ async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
     for code in ("G01", "G02", "G03"):
         await say_privately(HEADS[code], "/start")
     await say_privately(STAFF, "/grids")
+
+    duty_chat = bot.emulator.create_group("社区值班群", chat_id=COMMUNITY_DUTY_CHAT)
+    bot.emulator.chat(duty_chat["id"]).bot_status = "member"
+    show.chat(COMMUNITY_DUTY_CHAT, "社区值班群")
+    await say(COMMUNITY_DUTY_CHAT, DUTY_OFFICER, "本周社区值班：孙主任")
+    await say(COMMUNITY_DUTY_CHAT, STAFF, "/duty community",
+              reply_to=bot.last_message_id(COMMUNITY_DUTY_CHAT))
 
     show.section("2. 居民照常说话：报事被登记，闲聊不打扰")
     g01, g02, g03 = grids["G01"], grids["G02"], grids["G03"]
@@ -140,13 +169,33 @@ async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
     await say_privately(ZHOU, "我家楼上天天半夜装修 吵得睡不着 不想在群里说")
     await say(g01, ZHANG, "/my")
 
+    show.section("6. 网格长闭环：认领 → 办结 → 居民确认并评分")
+    await say(g01, HEADS["G01"], "/open")
+    await say(g01, HEADS["G01"], "/claim 1")
+    closing = await say(g01, HEADS["G01"], "/close 1 已联系电梯公司更换控制板，今天恢复运行")
+    ask = closing.in_chat(g01)[-1]
+    await press(g01, ZHANG, ask, "已解决")
+    await press(g01, ZHANG, ask, "5")
+
+    show.section("7. 居民说没解决：重新打开，回到原处理人")
+    await say(g02, HEADS["G02"], "/claim 2")
+    closing = await say(g02, HEADS["G02"], "/close 2 已约谈饭店老板，要求清洗油烟机")
+    await press(g02, WU, closing.in_chat(g02)[-1], "未解决")
+
+    show.section("8. 超时督办：紧急事件10分钟无人认领，自动上报社区值班")
+    await wait(8, "李网格长一直没有响应")
+    escalated = await wait(2, "认领时限到了")
+    card = escalated.in_chat(COMMUNITY_DUTY_CHAT)[-1]
+    await press(COMMUNITY_DUTY_CHAT, DUTY_OFFICER, card, "认领")
+
 
 def run_demo(db_path: str | None = None, out: Any = sys.stdout) -> int:
     async def main() -> None:
         with tempfile.TemporaryDirectory(prefix="gridbot-demo-") as scratch:
             path = Path(db_path) if db_path else Path(scratch) / "demo.db"
             clock = FakeClock(datetime(2026, 11, 23, 0, 30, tzinfo=UTC))  # 08:30 in Shanghai
-            async with OfflineBot(path, staff=(STAFF,), clock=clock) as bot:
+            settings = {"escalation": {"community": COMMUNITY_DUTY_CHAT}}
+            async with OfflineBot(path, staff=(STAFF,), clock=clock, settings=settings) as bot:
                 print("gridbot demo — 本地模拟的 Telegram，没有网络、无需 token", file=out)
                 await play(bot, out)
                 print("\n演示结束。", file=out)

@@ -24,7 +24,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("category", resident.set_category, Audience.GRID_STAFF),
     Command("open", grid_head.open_tickets, Audience.HANDLERS),
     Command("claim", grid_head.claim, Audience.HANDLERS),
-    Command("close", grid_head.close, Audience.HANDLERS),
+    Command("close", grid_head.close, Audience.HANDLERS, with_photo=True),
     Command("reopen", grid_head.reopen, Audience.HANDLERS),
     Command("transfer", grid_head.transfer, Audience.HANDLERS),
     Command("escalate", grid_head.escalate, Audience.HANDLERS),

@@ -23,7 +23,7 @@ from telegram.ext import (
 from bot.domain.errors import UserError
 from bot.domain.loop import Action, Actor, check, is_overdue
 from bot.domain.tickets import Level, Ticket, TicketStatus
-from bot.services.loop import LoopOutcome
+from bot.services.loop import REASON_BUTTON, LoopOutcome
 from bot.storage.people import PendingActionRepository
 from handlers.cards import (
     handler_row,
@@ -205,7 +205,7 @@ async def card_button(update: Update, context: GridContext) -> None:
         if action == "claim":
             outcome = await loop.claim(ticket_id, actor)
         elif action == "escalate":
-            outcome = await loop.escalate(ticket_id, actor, "按钮升级 / escalated by button")
+            outcome = await loop.escalate(ticket_id, actor, REASON_BUTTON)
         elif action == "resolve":
             await _ask_for_close_note(context, query.message.chat.id, actor, ticket_id)
             await query.answer(renderer.render("close_note_toast", locale, id=ticket_id))

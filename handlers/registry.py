@@ -28,7 +28,7 @@ from telegram import (
     User,
 )
 from telegram.error import TelegramError
-from telegram.ext import Application, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.domain.errors import UserError
 from bot.domain.models import Grid, PersonRoles
@@ -85,6 +85,7 @@ class Command:
     audience: Audience
     where: Where = Where.ANY
     needs_grid: bool = False  # in a group, the chat must be bound to a grid
+    with_photo: bool = False  # also as the caption of a photo (e.g. /close with proof)
 
 
 def command_arguments(message: Message) -> str:
@@ -165,13 +166,16 @@ def _guarded(command: Command) -> Callable[[Update, GridContext], Awaitable[None
 def register_commands(application: Application[Any, Any, Any, Any, Any, Any],
                       commands: Sequence[Command]) -> None:
     for command in commands:
+        guarded = _guarded(command)
         application.add_handler(
-            CommandHandler(
-                command.name,
-                _guarded(command),
-                filters=filters.UpdateType.MESSAGES,
-            )
+            CommandHandler(command.name, guarded, filters=filters.UpdateType.MESSAGES)
         )
+        if command.with_photo:
+            # CommandHandler reads only message text; a photo's caption needs its own route.
+            caption = filters.CaptionRegex(rf"^/{command.name}(@\w+)?(\s|$)")
+            application.add_handler(
+                MessageHandler(filters.UpdateType.MESSAGE & filters.PHOTO & caption, guarded)
+            )
 
 
 def commands_for(

@@ -131,8 +131,8 @@ async def group_message(update: Update, context: GridContext) -> None:
         return
     await services.tickets.note_resident(grid.id, message.from_user.id)
     text = _text_of(message)
-    if not text:
-        return
+    if not text or text.startswith("/"):
+        return  # a command in a photo's caption is handled (or refused) as a command
     outcome = await services.tickets.intake(IncomingReport(
         grid=grid, chat_id=message.chat_id, message_id=message.message_id,
         sender=_person(message.from_user), text=text, source=Source.GROUP,

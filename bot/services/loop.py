@@ -34,6 +34,10 @@ from bot.storage.timers import Timer
 log = logging.getLogger(__name__)
 
 MAX_NOTE = 2000
+# Reasons the bot gives itself are codes, so templates can say them in each language
+# (the `reason` macro); people's own reasons are free text.
+REASON_NOT_SOLVED = "@not_solved"
+REASON_BUTTON = "@button"
 UNCLAIMED = frozenset({TicketStatus.OPEN, TicketStatus.REOPENED})
 
 
@@ -295,7 +299,7 @@ class LoopService:
                 await TicketRepository.answer_verification(
                     tx, ticket.id, round_, telegram_id, solved=False, now=now
                 )
-            return await self._reopen(ticket, telegram_id, "居民反馈未解决 / not solved")
+            return await self._reopen(ticket, telegram_id, REASON_NOT_SOLVED)
         async with self._db.transaction() as tx:
             await TicketRepository.answer_verification(
                 tx, ticket.id, round_, telegram_id, solved=solved, score=score, now=now
@@ -347,7 +351,7 @@ class LoopService:
             return LoopOutcome("confirmed_by_timeout", after, previous, automatic=True)
         await TicketRepository.mark_overdue(tx, ticket.id, now)
         outcome = await self._escalate(
-            tx, ticket, None, f"{stage.split('_')[0]} deadline passed", automatic=True
+            tx, ticket, None, f"@{stage.split('_')[0]}_deadline", automatic=True
         )
         if outcome is None:
             await TicketRepository.record_event(tx, ticket.id, at=now, actor_id=None,

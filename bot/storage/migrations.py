@@ -216,4 +216,48 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX pending_actions_open ON pending_actions(kind, chat_id, actor_id)
         WHERE done_at IS NULL;
     """,
+    # 4: notices staff broadcast to grids: the notice, each run, one delivery per grid.
+    """
+    CREATE TABLE notices (
+        id          INTEGER PRIMARY KEY,
+        author_id   INTEGER NOT NULL,
+        text        TEXT NOT NULL,        -- Telegram HTML with jinja2 placeholders
+        schedule    TEXT NOT NULL,        -- JSON, Schedule.to_storage()
+        targets     TEXT NOT NULL,        -- JSON, Targets.to_storage()
+        pin         INTEGER NOT NULL DEFAULT 0 CHECK (pin IN (0, 1)),
+        status      TEXT NOT NULL CHECK (status IN
+                        ('draft', 'active', 'paused', 'finished', 'cancelled', 'discarded')),
+        locale      TEXT NOT NULL,        -- the author's, for previews and reports
+        next_run_at INTEGER,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE INDEX notices_by_status ON notices(status, id);
+    CREATE TABLE notice_runs (
+        id                  INTEGER PRIMARY KEY,
+        notice_id           INTEGER NOT NULL REFERENCES notices(id),
+        due_at              INTEGER NOT NULL,
+        status              TEXT NOT NULL CHECK (status IN ('sending', 'done', 'missed')),
+        started_at          INTEGER,
+        finished_at         INTEGER,
+        progress_message_id INTEGER,     -- the author's "发送中 120/186" message, edited
+        UNIQUE (notice_id, due_at)
+    );
+    CREATE INDEX notice_runs_unfinished ON notice_runs(id) WHERE status = 'sending';
+    -- One row per target grid per run; `chat_id` is where it actually went (after a
+    -- migration, the supergroup). Marked sent right after each send, so a resumed run
+    -- sends only what is still pending.
+    CREATE TABLE notice_deliveries (
+        run_id     INTEGER NOT NULL REFERENCES notice_runs(id),
+        grid_id    INTEGER NOT NULL REFERENCES grids(id),
+        status     TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+        chat_id    INTEGER,
+        message_id INTEGER,
+        reason     TEXT,                 -- why it failed; for a sent one, why pinning failed
+        pinned     INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
+        updated_at INTEGER,
+        PRIMARY KEY (run_id, grid_id)
+    );
+    CREATE INDEX notice_deliveries_pending ON notice_deliveries(run_id) WHERE status = 'pending';
+    """,
 )

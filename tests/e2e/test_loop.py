@@ -352,3 +352,13 @@ async def test_daily_digest_reaches_heads(bot: OfflineBot, clock: FakeClock) -> 
     assert (await bot.advance(timedelta(hours=1))).text_in(HEAD) == ""
     tomorrow = await bot.advance(timedelta(hours=23))
     assert "每日简报" in tomorrow.text_in(HEAD)
+
+
+async def test_close_with_a_photo_as_proof(bot: OfflineBot) -> None:
+    chat = await bound_grid(bot)
+    await reported(bot, chat)
+    reply = await bot.says(chat, HEAD, None, photo=True, caption="/close 1 已换灯，见照片")
+    assert "已办结，等待居民确认" in reply.text_in(chat)
+    attachments = await bot.runtime.services.tickets.tickets.attachments(1)
+    assert [a.kind for a in attachments] == ["photo"]
+    assert len(await bot.runtime.services.db.fetchall("SELECT id FROM tickets")) == 1
