@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.domain.intake import Location
 from bot.domain.models import Urgency
 
 
@@ -66,26 +67,6 @@ DUPLICATE_SIMILARITY = 0.3
 
 
 @dataclass(frozen=True, slots=True)
-class TicketLocation:
-    building: str | None = None
-    unit: str | None = None
-    floor: str | None = None
-    room: str | None = None
-
-    def label(self) -> str:
-        parts = []
-        if self.building:
-            parts.append(f"{self.building}栋")
-        if self.unit:
-            parts.append(f"{self.unit}单元")
-        if self.floor and not self.room:
-            parts.append(f"{self.floor}楼")
-        if self.room:
-            parts.append(self.room)
-        return "".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
 class Ticket:
     id: int
     grid_id: int
@@ -95,7 +76,7 @@ class Ticket:
     text: str
     category: str
     urgency: Urgency
-    location: TicketLocation
+    location: Location
     status: TicketStatus
     source: Source
     private: bool

@@ -17,7 +17,6 @@ from bot.domain.tickets import (
     Closure,
     Source,
     Ticket,
-    TicketLocation,
     TicketStatus,
     is_probable_duplicate,
 )
@@ -144,10 +143,7 @@ class TicketService:
             return IntakeOutcome(IntakeResult.RATE_LIMITED, intake=parsed)
         category = parsed.category if parsed.is_request else (parsed.category or "other")
         claim_due, resolve_due = self._settings.sla.deadlines(parsed.urgency, category, now)
-        location = TicketLocation(
-            parsed.location.building, parsed.location.unit, parsed.location.floor,
-            parsed.location.room,
-        )
+        location = parsed.location
         async with self._db.transaction() as tx:
             ticket_id = await TicketRepository.create(
                 tx,
@@ -214,10 +210,7 @@ class TicketService:
             changed = await TicketRepository.update_content(
                 tx, ticket.id, text=text.strip()[:MAX_TICKET_TEXT], category=category,
                 urgency=parsed.urgency if parsed.is_request else ticket.urgency,
-                location=TicketLocation(
-                    parsed.location.building, parsed.location.unit, parsed.location.floor,
-                    parsed.location.room,
-                ) if not parsed.location.is_empty() else ticket.location,
+                location=ticket.location if parsed.location.is_empty() else parsed.location,
                 reasons=parsed.reasons, now=self._clock.now(), actor_id=editor_id,
             )
         return await self.tickets.get(ticket.id) if changed else None

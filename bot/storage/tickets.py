@@ -6,13 +6,13 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.intake import Location
 from bot.domain.models import Urgency
 from bot.domain.tickets import (
     Closure,
     Level,
     Source,
     Ticket,
-    TicketLocation,
     TicketStatus,
 )
 from bot.storage.database import Database, Transaction, from_epoch, to_epoch
@@ -38,7 +38,7 @@ def ticket_from_row(row: sqlite3.Row) -> Ticket:
         text=row["text"],
         category=row["category"],
         urgency=Urgency(row["urgency"]),
-        location=TicketLocation(row["building"], row["unit"], row["floor"], row["room"]),
+        location=Location(row["building"], row["unit"], row["floor"], row["room"]),
         status=TicketStatus(row["status"]),
         source=Source(row["source"]),
         private=bool(row["private"]),
@@ -69,7 +69,7 @@ class NewTicket:
     text: str
     category: str
     urgency: Urgency
-    location: TicketLocation
+    location: Location
     source: Source
     private: bool
     reasons: tuple[str, ...]
@@ -238,7 +238,7 @@ class TicketRepository:
     @staticmethod
     async def update_content(
         tx: Transaction, ticket_id: int, *, text: str, category: str, urgency: Urgency,
-        location: TicketLocation, reasons: tuple[str, ...], now: datetime, actor_id: int,
+        location: Location, reasons: tuple[str, ...], now: datetime, actor_id: int,
     ) -> bool:
         """An edited report rewrites its ticket, but only while nobody has taken it up."""
         cur = await tx.execute(

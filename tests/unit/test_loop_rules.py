@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.intake import Location
 from bot.domain.loop import Action, Actor, SlaPolicy, check, is_overdue, next_level, sort_for_work
 from bot.domain.models import Grid, PersonRoles, Role, Urgency
 from bot.domain.tickets import (
     Level,
     Source,
     Ticket,
-    TicketLocation,
     TicketStatus,
     is_probable_duplicate,
     similarity,
@@ -29,7 +29,7 @@ OTHER = Grid(id=2, code="G02", name="二网格", chat_id=-2, chat_title=None, ac
 def ticket(**changes: object) -> Ticket:
     base: dict[str, object] = dict(
         id=1, grid_id=1, reporter_id=100, chat_id=-1, message_id=5, text="3栋电梯又坏了",
-        category="property", urgency=Urgency.NORMAL, location=TicketLocation("3"),
+        category="property", urgency=Urgency.NORMAL, location=Location("3"),
         status=TicketStatus.OPEN, source=Source.GROUP, private=False, created_at=NOW,
         updated_at=NOW, reasons=("电梯→property",),
     )
