@@ -18,10 +18,10 @@ The real python-telegram-bot ``Application`` runs against it unchanged::
         await app.update_queue.join()
         reply = await emu.wait_for_bot_message(group["id"])
 
-:class:`World` (``world.py``) is the pure state and the Bot API's rules; it needs no
-network. :class:`BotApiEmulator` (``server.py``) serves it over HTTP on 127.0.0.1 and adds
-the async waits. ``python -m bot.emulator --port 8081`` runs one standalone and prints its
-``base_url``.
+:class:`World` (``world.py``, assembled from the modules beside it) is the pure state and
+the Bot API's rules; it needs no network. :class:`BotApiEmulator` (``server.py``) serves it
+over HTTP on 127.0.0.1 and adds the async waits. ``python -m bot.emulator --port 8081`` runs
+one standalone and prints its ``base_url``.
 
 Bot API methods: getMe, logOut, close, setWebhook, deleteWebhook, getWebhookInfo,
 getUpdates (offset, limit, long-poll timeout, allowed_updates), sendMessage, sendPhoto,

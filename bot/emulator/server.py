@@ -24,7 +24,8 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from bot.emulator.world import JSONDict, Reply, UploadedFile, World
+from bot.emulator.records import JSONDict, Reply, UploadedFile
+from bot.emulator.world import World
 
 _LOGGER = logging.getLogger(__name__)
 

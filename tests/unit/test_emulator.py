@@ -51,6 +51,7 @@ from bot.emulator import (
     parse_html,
     utf16_length,
 )
+from bot.emulator import world as world_module
 
 TOKEN = "123456:TEST-TOKEN"
 WANG = 1001  # 王阿姨, a resident
@@ -693,6 +694,14 @@ async def test_the_http_control_side(
 def test_every_control_action_is_documented() -> None:
     documentation = emulator_package.__doc__ or ""
     assert [a for a in CONTROL_ACTIONS if f"/control/{a}" not in documentation] == []
+
+
+def test_the_world_module_still_offers_its_old_names() -> None:
+    # World is assembled from several modules; imports from bot.emulator.world must not notice
+    assert world_module.World is World
+    old_names = {"JSONDict", "Reply", "UploadedFile", "ApiError", "bad_request", "parse_html"}
+    assert old_names <= set(world_module.__all__)
+    assert [name for name in world_module.__all__ if not hasattr(world_module, name)] == []
 
 
 # -- the real Application ----------------------------------------------------------------
