@@ -219,7 +219,7 @@ def evaluate(parser: IntakeParser, records: Sequence[EvalRecord]) -> EvalReport:
 
 
 def report_as_json(report: EvalReport) -> dict[str, float | int]:
-    """The headline numbers only, for ``gridbot eval-intake --json``."""
+    """Return the headline numbers only, for ``gridbot eval-intake --json``."""
     return {
         "precision": round(report.precision, 4),
         "recall": round(report.recall, 4),
@@ -237,7 +237,8 @@ def format_report(report: EvalReport, worst: int = 8) -> str:
     """Readable summary plus the ``worst`` mistakes, most harmful first."""
     lines = [
         f"intake evaluation on {report.n} messages",
-        f"  requests    precision {report.precision:.3f}  recall {report.recall:.3f}  F1 {report.f1:.3f}",
+        f"  requests    precision {report.precision:.3f}  recall {report.recall:.3f}"
+        f"  F1 {report.f1:.3f}",
         f"  false tickets        {report.false_ticket_rate:.1%} of non-requests",
         f"  category accuracy    {report.category_accuracy:.3f}",
         f"  urgency accuracy     {report.urgency_accuracy:.3f}",
@@ -252,6 +253,8 @@ def format_report(report: EvalReport, worst: int = 8) -> str:
         )
         lines.append(f"  category confusions  {pairs}")
     if report.mistakes:
-        lines.append(f"worst mistakes ({min(worst, len(report.mistakes))} of {len(report.mistakes)}):")
+        lines.append(
+            f"worst mistakes ({min(worst, len(report.mistakes))} of {len(report.mistakes)}):"
+        )
         lines += [f"  {mistake.describe()}" for mistake in report.mistakes[:worst]]
     return "\n".join(lines)

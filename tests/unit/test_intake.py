@@ -1,0 +1,497 @@
+"""The resident-intake parser, spoken in residents' words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.intake import (
+    CATEGORY_CODES,
+    Intake,
+    IntakeParser,
+    Location,
+    Vocabulary,
+    VocabularyError,
+)
+from bot.domain.models import Urgency
+
+
+@pytest.fixture(scope="module")
+def parser() -> IntakeParser:
+    return IntakeParser()
+
+
+def resident_says(parser: IntakeParser, text: str) -> Intake:
+    return parser.parse(text)
+
+
+def assert_ticket(intake: Intake, category: str, urgency: Urgency = Urgency.NORMAL) -> None:
+    assert intake.is_request, intake.reasons
+    assert (intake.category, intake.urgency) == (category, urgency), intake.reasons
+
+
+# ---------------------------------------------------------------- categories
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("3栋电梯按钮失灵了 按了没反应", "property"),
+        ("楼道灯坏了好几天了 晚上黑漆漆的", "property"),
+        ("物业费交了啥也不管", "property"),
+        ("路灯不亮 莫得人管哦", "municipal"),
+        ("马路上有个大坑 电动车都颠得不行", "municipal"),
+        ("楼下饭店油烟熏死人了", "environment"),
+        ("垃圾桶满了好几天没人收", "environment"),
+        ("有人把电动车推到楼道里充电", "safety"),
+        ("楼上天天往下扔烟头", "safety"),
+        ("门口马路上又有车乱停 堵得出不去", "order"),
+        ("广场舞音响太大声了 晚上10点还在跳", "order"),
+        ("和邻居因为停车位的事闹矛盾了 想请网格员调解一下", "dispute"),
+        ("房东不退押金 怎么办", "dispute"),
+        ("我妈瘫痪在床 想问问有没有上门护理的补贴", "assistance"),
+        ("低保怎么申请", "assistance"),
+        ("社保卡丢了 在哪里补办", "service"),
+        ("居住证怎么办理 需要什么材料", "service"),
+        ("建议小区多装几个充电桩", "suggestion"),
+        ("能不能在路口加个红绿灯 太危险了", "suggestion"),
+        ("我要投诉", "other"),
+    ],
+)
+def test_each_category_is_recognised(parser: IntakeParser, text: str, category: str) -> None:
+    intake = resident_says(parser, text)
+    assert intake.is_request, intake.reasons
+    assert intake.category == category, intake.reasons
+
+
+def test_default_categories_are_the_published_codes_with_labels() -> None:
+    categories = Vocabulary.default().categories
+    assert tuple(categories) == CATEGORY_CODES
+    assert categories["property"].label_zh == "物业管理"
+    assert categories["service"].label_zh == "便民服务"
+    assert all(category.label_en for category in categories.values())
+
+
+# ---------------------------------------------------------------- urgency
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3栋着火了 快打119",
+        "楼道里好大的煤气味",
+        "有人被困在电梯里了 喊了半天没人应",
+        "7号楼电梯突然停了 我妈还在里面",
+        "一个老人晕倒在3栋门口 叫不醒",
+        "楼下有人打架 都见血了",
+        "暴雨 地下车库淹了",
+        "楼下配电箱冒火花了",
+        "11栋9楼有户人家窗户往外冒火",
+        "there's a strong smell of gas in building 9",
+    ],
+)
+def test_danger_to_life_is_an_emergency(parser: IntakeParser, text: str) -> None:
+    intake = resident_says(parser, text)
+    assert intake.is_request and intake.urgency is Urgency.EMERGENCY, intake.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("3栋停水了 一滴水都没有", "municipal"),
+        ("下水道堵了 污水冒到路面上", "municipal"),
+        ("楼道里堆满了杂物 消防通道都堵死了", "safety"),
+        ("3栋电梯又坏了 老人下不了楼", "property"),
+        ("楼梯扶手松了 老人扶着很危险", "property"),  # a hazard for the vulnerable
+        ("40栋电梯坏了 我住18楼", "property"),  # a lift down in a high-rise
+    ],
+)
+def test_outages_and_hazards_for_many_or_vulnerable_are_high(
+    parser: IntakeParser, text: str, category: str
+) -> None:
+    assert_ticket(resident_says(parser, text), category, Urgency.HIGH)
+
+
+def test_a_lift_down_on_a_low_floor_is_normal(parser: IntakeParser) -> None:
+    assert_ticket(resident_says(parser, "5栋电梯坏了 我住3楼"), "property", Urgency.NORMAL)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "没有着火 是楼下在烧烤 大家放心",
+        "不是煤气味 是我家在熬中药 大家别担心",
+        "刚才有点煤气味 原来是邻居在做饭 已经没事了",
+        "昨天那个着火的新闻看到没 太吓人了",
+        "今晚的烟花好漂亮",
+    ],
+)
+def test_negated_or_reported_danger_is_not_a_ticket(parser: IntakeParser, text: str) -> None:
+    assert not resident_says(parser, text).is_request
+
+
+def test_negation_cancels_only_the_word_right_after_it(parser: IntakeParser) -> None:
+    intake = resident_says(parser, "有人遛狗不捡狗屎 草坪上到处都是")
+    assert intake.is_request and intake.category == "environment", intake.reasons
+
+
+def test_urgency_words_do_not_fire_in_notices(parser: IntakeParser) -> None:
+    for text in (
+        "消防安全提醒：请勿在楼道停放电动车",
+        "【通知】3栋周五停电检修",
+        "明天停水大家注意储水",
+    ):
+        intake = resident_says(parser, text)
+        assert not intake.is_request and intake.urgency is Urgency.NORMAL, (text, intake.reasons)
+
+
+# ---------------------------------------------------------------- locations
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3栋2单元502门口的灯坏了", Location("3", "2", None, "502")),
+        ("3-2-502 家里漏水", Location("3", "2", None, "502")),
+        ("7-1-1203 楼道堆满纸箱", Location("7", "1", None, "1203")),
+        ("三栋的路灯坏了", Location("3")),
+        ("40栋15楼的走廊灯不亮", Location("40", None, "15")),
+        ("5号楼的电梯困人了", Location("5")),
+        ("6#楼的大堂漏水", Location("6")),
+        ("B区7幢的下水道堵了", Location("B区7")),
+        ("东区5栋停电了", Location("东区5")),
+        ("A栋的电梯门夹人", Location("A")),
+        ("十二棟二單元的電梯壞了", Location("12", "2")),
+        ("三單元樓道燈壞了", Location(None, "3")),
+        ("3楼的楼道灯不亮", Location(None, None, "3")),
+        ("十八楼的老人下不了楼", Location(None, None, "18")),
+        ("502室门口的灯坏了", Location(None, None, None, "502")),
+        ("3栋502漏水", Location("3", None, None, "502")),
+        ("3栋2-502漏水", Location("3", "2", None, "502")),
+        ("５号楼３单元１１０２", Location("5", "3", None, "1102")),
+        ("the lift in building 3 is broken", Location("3")),
+        ("smoke on the 5th floor of block 2", Location("2", None, "5")),
+        ("water leaking into flat 1203", Location(None, None, None, "1203")),
+    ],
+)
+def test_location_formats(parser: IntakeParser, text: str, expected: Location) -> None:
+    assert parser.parse_location(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "楼下饭店油烟熏死人了",  # 楼下 is not a floor
+        "楼道灯坏了",  # nor is 楼道
+        "楼上天天跺脚",  # nor 楼上
+        "明天9点停水",  # a time
+        "2号那天报的路灯还没修",  # a date
+        "电话13812345678 漏水",  # a phone number
+        "我们这两栋楼都停水了",  # two buildings, not building 2
+        "一栋楼都停电了",  # a whole building, not building 1
+        "空调清洗 138-1234-5678",
+        "2024年的事",
+    ],
+)
+def test_times_phones_and_building_parts_are_not_locations(parser: IntakeParser, text: str) -> None:
+    assert parser.parse_location(text).is_empty()
+
+
+def test_the_ticket_carries_the_location(parser: IntakeParser) -> None:
+    intake = resident_says(parser, "40栋15楼的走廊灯不亮")
+    assert intake.location == Location(building="40", floor="15")
+
+
+def test_location_label() -> None:
+    assert Location("3", "2", None, "502").label() == "3栋2单元502"
+    assert Location("40", None, "15").label() == "40栋15楼"
+    assert Location("B区7").label() == "B区7栋"
+    assert Location().label() == ""
+    assert Location().is_empty() and not Location(room="502").is_empty()
+
+
+# ---------------------------------------------------------------- ways of writing
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("三單元樓道燈壞了好幾天", "property"),
+        ("物業什麼時候來修樓道燈？都一個禮拜了", "property"),
+        ("煤氣味好濃 快來人", "safety"),
+        ("鄰居佔用我家車位 講也講不聽", "dispute"),
+        ("居住證到期了 怎麼續簽", "service"),
+    ],
+)
+def test_traditional_chinese(parser: IntakeParser, text: str, category: str) -> None:
+    intake = resident_says(parser, text)
+    assert intake.is_request and intake.category == category, intake.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("the lift in building 3 is broken again", "property"),
+        ("street light out on Xingfu Road", "municipal"),
+        ("rubbish has not been collected for a week, it stinks", "environment"),
+        ("dogs off leash in the park every evening", "order"),
+        ("how do I get a residence certificate for my kid's school?", "service"),
+    ],
+)
+def test_english(parser: IntakeParser, text: str, category: str) -> None:
+    intake = resident_says(parser, text)
+    assert intake.is_request and intake.category == category, intake.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("电梯咋个又坏了嘛", "property"),
+        ("垃圾咋个没得人收哦 都堆到门口了", "environment"),
+        ("啥子时候来电嘛 停电一天了", "municipal"),
+        ("老年卡咋个办嘛", "service"),
+        ("楼到灯坏了 好几天了", "property"),  # 楼道 typed as 楼到
+        ("ＫＴＶ太吵了凌晨两点还在唱😡", "order"),  # full-width, emoji, no punctuation
+    ],
+)
+def test_dialect_typos_and_full_width(parser: IntakeParser, text: str, category: str) -> None:
+    intake = resident_says(parser, text)
+    assert intake.is_request and intake.category == category, intake.reasons
+
+
+# ---------------------------------------------------------------- what is not a ticket
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # thanks and praise after a fix
+        "电梯修好了 谢谢物业",
+        "谢谢网格员 路灯亮了",
+        "昨天报的漏水今天就修好了 给物业点个赞",
+        "thanks, the lift is working again",
+        # relayed notices
+        "明天停水大家注意储水",
+        "【通知】3栋周五停电检修",
+        "温馨提示：今晚有大风 请大家收好阳台花盆",
+        "Notice: water will be off tomorrow 9am-3pm for pipe repair",
+        # chit-chat that mentions a subject
+        "今天电梯里遇到王阿姨",
+        "楼下广场舞好开心",
+        "刚刚遛狗遇到老张 聊了半小时",
+        # ads
+        "专业疏通下水道 电话13812345678",
+        "灭鼠灭蟑 专业消杀 包效果",
+        "出租：3栋2单元502 两室一厅 拎包入住",
+        # acknowledgements
+        "收到",
+        "好的",
+        "+1",
+        "👍",
+        "要得",
+        # questions to neighbours and greetings
+        "有人知道附近哪家超市还开着吗",
+        "谁家有多余的纸箱 我搬家要用",
+        "早上好各位邻居 ☀️",
+        "Happy new year everyone 🎉",
+    ],
+)
+def test_not_a_ticket(parser: IntakeParser, text: str) -> None:
+    intake = resident_says(parser, text)
+    assert not intake.is_request, intake.reasons
+    assert intake.category == "other" and intake.urgency is Urgency.NORMAL
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("电梯修好没两天又坏了", "property"),  # fixed, then broken again
+        ("谢谢网格员 不过3栋的路灯还是不亮", "municipal"),  # thanks, but
+        ("收到 但是我们楼今天已经停水了", "municipal"),  # acknowledged, but
+        ("今天又停水 也不提前通知一下", "municipal"),  # complains about the missing notice
+        ("麻烦物业来看一下3栋的电梯 一直有异响 谢谢", "property"),  # polite closing
+    ],
+)
+def test_complaints_wrapped_in_politeness_are_tickets(
+    parser: IntakeParser, text: str, category: str
+) -> None:
+    intake = resident_says(parser, text)
+    assert intake.is_request and intake.category == category, intake.reasons
+
+
+def test_reasons_name_the_deciding_words(parser: IntakeParser) -> None:
+    intake = resident_says(parser, "电梯困人了")
+    assert "电梯→property" in intake.reasons
+    assert any(reason.endswith("→emergency") for reason in intake.reasons)
+    assert "谢谢→thanks" in resident_says(parser, "电梯修好了 谢谢").reasons
+
+
+def test_confidence_is_a_probability(parser: IntakeParser) -> None:
+    for text in ("3栋电梯又坏了 老人下不了楼", "收到", "电梯修好了 谢谢物业", ""):
+        assert 0.0 <= resident_says(parser, text).confidence <= 1.0
+
+
+# ---------------------------------------------------------------- vocabulary overrides
+
+
+def test_merged_with_adds_words_to_an_existing_category() -> None:
+    text = "小区的喷泉坏了"
+    assert IntakeParser().parse(text).category == "other"
+    vocabulary = Vocabulary.default().merged_with(
+        {"categories": {"property": {"subjects": ["喷泉"]}}}
+    )
+    assert IntakeParser(vocabulary).parse(text).category == "property"
+
+
+def test_merged_with_adds_a_new_category_in_order() -> None:
+    vocabulary = Vocabulary.default().merged_with(
+        {
+            "categories": {
+                "pets": {
+                    "label_zh": "宠物管理",
+                    "label_en": "Pets",
+                    "subjects": ["猫咪"],
+                    "issues": ["狗狗乱叫"],
+                }
+            }
+        }
+    )
+    assert tuple(vocabulary.categories)[-1] == "pets"
+    assert vocabulary.categories["pets"].label_zh == "宠物管理"
+    intake = IntakeParser(vocabulary).parse("隔壁狗狗乱叫一整晚")
+    assert intake.is_request and intake.category == "pets", intake.reasons
+
+
+def test_merged_with_adds_problem_non_request_and_urgency_words() -> None:
+    vocabulary = Vocabulary.default().merged_with(
+        {
+            "signals": {"problems": ["歇菜了"]},
+            "non_request": {"thanks": ["感恩"], "notice": ["小喇叭"]},
+            "urgency": {"emergency": ["冒蓝光"], "high_rise_floor": 6},
+        }
+    )
+    parser = IntakeParser(vocabulary)
+    assert parser.parse("电梯歇菜了").is_request
+    assert not parser.parse("小喇叭：电梯歇菜了 明天修").is_request
+    assert parser.parse("配电箱冒蓝光").urgency is Urgency.EMERGENCY
+    assert parser.parse("电梯坏了 我住7楼").urgency is Urgency.HIGH
+    assert not IntakeParser().parse("电梯歇菜了").is_request  # the default is untouched
+
+
+def test_merged_with_accepts_traditional_words_and_pairs() -> None:
+    vocabulary = Vocabulary.default().merged_with(
+        {"categories": {"property": {"subjects": ["噴泉"]}}, "traditional": {"chars": "噴喷"}}
+    )
+    assert IntakeParser(vocabulary).parse("小区的喷泉坏了").category == "property"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"categorys": {}}, "categorys"),
+        ({"categories": []}, "categories"),
+        ({"categories": {"property": {"subjects": "电梯"}}}, "categories.property.subjects"),
+        ({"categories": {"property": {"subjects": [""]}}}, "categories.property.subjects"),
+        ({"categories": {"property": {"subjects": [3]}}}, "categories.property.subjects"),
+        ({"categories": {"property": {"colour": "red"}}}, "categories.property.colour"),
+        ({"categories": {"pets": {"subjects": ["猫"]}}}, "categories.pets.label_zh"),
+        ({"categories": {"Pets!": {"label_zh": "宠物", "label_en": "Pets"}}}, "Pets!"),
+        ({"categories": {"property": {"weight": 0}}}, "categories.property.weight"),
+        ({"categories": {"property": {"askable": "yes"}}}, "categories.property.askable"),
+        ({"categories": {"property": {"patterns": ["(坏"]}}}, "categories.property.patterns"),
+        ({"signals": {"problem_patterns": ["(坏)了"]}}, "signals.problem_patterns"),
+        ({"signals": {"problem_patterns": ["x*"]}}, "signals.problem_patterns"),
+        ({"signals": {"problemz": ["坏"]}}, "signals.problemz"),
+        ({"non_request": {"thanks": "谢谢"}}, "non_request.thanks"),
+        ({"urgency": {"high_rise_floor": "ten"}}, "urgency.high_rise_floor"),
+        ({"traditional": {"chars": "電电电"}}, "traditional.chars"),
+    ],
+)
+def test_merged_with_rejects_malformed_overrides(overrides: dict[str, Any], named: str) -> None:
+    with pytest.raises(VocabularyError, match=named.replace(".", r"\.").replace("!", "!")):
+        Vocabulary.default().merged_with(overrides)
+
+
+def test_vocabulary_error_is_a_value_error() -> None:
+    assert issubclass(VocabularyError, ValueError)
+
+
+# ---------------------------------------------------------------- robustness
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "\n\t\r",
+        "\x00\x01\x1b[31m",
+        "\u200f\u202e3栋电梯坏了\u202c",
+        "\u200d\u200d\u200d",
+        "👨\u200d👩\u200d👧",
+        "\ud800",
+        "坏" * 10_000,
+        "3栋" * 5_000,
+        "1" * 10_000,
+        "﷽" * 3_000,
+    ],
+)
+def test_odd_input_never_raises(parser: IntakeParser, text: str) -> None:
+    intake = parser.parse(text)
+    assert isinstance(intake, Intake)
+    assert 0.0 <= intake.confidence <= 1.0
+
+
+def test_empty_and_whitespace_are_not_requests(parser: IntakeParser) -> None:
+    for text in ("", "   ", "\u3000\u3000", "\u200b"):
+        assert not parser.parse(text).is_request
+
+
+def test_invisible_marks_do_not_hide_a_complaint(parser: IntakeParser) -> None:
+    intake = parser.parse("3栋电\u200b梯\u200f坏\u200d了")
+    assert intake.is_request and intake.category == "property"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_parses(text: str) -> None:
+    intake = _SHARED_PARSER.parse(text)
+    assert intake.category in CATEGORY_CODES
+    assert isinstance(intake.location, Location)
+    assert 0.0 <= intake.confidence <= 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "3栋",
+                "电梯",
+                "坏了",
+                "不",
+                "没有",
+                "谢谢",
+                "通知",
+                "着火",
+                "-",
+                "502",
+                "楼",
+                "明天",
+                " ",
+                "🔥",
+            ]
+        ),
+        max_size=30,
+    )
+)
+def test_any_mix_of_signal_words_parses(words: list[str]) -> None:
+    text = "".join(words)
+    intake = _SHARED_PARSER.parse(text)
+    assert _SHARED_PARSER.parse_location(text) == intake.location
+
+
+_SHARED_PARSER = IntakeParser()
