@@ -7,8 +7,6 @@ person writing (or pressing a button); the transcript shows what the bot answere
 from __future__ import annotations
 
 import asyncio
-import html
-import re
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -18,6 +16,7 @@ from typing import Any
 from bot.domain.clock import FakeClock
 from bot.emulator import JSONDict
 from bot.offline import Exchange, OfflineBot
+from bot.render import plain
 
 STAFF = 9001
 HEADS = {"G01": 2001, "G02": 2101, "G03": 2201}
@@ -25,13 +24,6 @@ WORKER = 2002
 ZHANG, LIU, SUN, ZHOU, WU = 3001, 3002, 3003, 3004, 3005
 DUTY_OFFICER = 4001
 COMMUNITY_DUTY_CHAT = -100_777_000
-
-_TAG = re.compile(r"<[^>]+>")
-
-
-def plain(text: str) -> str:
-    return html.unescape(_TAG.sub("", text))
-
 
 class Transcript:
     def __init__(self, bot: OfflineBot, out: Any = sys.stdout) -> None:

@@ -9,9 +9,10 @@ HTML parse mode, autoescaped, undefined variables are errors. An operator may po
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,6 +52,27 @@ def mask_phones(text: str) -> str:
     return _PHONE.sub(r"\1****\3", str(text))
 
 
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def readable_seconds(seconds: float | None, locale: str) -> str:
+    if seconds is None:
+        return "—"
+    from bot.domain.schedule import format_duration
+
+    # Below a minute format_duration has nothing to say; a claim that fast reads as "<1".
+    return format_duration(timedelta(seconds=max(60.0, seconds)), locale)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(html_text: str) -> str:
+    """A rendered message as plain text (for the command line and the demo transcript)."""
+    return html.unescape(_TAG.sub("", html_text))
+
+
 def shorten(text: str, limit: int = 200) -> str:
     """Trim quoted user text for replies; the full text stays in the database."""
     text = " ".join(str(text).split())
@@ -81,6 +103,8 @@ class Renderer:
         self._env.filters["mention"] = mention
         self._env.filters["shorten"] = shorten
         self._env.filters["maskphones"] = mask_phones
+        self._env.filters["pct"] = percent
+        self._env.filters["duration"] = readable_seconds
         self._env.filters["localtime"] = self._localtime
         self._env.filters["epoch_localtime"] = lambda seconds, fmt="%m-%d %H:%M": (
             self._localtime(datetime.fromtimestamp(seconds, ZoneInfo("UTC")), fmt)

@@ -349,7 +349,7 @@ class LoopService:
             after = await self.tickets.get(ticket.id)
             assert after is not None
             return LoopOutcome("confirmed_by_timeout", after, previous, automatic=True)
-        await TicketRepository.mark_overdue(tx, ticket.id, now)
+        await TicketRepository.mark_overdue(tx, ticket.id, now, stage.split('_')[0])
         outcome = await self._escalate(
             tx, ticket, None, f"@{stage.split('_')[0]}_deadline", automatic=True
         )

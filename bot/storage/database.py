@@ -127,6 +127,18 @@ class Database:
         async with self._conn.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
+    async def stream(
+        self, sql: str, params: Params = (), batch: int = 500
+    ) -> AsyncIterator[sqlite3.Row]:
+        """Rows one batch at a time, so an export of a million rows holds only `batch`."""
+        async with self._conn.execute(sql, params) as cur:
+            while True:
+                rows = await cur.fetchmany(batch)
+                if not rows:
+                    return
+                for row in rows:
+                    yield row
+
     async def integrity_check(self) -> str:
         row = await self.fetchone("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"

@@ -260,4 +260,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX notice_deliveries_pending ON notice_deliveries(run_id) WHERE status = 'pending';
     """,
+    # 5: statistics. Whether each time limit was missed is recorded when it happens (an
+    # escalation gives fresh limits, so it cannot be recomputed later), plus the indexes the
+    # monthly figures and exports read by.
+    """
+    ALTER TABLE tickets ADD COLUMN claim_late INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tickets ADD COLUMN resolve_late INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX tickets_by_grid_created ON tickets(grid_id, created_at);
+    CREATE INDEX tickets_by_closed ON tickets(closed_at) WHERE closed_at IS NOT NULL;
+    CREATE INDEX tickets_open_by_grid ON tickets(grid_id, urgency, created_at)
+        WHERE status IN ('open', 'claimed', 'reopened');
+    CREATE INDEX ticket_verifications_by_asked ON ticket_verifications(asked_at);
+    """,
 )

@@ -314,9 +314,12 @@ class TicketRepository:
         )
 
     @staticmethod
-    async def mark_overdue(tx: Transaction, ticket_id: int, now: datetime) -> None:
+    async def mark_overdue(tx: Transaction, ticket_id: int, now: datetime, stage: str) -> None:
+        """A time limit (stage "claim" or "resolve") passed: on record for good."""
+        late_column = {"claim": "claim_late", "resolve": "resolve_late"}[stage]
         await tx.execute(
-            "UPDATE tickets SET overdue_at = COALESCE(overdue_at, ?) WHERE id = ?",
+            f"UPDATE tickets SET overdue_at = COALESCE(overdue_at, ?), {late_column} = 1 "
+            "WHERE id = ?",
             (to_epoch(now), ticket_id),
         )
 

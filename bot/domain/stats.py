@@ -1,0 +1,148 @@
+"""The figures streets report upward: received, closed, on time, residents satisfied.
+
+Every figure except "overdue now" is about the *cohort* of tickets received in the period
+(filed in it, minus the ones withdrawn as "not a report"), so the rates are honest: a
+month's closure rate is how many of that month's events got closed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.errors import UserError
+from bot.domain.models import Grid
+
+PERIOD_WORDS = ("today", "7d", "30d", "month", "week", "lastweek")
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """[start, end) as aware UTC moments, and how to call it."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+    @property
+    def days(self) -> int:
+        return max(1, round((self.end - self.start).total_seconds() / 86400))
+
+
+def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
+    """today | 7d | 30d | month (this month so far) | week | lastweek | YYYY-MM."""
+    word = text.strip().lower() or "month"
+    local_now = now.astimezone(tz)
+    today = local_now.date()
+
+    def at(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+    if word == "today":
+        return Period(at(today), now, word)
+    if word in ("7d", "30d"):
+        days = int(word[:-1])
+        return Period(at(today - timedelta(days=days - 1)), now, word)
+    if word == "month":
+        return Period(at(today.replace(day=1)), now, today.strftime("%Y-%m"))
+    if word in ("week", "lastweek"):
+        monday = today - timedelta(days=today.weekday())
+        if word == "week":
+            return Period(at(monday), now, word)
+        last = monday - timedelta(days=7)
+        return Period(at(last), at(monday), f"{last.isoformat()}~{(monday - timedelta(days=1)).isoformat()}")
+    match = _MONTH.match(word)
+    if match:
+        year, month = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+            raise UserError("bad_period", given=text[:20])
+        first = date(year, month, 1)
+        following = date(year + (month == 12), month % 12 + 1, 1)
+        return Period(at(first), at(following), f"{year:04d}-{month:02d}")
+    raise UserError("bad_period", given=text[:20])
+
+
+def median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass(slots=True)
+class Figures:
+    received: int = 0
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_urgency: dict[str, int] = field(default_factory=dict)
+    closed: int = 0
+    by_closure: dict[str, int] = field(default_factory=dict)
+    claim_counted: int = 0  # claimed, or whose claim limit passed
+    claim_on_time: int = 0
+    resolve_counted: int = 0
+    resolve_on_time: int = 0
+    median_claim_seconds: float | None = None
+    median_resolve_seconds: float | None = None
+    reopened: int = 0
+    satisfaction_sum: float = 0.0
+    satisfaction_count: int = 0
+    verifications_asked: int = 0
+    verifications_answered: int = 0
+    overdue_now: int = 0
+    patrol_logs: int = 0
+
+    @property
+    def closure_rate(self) -> float | None:
+        return ratio(self.closed, self.received)
+
+    @property
+    def claim_on_time_rate(self) -> float | None:
+        return ratio(self.claim_on_time, self.claim_counted)
+
+    @property
+    def resolve_on_time_rate(self) -> float | None:
+        return ratio(self.resolve_on_time, self.resolve_counted)
+
+    @property
+    def satisfaction(self) -> float | None:
+        return self.satisfaction_sum / self.satisfaction_count if self.satisfaction_count else None
+
+    @property
+    def answer_rate(self) -> float | None:
+        return ratio(self.verifications_answered, self.verifications_asked)
+
+    def add(self, other: Figures) -> None:
+        """Sum counts into a total (medians are computed over all durations separately)."""
+        for name in ("received", "closed", "claim_counted", "claim_on_time", "resolve_counted",
+                     "resolve_on_time", "reopened", "satisfaction_sum", "satisfaction_count",
+                     "verifications_asked", "verifications_answered", "overdue_now",
+                     "patrol_logs"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for mine, theirs in ((self.by_category, other.by_category),
+                             (self.by_urgency, other.by_urgency),
+                             (self.by_closure, other.by_closure)):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
+
+
+@dataclass(frozen=True, slots=True)
+class GridFigures:
+    grid: Grid
+    figures: Figures
+
+
+@dataclass(frozen=True, slots=True)
+class StatsReport:
+    period: Period
+    grids: tuple[GridFigures, ...]
+    total: Figures
+    daily_by_category: dict[str, dict[str, int]] = field(default_factory=dict)  # day → code → n

@@ -1,0 +1,92 @@
+"""Figures, weekly report data and exports, scoped to the grids a person may see."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from bot.domain.clock import Clock
+from bot.domain.errors import UserError
+from bot.domain.exports import CsvWriter, Open311Writer
+from bot.domain.models import Grid, PersonRoles
+from bot.domain.stats import Figures, GridFigures, Period, StatsReport, median, parse_period
+from bot.services.grids import GridService
+from bot.storage.database import Database
+from bot.storage.stats import StatsRepository
+
+EXPORT_FORMATS = ("csv", "open311")
+
+
+class StatsService:
+    def __init__(self, db: Database, clock: Clock, grids: GridService, tz: ZoneInfo,
+                 category_label: Callable[[str], str]) -> None:
+        self._clock = clock
+        self._grids = grids
+        self._tz = tz
+        self._label = category_label
+        self.repository = StatsRepository(db)
+
+    def period(self, text: str) -> Period:
+        return parse_period(text, self._clock.now(), self._tz)
+
+    async def visible_grids(self, roles: PersonRoles, code: str | None,
+                            chat_grid: Grid | None) -> list[Grid]:
+        """Which grids' figures this person may read: staff all; heads/workers their own."""
+        if chat_grid is not None and not code:
+            wanted = [chat_grid]
+        elif code and code.lower() != "all":
+            grid = await self._grids.grids.by_code(code)
+            if grid is None:
+                raise UserError("unknown_grid", code=code[:40])
+            wanted = [grid]
+        elif roles.is_staff:
+            wanted = await self._grids.grids.all()
+        else:
+            wanted = [g for g, _role in roles.grid_roles]
+        allowed = [g for g in wanted if roles.is_staff or roles.serves(g.id)]
+        if not allowed:
+            raise UserError("not_your_grid")
+        return allowed
+
+    async def report(self, period: Period, grids: list[Grid] | None,
+                     *, daily: bool = False) -> StatsReport:
+        """Figures per grid (every grid when `grids` is None) and in total."""
+        if grids is None:
+            grids = await self._grids.grids.all()
+        ids = [g.id for g in grids]
+        per_grid, durations = await self.repository.figures(period, ids, self._clock.now())
+        total = Figures()
+        all_claims: list[float] = []
+        all_resolves: list[float] = []
+        rows = []
+        for grid in grids:
+            figures = per_grid.get(grid.id, Figures())
+            claims, resolves = durations.get(grid.id, ([], []))
+            figures.median_claim_seconds = median(claims)
+            figures.median_resolve_seconds = median(resolves)
+            all_claims += claims
+            all_resolves += resolves
+            total.add(figures)
+            rows.append(GridFigures(grid, figures))
+        total.median_claim_seconds = median(all_claims)
+        total.median_resolve_seconds = median(all_resolves)
+        by_day = await self.repository.daily_by_category(period, ids, self._tz) if daily else {}
+        return StatsReport(period, tuple(rows), total, by_day)
+
+    async def export(self, kind: str, start: datetime, end: datetime,
+                     grids: list[Grid] | None, out: TextIO) -> int:
+        """Stream tickets filed in [start, end) to `out`; returns how many."""
+        if kind not in EXPORT_FORMATS:
+            raise UserError("bad_export_format", given=kind[:20])
+        ids = None if grids is None else [g.id for g in grids]
+        writer: CsvWriter | Open311Writer = (
+            CsvWriter(out, self._tz, self._label) if kind == "csv"
+            else Open311Writer(out, self._tz, self._label)
+        )
+        writer.begin()
+        async for row in self.repository.export_rows(start, end, ids):
+            writer.write(row)
+        writer.end()
+        return writer.count
