@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
-from bot.config import ConfigError, load_config, require_token
+from bot.config import Config, ConfigError, load_config, require_token
 
 EXIT_CONFIG = 2
 
@@ -26,6 +28,18 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="play a scripted scenario on a local emulator (no token, no network)"
     )
     demo.add_argument("--db", default=None, help="keep the demo database at this path")
+    export = commands.add_parser("export", help="export tickets as CSV or Open311 JSON")
+    export.add_argument("-c", "--config", default="config.toml", help="config file (config.toml)")
+    export.add_argument("--since", required=True, help="first day, YYYY-MM-DD (local time)")
+    export.add_argument("--until", required=True, help="last day, YYYY-MM-DD (inclusive)")
+    export.add_argument("--format", choices=("csv", "open311"), default="csv")
+    export.add_argument("--grid", default=None, help="one grid code (default: all grids)")
+    export.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+    stats = commands.add_parser("stats", help="print the figures /stats shows")
+    stats.add_argument("-c", "--config", default="config.toml", help="config file (config.toml)")
+    stats.add_argument("period", nargs="?", default="month",
+                       help="today, 7d, 30d, month, week, lastweek or YYYY-MM")
+    stats.add_argument("grid", nargs="?", default="all", help="a grid code or all")
     evaluate = commands.add_parser(
         "eval-intake", help="measure the request recogniser on a labelled JSONL file"
     )
@@ -60,6 +74,52 @@ def _eval_intake(path: str, as_json: bool, config_path: str | None) -> int:
     return 0
 
 
+def _local_day(text: str, tz: Any) -> datetime:
+    try:
+        return datetime.combine(date.fromisoformat(text), time(0), tzinfo=tz)
+    except ValueError:
+        raise ConfigError(f"{text!r}: expected a date as YYYY-MM-DD") from None
+
+
+async def _offline_report(args: argparse.Namespace, config: Config) -> int:
+    """stats and export read the database directly: no token, no Telegram."""
+    from bot.app import build_services
+    from bot.domain.clock import SystemClock
+    from bot.domain.errors import UserError
+    from bot.domain.models import PersonRoles
+    from bot.render import plain
+
+    services = await build_services(config, SystemClock())
+    everyone = PersonRoles(person=None, is_staff=True)
+    try:
+        if args.command == "stats":
+            period = services.stats.period(args.period)
+            grids = await services.stats.visible_grids(everyone, args.grid, None)
+            report = await services.stats.report(period, grids)
+            shown = sorted(report.grids, key=lambda g: -g.figures.received)
+            print(plain(services.renderer.render("stats", None, report=report, shown=shown,
+                                                 hidden=0)))
+            return 0
+        tz = config.bot.tz
+        start = _local_day(args.since, tz)
+        end = _local_day(args.until, tz) + timedelta(days=1)
+        grids = (await services.stats.visible_grids(everyone, args.grid, None)
+                 if args.grid else None)
+        if args.output == "-":
+            count = await services.stats.export(args.format, start, end, grids, sys.stdout)
+        else:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = await services.stats.export(args.format, start, end, grids, out)
+        print(f"gridbot: exported {count} tickets", file=sys.stderr)
+        return 0
+    except UserError as exc:
+        print(f"gridbot: {plain(services.renderer.render(f'errors/{exc.code}', None, **exc.context))}",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    finally:
+        await services.db.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
@@ -69,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "eval-intake":
             return _eval_intake(args.file, args.json, args.config)
+        if args.command in ("stats", "export"):
+            return asyncio.run(_offline_report(args, load_config(Path(args.config))))
         config = load_config(Path(args.config))
         if args.command == "check-config":
             if config.telegram.token:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
@@ -23,15 +23,16 @@ Labels = Callable[[str], str]
 
 
 def _local(seconds: int | None, tz: ZoneInfo) -> str:
+    """"2026-11-10 09:00:00" in local time (isoformat: several times faster than strftime)."""
     if seconds is None:
         return ""
-    return datetime.fromtimestamp(seconds, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(seconds, tz).replace(tzinfo=None).isoformat(" ")
 
 
 def _iso(seconds: int | None, tz: ZoneInfo) -> str | None:
     if seconds is None:
         return None
-    return datetime.fromtimestamp(seconds, UTC).astimezone(tz).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(seconds, tz).isoformat(timespec="seconds")
 
 
 def location_of(row: Row) -> Location:
