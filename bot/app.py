@@ -8,9 +8,10 @@ from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import AIORateLimiter, ApplicationBuilder, Defaults
+from telegram.ext import ApplicationBuilder, Defaults
 
 import handlers
+from bot.broadcast import NoticeBroadcaster
 from bot.config import Config, time_limits
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.intake import IntakeParser, Vocabulary
@@ -18,11 +19,13 @@ from bot.domain.loop import SlaPolicy
 from bot.domain.models import Urgency
 from bot.domain.schedule import parse_clock
 from bot.messenger import Messenger
+from bot.rate_limit import EvenRateLimiter
 from bot.render import Renderer
 from bot.services.container import Services
 from bot.services.digest import DigestService
 from bot.services.grids import GridService
 from bot.services.loop import LoopService
+from bot.services.notices import NoticeService, NoticeSettings
 from bot.services.people import PeopleService
 from bot.services.tickets import IntakeSettings, TicketService
 from bot.services.timers import TimerService
@@ -78,6 +81,9 @@ async def build_services(config: Config, clock: Clock) -> Services:
         timers=timers,
         loop=LoopService(db, clock, sla, timers, grids),
         digest=DigestService(db, clock, grids, config.bot.tz, parse_clock(config.digest.time)),
+        notices=NoticeService(
+            db, clock, timers, NoticeSettings(config.bot.tz, config.notices.grace_period)
+        ),
     )
 
 
@@ -120,9 +126,14 @@ def build_application(
                 "to each group, or make it an admin.", me.username,
             )
         messenger = Messenger(application.bot, services.renderer, services.grids, services.people)
+        broadcasts = NoticeBroadcaster(
+            application, services.notices, messenger,
+            parallel_sends=config.notices.parallel_sends,
+            progress_every=config.notices.progress_interval,
+        )
         application.bot_data.runtime = Runtime(
             services=services, messenger=messenger, bot_username=me.username or "",
-            commands=handlers.COMMANDS,
+            commands=handlers.COMMANDS, broadcasts=broadcasts,
         )
         if arm_timers:
             arm_timers_with_job_queue(application, services.timers)
@@ -130,6 +141,8 @@ def build_application(
         await handlers.register_timers(application, services)
         # Anything that fell due while the bot was down fires now, late but once.
         await services.timers.fire_due()
+        # Notice runs cut short by a restart carry on (sending only what is still pending).
+        broadcasts.resume_after_start()
         if publish_command_menus:
             await publish_menus(application, services.renderer, handlers.COMMANDS,
                                 sorted(config.staff_ids))
@@ -147,7 +160,8 @@ def build_application(
         .context_types(CONTEXT_TYPES)
         .defaults(Defaults(tzinfo=config.bot.tz))
         .rate_limiter(
-            AIORateLimiter(
+            # AIORateLimiter with evenly spaced sends and no stampede after a 429 pause.
+            EvenRateLimiter(
                 overall_max_rate=config.telegram.overall_max_rate,
                 group_max_rate=config.telegram.group_max_rate,
                 max_retries=config.telegram.max_retries,

@@ -133,6 +133,29 @@ class DigestConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class NoticesConfig:
+    # A run missed while the bot was down goes out late within `grace`, else is recorded
+    # as missed. Durations as in [sla]: "30m", "1h".
+    grace: str = "1h"
+    # How often the "发送中 120/186" message is edited during a long run.
+    progress_every: str = "5s"
+    # Messages in flight at once during a run (the rate limiter still paces them).
+    parallel_sends: int = 8
+
+    @property
+    def grace_period(self) -> timedelta:
+        from bot.domain.schedule import parse_duration
+
+        return parse_duration(self.grace)
+
+    @property
+    def progress_interval(self) -> timedelta:
+        from bot.domain.schedule import parse_duration
+
+        return parse_duration(self.progress_every)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -143,6 +166,7 @@ class Config:
     sla: SlaConfig = field(default_factory=SlaConfig)
     verification: VerificationConfig = field(default_factory=VerificationConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
+    notices: NoticesConfig = field(default_factory=NoticesConfig)
     source: Path | None = None
 
     @property
@@ -160,6 +184,7 @@ _SECTIONS: dict[str, type] = {
     "sla": SlaConfig,
     "verification": VerificationConfig,
     "digest": DigestConfig,
+    "notices": NoticesConfig,
 }
 
 
@@ -310,6 +335,10 @@ def _check_semantics(where: str, config: Config) -> None:
     if config.intake.max_tickets_per_hour < 1:
         raise ConfigError(f"{where}: [intake] max_tickets_per_hour: must be at least 1")
     _check_time_limits(where, config)
+    _duration(where, "[notices] grace", config.notices.grace)
+    _duration(where, "[notices] progress_every", config.notices.progress_every)
+    if config.notices.parallel_sends < 1:
+        raise ConfigError(f"{where}: [notices] parallel_sends: must be at least 1")
     if config.intake.vocabulary:
         from bot.domain.intake import Vocabulary, VocabularyError
 

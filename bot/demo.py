@@ -61,6 +61,13 @@ class Transcript:
     def answered(self, exchange: Exchange) -> None:
         self._answers(exchange)
 
+    def edited(self, message: JSONDict) -> None:
+        """A message of the bot's as it reads after an edit (its buttons gone, say)."""
+        lines = plain(message.get("text") or "").splitlines() or [""]
+        print(f"    🤖 ✎ [{self._where(message['chat']['id'])}] {lines[0]}", file=self._out)
+        for line in lines[1:]:
+            print(f"         {line}", file=self._out)
+
     def _answers(self, exchange: Exchange) -> None:
         for message in exchange.messages:
             self._show(message)
@@ -179,6 +186,31 @@ async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
     escalated = await wait(2, "认领时限到了")
     card = escalated.in_chat(COMMUNITY_DUTY_CHAT)[-1]
     await press(COMMUNITY_DUTY_CHAT, DUTY_OFFICER, card, "认领")
+
+    async def confirm_notice(preview: Exchange) -> None:
+        """[确认] under a notice's preview: the preview becomes the confirmation."""
+        asking = next(m for m in preview.messages if m.get("reply_markup"))
+        key = asking["reply_markup"]["inline_keyboard"][0][0]
+        exchange = await bot.presses(STAFF, asking["message_id"], STAFF, key["callback_data"])
+        show.pressed(STAFF, STAFF, key["text"], Exchange())
+        edited = bot.emulator.message(STAFF, asking["message_id"])
+        assert edited is not None
+        show.edited(edited)
+        show.answered(exchange)
+
+    show.section("9. 街道通知：先预览再确认，逐群生成内容送达每个网格，发完有报告")
+    await confirm_notice(await say_privately(
+        STAFF,
+        "/notice now all\n各位{{ grid.name }}的居民：本周六 8:00–12:00 停水检修，请提前储水。\n"
+        "有事请找网格长{{ heads|map(attribute='name')|join('、') }}。",
+    ))
+    await confirm_notice(await say_privately(
+        STAFF,
+        "/notice 每周一 09:00 all\n🔥 {{ grid.name }}消防安全提醒：楼道不堆物，电动车不进楼。"
+        "本网格还有 {{ open_tickets }} 件事在办。",
+    ))
+    await say_privately(STAFF, "/notices")
+    await wait(20, "周一 09:00 到了，每周的消防提醒按时发出")
 
 
 def run_demo(db_path: str | None = None, out: Any = sys.stdout) -> int:

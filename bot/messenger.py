@@ -2,7 +2,8 @@
 
 - ChatMigrated: the group became a supergroup; move everything to the new id and resend once.
 - Forbidden: kicked from a group (the grid goes inactive) or a person who never opened a
-  private chat; nothing to retry, the caller decides what else reaches them.
+  private chat; nothing to retry, the caller decides what else reaches them
+  (`deliver_text` also hands back Telegram's reason, for delivery reports).
 - Network errors and timeouts: retried a few times with backoff. RetryAfter (429) is
   handled below us by PTB's AIORateLimiter.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
@@ -25,6 +27,14 @@ log = logging.getLogger(__name__)
 
 NETWORK_RETRIES = 3
 NETWORK_BACKOFF_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What became of one send: the message, or why Telegram refused the chat for good."""
+
+    message: Message | None
+    refused: str | None = None
 
 
 class Messenger:
@@ -69,6 +79,18 @@ class Messenger:
         keyboard: InlineKeyboardMarkup | None = None,
     ) -> Message | None:
         """Send rendered HTML; None when Telegram refuses the chat for good (kicked, blocked)."""
+        sent = await self.deliver_text(chat_id, text, reply_to=reply_to, keyboard=keyboard)
+        return sent.message
+
+    async def deliver_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        keyboard: InlineKeyboardMarkup | None = None,
+    ) -> Sent:
+        """`send_text` that also says why a chat refused (for delivery reports)."""
         reply = (
             ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
             if reply_to
@@ -78,14 +100,14 @@ class Messenger:
         attempt = 0
         while True:
             try:
-                return await self._bot.send_message(
+                return Sent(await self._bot.send_message(
                     chat_id,
                     text,
                     parse_mode=ParseMode.HTML,
                     reply_parameters=reply,
                     reply_markup=keyboard,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+                ))
             except ChatMigrated as exc:
                 if migrated:
                     raise
@@ -97,13 +119,38 @@ class Messenger:
                 reply = None
             except Forbidden as exc:
                 await self._forbidden(chat_id, exc)
-                return None
+                return Sent(None, refused=exc.message)
             except (TimedOut, NetworkError) as exc:
                 if isinstance(exc, BadRequest) or attempt >= NETWORK_RETRIES:
                     raise
                 attempt += 1
                 log.warning("network error sending to %s (attempt %d): %s", chat_id, attempt, exc)
                 await asyncio.sleep(NETWORK_BACKOFF_SECONDS * 2 ** (attempt - 1))
+
+    async def edit_text(self, chat_id: int, message_id: int, text: str) -> bool:
+        """Replace the text of one of our messages (and drop its keyboard); False if refused."""
+        try:
+            await self._bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message:
+                return True
+            log.warning("could not edit message %s in %s: %s", message_id, chat_id, exc.message)
+            return False
+        except Forbidden as exc:
+            await self._forbidden(chat_id, exc)
+            return False
+        return True
+
+    async def pin(self, chat_id: int, message_id: int) -> str | None:
+        """Pin quietly (no notification of its own); Telegram's reason when it refuses."""
+        try:
+            await self._bot.pin_chat_message(chat_id, message_id, disable_notification=True)
+        except (BadRequest, Forbidden) as exc:
+            return exc.message
+        return None
 
     async def _forbidden(self, chat_id: int, exc: Forbidden) -> None:
         log.warning("Telegram refused chat %s: %s", chat_id, exc.message)

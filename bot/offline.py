@@ -133,10 +133,15 @@ class OfflineBot:
         return self.application.bot_data.runtime
 
     async def settle(self, timeout: float = 10.0) -> None:
-        """Wait until the bot has taken every update and finished handling it."""
+        """Wait until the bot has taken every update and finished handling it.
+
+        That includes notice runs sending in the background (and those resumed at start).
+        """
         assert self.application is not None
         await self.emulator.wait_until_delivered(timeout)
         await asyncio.wait_for(self.application.update_queue.join(), timeout)
+        if self.runtime.broadcasts is not None:
+            await asyncio.wait_for(self.runtime.broadcasts.idle(), timeout)
 
     async def _exchange(self, action: Any) -> Exchange:
         mark = self.emulator.mark()

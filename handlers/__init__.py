@@ -7,10 +7,11 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.domain.permissions import Audience
-from handlers import common, grid_head, resident, staff
+from handlers import common, grid_head, notices, resident, staff
 from handlers.chats import register_chat_handlers
 from handlers.grid_head import register_grid_head_handlers
 from handlers.loop_timers import register_loop_timers
+from handlers.notices import register_notice_handlers, register_notice_timers
 from handlers.registry import Command, Where, register_commands
 from handlers.resident import register_resident_handlers
 
@@ -41,6 +42,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("head", staff.head, Audience.STAFF, Where.GROUP, needs_grid=True),
     Command("worker", staff.worker, Audience.STAFF, Where.GROUP, needs_grid=True),
     Command("unhead", staff.unhead, Audience.STAFF, Where.GROUP, needs_grid=True),
+    Command("notice", notices.notice, Audience.STAFF, Where.PRIVATE),
+    Command("notices", notices.notices, Audience.STAFF, Where.PRIVATE),
+    Command("notice_show", notices.notice_show, Audience.STAFF, Where.PRIVATE),
+    Command("notice_pause", notices.notice_pause, Audience.STAFF, Where.PRIVATE),
+    Command("notice_resume", notices.notice_resume, Audience.STAFF, Where.PRIVATE),
+    Command("notice_cancel", notices.notice_cancel, Audience.STAFF, Where.PRIVATE),
 )
 
 
@@ -49,6 +56,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     register_commands(application, COMMANDS)
     register_resident_handlers(application)
     register_grid_head_handlers(application)
+    register_notice_handlers(application)
     application.add_handler(CallbackQueryHandler(staff.bind_button, pattern=r"^bind:(yes|no):"))
 
 
@@ -57,3 +65,4 @@ async def register_timers(
 ) -> None:
     """Each feature registers what its durable timers do when they fire (see TimerService)."""
     await register_loop_timers(application, services)
+    await register_notice_timers(application, services)

@@ -7,6 +7,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
+from bot.broadcast import NoticeBroadcaster
 from bot.messenger import Messenger
 from bot.services.container import Services
 
@@ -18,6 +19,8 @@ class Runtime:
     bot_username: str = ""
     # The command table (handlers.registry.Command); typed loosely to keep imports one-way.
     commands: tuple[Any, ...] = field(default_factory=tuple)
+    # Sends notice runs in the background (bot.app builds it with the messenger).
+    broadcasts: NoticeBroadcaster | None = None
 
 
 class BotData:

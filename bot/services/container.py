@@ -10,6 +10,7 @@ from bot.render import Renderer
 from bot.services.digest import DigestService
 from bot.services.grids import GridService
 from bot.services.loop import LoopService
+from bot.services.notices import NoticeService
 from bot.services.people import PeopleService
 from bot.services.tickets import TicketService
 from bot.services.timers import TimerService
@@ -28,3 +29,4 @@ class Services:
     timers: TimerService
     loop: LoopService
     digest: DigestService
+    notices: NoticeService

@@ -64,7 +64,7 @@ class NoticeRepository:
         )
         return _notice(row) if row else None
 
-    async def listing(self, limit: int = 20) -> list[Notice]:
+    async def listing(self, limit: int = 15) -> list[Notice]:
         """Scheduled and past notices, the live ones first, newest first."""
         rows = await self._db.fetchall(
             f"SELECT {_NOTICE_COLUMNS} FROM notices WHERE status IN ({_marks(_LISTED)}) "
@@ -248,13 +248,23 @@ class NoticeRepository:
     @staticmethod
     async def mark_sent(
         tx: Transaction, run_id: int, grid_id: int, *, chat_id: int, message_id: int,
-        pinned: bool, note: str | None, now: datetime,
+        now: datetime,
     ) -> None:
         # Not conditional: it went out, whatever happened meanwhile (a cancel) is history.
         await tx.execute(
             "UPDATE notice_deliveries SET status = 'sent', chat_id = ?, message_id = ?, "
-            "pinned = ?, reason = ?, updated_at = ? WHERE run_id = ? AND grid_id = ?",
-            (chat_id, message_id, int(pinned), note, to_epoch(now), run_id, grid_id),
+            "reason = NULL, updated_at = ? WHERE run_id = ? AND grid_id = ?",
+            (chat_id, message_id, to_epoch(now), run_id, grid_id),
+        )
+
+    @staticmethod
+    async def mark_pinned(
+        tx: Transaction, run_id: int, grid_id: int, refused: str | None
+    ) -> None:
+        """A sent delivery's pin: done, or the reason Telegram refused (kept in `reason`)."""
+        await tx.execute(
+            "UPDATE notice_deliveries SET pinned = ?, reason = ? WHERE run_id = ? AND grid_id = ?",
+            (int(refused is None), refused, run_id, grid_id),
         )
 
     @staticmethod
@@ -267,6 +277,13 @@ class NoticeRepository:
             (reason, to_epoch(now), run_id, grid_id),
         )
         return cur.rowcount == 1
+
+    @staticmethod
+    async def is_sending(tx: Transaction, notice_id: int) -> bool:
+        row = await tx.fetchone(
+            "SELECT 1 FROM notice_runs WHERE notice_id = ? AND status = 'sending'", (notice_id,)
+        )
+        return row is not None
 
     @staticmethod
     async def fail_pending(tx: Transaction, notice_id: int, reason: str, now: datetime) -> int:

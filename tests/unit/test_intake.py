@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
 import pytest
@@ -16,6 +18,8 @@ from bot.domain.intake import (
     Vocabulary,
     VocabularyError,
 )
+from bot.domain.intake_patterns import PatternFinder
+from bot.domain.intake_scan import vocabulary_patterns
 from bot.domain.models import Urgency
 
 
@@ -101,6 +105,46 @@ def test_danger_to_life_is_an_emergency(parser: IntakeParser, text: str) -> None
 @pytest.mark.parametrize(
     ("text", "category"),
     [
+        # each danger by its structure, in phrasing no word list holds
+        ("厨房里烟越来越浓 看不清了", "safety"),
+        ("阳台上的杂物烧起来了", "safety"),
+        ("闻到一股柴油的味道 不知道哪里来的", "safety"),
+        ("液化气罐好像在漏 嘶嘶的", "safety"),
+        ("充电器冒烟了 还噼啪响", "safety"),
+        ("被电到了 路灯杆漏电", "safety"),
+        ("老房子的墙垮了一块", "safety"),
+        ("烟感一直在响", "safety"),
+        ("电梯关到人了 卡在两层中间", "property"),
+        ("5栋地下室水管爆了 水漫上来了", "property"),
+        ("奶奶倒在楼道里 叫她也不应", "assistance"),
+        ("我家孙女在广场上不见了", "assistance"),
+        ("有人拿着菜刀在楼下追着砍", "order"),
+        ("someone collapsed and is not moving", "assistance"),
+        ("the basement is flooding, building 7", "property"),
+    ],
+)
+def test_each_kind_of_danger_is_an_emergency(
+    parser: IntakeParser, text: str, category: str
+) -> None:
+    assert_ticket(resident_says(parser, text), category, Urgency.EMERGENCY)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "大家注意 3栋着火了 快跑",  # a warning in a notice's words
+        "谢谢大家 楼下有股很浓的煤气味 快来看看",  # thanks do not cancel it
+        "哎呀好可爱的狗 不对 楼下有人晕倒了",  # nor chit-chat
+    ],
+)
+def test_chat_thanks_and_warnings_never_outweigh_a_danger(parser: IntakeParser, text: str) -> None:
+    intake = resident_says(parser, text)
+    assert intake.is_request and intake.urgency is Urgency.EMERGENCY, intake.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
         ("3栋停水了 一滴水都没有", "municipal"),
         ("下水道堵了 污水冒到路面上", "municipal"),
         ("楼道里堆满了杂物 消防通道都堵死了", "safety"),
@@ -127,6 +171,19 @@ def test_a_lift_down_on_a_low_floor_is_normal(parser: IntakeParser) -> None:
         "刚才有点煤气味 原来是邻居在做饭 已经没事了",
         "昨天那个着火的新闻看到没 太吓人了",
         "今晚的烟花好漂亮",
+        # drills
+        "转发：明天上午9点消防演习 楼道会有烟雾 大家莫慌",
+        "fire drill at 3pm today, the alarms will sound",
+        # fixed, or over, already
+        "昨日7栋起火事件已处置完毕 无人员伤亡",
+        "已处理：3栋电梯困人 人员已安全救出",
+        "昨天那个着火的事情已经处理好了 没得人受伤 谢谢大家关心",
+        "炒菜的时候油锅着火了 自己用锅盖盖灭了 没事",
+        # news from elsewhere, prevention, likeness, laughter
+        "看电视说隔壁小区着火了 大家用电要注意哦",
+        "天干物燥 注意用火 防止火灾",
+        "这个火锅巨好吃 辣得跟着火一样",
+        "救命 这个视频笑死我了",
     ],
 )
 def test_negated_or_reported_danger_is_not_a_ticket(parser: IntakeParser, text: str) -> None:
@@ -255,11 +312,28 @@ def test_english(parser: IntakeParser, text: str, category: str) -> None:
         ("老年卡咋个办嘛", "service"),
         ("楼到灯坏了 好几天了", "property"),  # 楼道 typed as 楼到
         ("ＫＴＶ太吵了凌晨两点还在唱😡", "order"),  # full-width, emoji, no punctuation
+        ("3棟2單元樓道窗戶爛咗 風好大", "property"),  # Cantonese: 咗 = 了
+        ("家門口嗰度啲狗屎冇人清", "environment"),  # Cantonese: 冇 = 没
+        ("井盖莫得了 一个大洞", "municipal"),  # Sichuanese: 莫得 = 没有
+        ("咱这旮旯路灯都坏了老长时间了", "municipal"),  # Northeastern
     ],
 )
 def test_dialect_typos_and_full_width(parser: IntakeParser, text: str, category: str) -> None:
     intake = resident_says(parser, text)
     assert intake.is_request and intake.category == category, intake.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("電梯困咗人 喺5座 快啲嚟", "property"),
+        ("我媽暈低咗 叫唔醒", "assistance"),
+        ("有人喺樓下打交 流咗好多血", "order"),
+        ("俺家孙子不见了 在小区里找半天了", "assistance"),
+    ],
+)
+def test_dialect_emergencies(parser: IntakeParser, text: str, category: str) -> None:
+    assert_ticket(resident_says(parser, text), category, Urgency.EMERGENCY)
 
 
 # ---------------------------------------------------------------- what is not a ticket
@@ -381,6 +455,34 @@ def test_merged_with_adds_problem_non_request_and_urgency_words() -> None:
     assert not IntakeParser().parse("电梯歇菜了").is_request  # the default is untouched
 
 
+def test_merged_with_adds_dialect_and_danger_patterns() -> None:
+    vocabulary = Vocabulary.default().merged_with(
+        {
+            "dialect": {"阿拉": "我们"},
+            "categories": {"safety": {"emergency_patterns": ["冒蓝[光烟]"]}},
+            "urgency": {"high_patterns": ["水压[\\d]+以下"]},
+            "non_request": {"resolved_patterns": ["搞好[了啦]"]},
+        }
+    )
+    parser = IntakeParser(vocabulary)
+    assert vocabulary.dialect["阿拉"] == "我们"
+    assert_ticket(parser.parse("配电箱冒蓝烟"), "safety", Urgency.EMERGENCY)
+    assert parser.parse("3栋停水了 水压2以下").urgency is Urgency.HIGH
+    assert not parser.parse("电梯坏了好几天 今天搞好啦").is_request
+
+
+def test_pattern_words_are_one_list_for_every_pattern_that_names_them() -> None:
+    vocabulary = Vocabulary.default().merged_with(
+        {
+            "pattern_words": {"person": ["阿叔"]},
+            "urgency": {"emergency_patterns": ["{person}昏低"]},
+        }
+    )
+    parser = IntakeParser(vocabulary)
+    assert parser.parse("楼下阿叔昏低了").urgency is Urgency.EMERGENCY
+    assert_ticket(parser.parse("阿叔晕了 快来人"), "assistance", Urgency.EMERGENCY)
+
+
 def test_merged_with_accepts_traditional_words_and_pairs() -> None:
     vocabulary = Vocabulary.default().merged_with(
         {"categories": {"property": {"subjects": ["噴泉"]}}, "traditional": {"chars": "噴喷"}}
@@ -408,6 +510,13 @@ def test_merged_with_accepts_traditional_words_and_pairs() -> None:
         ({"non_request": {"thanks": "谢谢"}}, "non_request.thanks"),
         ({"urgency": {"high_rise_floor": "ten"}}, "urgency.high_rise_floor"),
         ({"traditional": {"chars": "電电电"}}, "traditional.chars"),
+        ({"dialect": {"阿拉": 3}}, "dialect.阿拉"),
+        ({"categories": {"safety": {"emergency_patterns": ["(冒"]}}}, "emergency_patterns"),
+        ({"urgency": {"emergency_patterns": ["(烟)"]}}, "urgency.emergency_patterns"),
+        ({"non_request": {"resolved_patterns": ["x?"]}}, "non_request.resolved_patterns"),
+        ({"urgency": {"emergency_patterns": ["{ghost}晕了"]}}, "urgency.emergency_patterns"),
+        ({"pattern_words": {"Person!": ["人"]}}, "pattern_words.Person!"),
+        ({"pattern_words": {"person": "人"}}, "pattern_words.person"),
     ],
 )
 def test_merged_with_rejects_malformed_overrides(overrides: dict[str, Any], named: str) -> None:
@@ -495,3 +604,21 @@ def test_any_mix_of_signal_words_parses(words: list[str]) -> None:
 
 
 _SHARED_PARSER = IntakeParser()
+
+
+@cache
+def _default_patterns() -> tuple[list[str], PatternFinder]:
+    patterns = [pattern for pattern, _ in vocabulary_patterns(Vocabulary.default())]
+    return patterns, PatternFinder(patterns)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="电梯水管爆了烟好浓孩子不见煤气味没人着火一样3栋 ab", max_size=40))
+def test_the_first_character_index_finds_what_one_big_regex_finds(text: str) -> None:
+    patterns, finder = _default_patterns()
+    one_regex = re.compile("(?=" + "|".join(f"({pattern})" for pattern in patterns) + ")")
+    expected = {}
+    for found in one_regex.finditer(text):
+        index = found.lastindex or 0
+        expected[found.start()] = (found.start() + len(found.group(index)), index)
+    assert finder.find(text) == expected

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain import schedule
 from bot.render import Renderer, template_names
 from bot.services.grids import BindResult
 from handlers import COMMANDS
@@ -46,6 +47,8 @@ def test_command_names_are_unique_and_valid() -> None:
 def test_every_user_error_code_has_a_template() -> None:
     codes = set(re.findall(r'UserError\(\s*"([a-z_]+)"', source_text()))
     assert codes, "expected UserError codes in the source"
+    # ScheduleError (a UserError) codes are raised by the parser; each needs its template too.
+    codes |= set(schedule.ERROR_MESSAGES)
     existing = template_names("zh-CN")
     missing = sorted(c for c in codes if f"errors/{c}" not in existing)
     assert missing == []

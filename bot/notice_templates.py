@@ -1,0 +1,116 @@
+"""Notice texts are jinja2 templates written by staff: compiled and rendered in a sandbox.
+
+The environment is jinja2's `ImmutableSandboxedEnvironment` with autoescape on (the
+output is Telegram HTML) and `StrictUndefined` (an unknown name is an error, not an empty
+string). A template sees only the plain data of `bot.domain.notices.template_context`;
+it has no globals, cannot call anything (functions, methods, macros), and has only the
+filters listed in `ALLOWED_FILTERS` (none that pads, formats, replaces or marks text
+safe). Repetition with `*` and powers with `**` are capped. Staff are trusted people
+listed in the config: the sandbox keeps them from reaching Python objects and from
+typos that would go out to every grid; it does not try to make a deliberately slow
+template impossible (chained `~` concatenation can still build long strings).
+
+The text arrives as Telegram HTML (PTB's `text_html`: the staff member's bold, links and
+escaped `<`, `&`), so its literal parts are already valid HTML; only inside `{{ }}`,
+`{% %}` and `{# #}` do we undo the escaping, so `{% if open_tickets > 0 %}` works.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from bot.domain.errors import UserError
+from bot.domain.notices import plain_text
+
+MAX_NOTICE_CHARS = 4096  # Telegram's limit for one text message
+MAX_REPEAT = 1000  # longest string or list `*` may build
+MAX_EXPONENT = 64
+
+ALLOWED_FILTERS = frozenset({
+    "abs", "capitalize", "count", "d", "default", "e", "escape", "first", "float", "int",
+    "join", "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr",
+    "reverse", "round", "select", "selectattr", "sort", "string", "striptags",
+    "sum", "title", "trim", "truncate", "unique", "upper", "wordcount",
+})  # fmt: skip
+# Jinja tests (`is defined`, `is even` …) are all harmless and stay.
+
+# UndefinedError and SecurityError (the sandbox) are TemplateErrors; the rest come from
+# the data: 1/0, 'a' + 1, int('x'), a loop over itself.
+RENDER_ERRORS = (jinja2.TemplateError, ArithmeticError, TypeError, ValueError, RecursionError)
+
+_BLOCK_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+
+
+class _NoticeSandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                repeated = isinstance(sequence, str | list | tuple) and isinstance(times, int)
+                if repeated and len(sequence) * times > MAX_REPEAT:
+                    raise SecurityError(f"repetition longer than {MAX_REPEAT}")
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent larger than {MAX_EXPONENT}")
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        # Methods of the data, str.format, loop.cycle, macros (recursion fans out): a
+        # notice needs none of them.
+        raise SecurityError("notices cannot call functions, methods or macros")
+
+
+def _environment() -> jinja2.Environment:
+    env = _NoticeSandbox(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.globals.clear()
+    env.filters = {name: f for name, f in env.filters.items() if name in ALLOWED_FILTERS}
+    return env
+
+
+def template_source(text_html: str) -> str:
+    """Undo Telegram's HTML escaping inside jinja2 blocks; literal text stays HTML."""
+    return _BLOCK_RE.sub(lambda block: html.unescape(block[0]), text_html)
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0][:200]
+
+
+class NoticeTemplate:
+    """One notice text, compiled once; `render` for each grid.
+
+    Raises `UserError("notice_template_syntax")` when it does not compile and
+    `UserError("notice_template_error")` / `UserError("notice_too_long")` when rendering
+    for a grid fails, each naming the line or the grid.
+    """
+
+    def __init__(self, text_html: str) -> None:
+        self._env = _environment()
+        try:
+            self._template = self._env.from_string(template_source(text_html))
+        except jinja2.TemplateSyntaxError as error:
+            raise UserError(
+                "notice_template_syntax", line=error.lineno, detail=_first_line(error)
+            ) from None
+
+    def render(self, context: Mapping[str, Any], *, grid: str = "") -> str:
+        try:
+            text = self._template.render(context).strip()
+        except RENDER_ERRORS as error:
+            raise UserError(
+                "notice_template_error", grid=grid, detail=_first_line(error)
+            ) from None
+        words = plain_text(text)
+        if not words.strip():
+            raise UserError("notice_template_error", grid=grid, detail="empty text")
+        if len(words) > MAX_NOTICE_CHARS:
+            raise UserError("notice_too_long", grid=grid, length=len(words),
+                            limit=MAX_NOTICE_CHARS)
+        return text

@@ -1,0 +1,343 @@
+"""Use cases for notices: draft with a preview, confirm, pause/resume/cancel, list, show;
+turn a fired timer into a run; record each delivery; finish a run with its report.
+
+Scheduling rides on the durable timers (kind `notice.run`, ref = notice id): the next
+run's timer is added in the same transaction as the state change that implies it, so a
+crash never leaves a notice active without a timer or a timer for a cancelled notice.
+Sending is done by `bot.broadcast`; it asks this service what to send and tells it
+what happened, delivery by delivery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.clock import Clock
+from bot.domain.errors import UserError
+from bot.domain.notices import (
+    DRAFT_TTL,
+    RUNS_SHOWN,
+    Notice,
+    NoticeStatus,
+    RunReport,
+    RunStatus,
+    TargetGrid,
+    first_run,
+    is_missed,
+    parse_notice_command,
+    run_after,
+    template_context,
+)
+from bot.domain.schedule import ScheduleError, Targets
+from bot.notice_templates import NoticeTemplate
+from bot.services.timers import TimerService
+from bot.storage.database import Database, Transaction
+from bot.storage.notices import NoticeRepository
+from bot.storage.timers import Timer
+
+NOTICE_TIMER = "notice.run"
+CANCELLED = "cancelled"  # the reason of deliveries a /notice_cancel stopped
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeSettings:
+    tz: ZoneInfo
+    grace: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the preview shows before anything is scheduled."""
+
+    notice: Notice
+    preview: str  # the text as `preview_grid` will receive it
+    preview_grid: TargetGrid
+    grid_count: int
+    next_runs: tuple[datetime, ...]  # empty for `now`: sent on confirmation
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    """What a fired `notice.run` timer led to: a run to send, or a missed one to report."""
+
+    notice: Notice
+    run_id: int
+    missed: bool
+    due_at: datetime
+    next_run_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """A run as the sender needs it: what to render, for whom, how far it got."""
+
+    run_id: int
+    notice: Notice
+    template: NoticeTemplate
+    grids: tuple[TargetGrid, ...]  # still pending
+    total: int
+    done: int  # sent or failed before this (resumed) attempt
+    today: date
+    progress_message_id: int | None
+
+    def render(self, grid: TargetGrid) -> str:
+        """Raises UserError("notice_template_error") if this grid's data breaks it."""
+        return self.template.render(template_context(grid, self.today), grid=grid.code)
+
+
+class NoticeService:
+    def __init__(
+        self, db: Database, clock: Clock, timers: TimerService, settings: NoticeSettings
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._timers = timers
+        self._settings = settings
+        self.repository = NoticeRepository(db)
+
+    @property
+    def settings(self) -> NoticeSettings:
+        return self._settings
+
+    def today(self, now: datetime) -> date:
+        return now.astimezone(self._settings.tz).date()
+
+    # --- scheduling ---
+
+    async def draft(
+        self, author_id: int, locale: str, command_line: str, text_html: str
+    ) -> Draft:
+        """Parse, resolve the targets, compile and render for every target; store a draft.
+
+        Every mistake (schedule, targets, template, length) is a UserError here, so
+        nothing can fail for these reasons at send time.
+        """
+        now = self._clock.now()
+        request = parse_notice_command(command_line, text_html, now=now, tz=self._settings.tz)
+        template = NoticeTemplate(request.text)
+        grids = await self.repository.target_grids(await self._grid_ids_for(request.targets))
+        today = self.today(now)
+        rendered = [template.render(template_context(g, today), grid=g.code) for g in grids]
+        async with self._db.transaction() as tx:
+            notice_id = await NoticeRepository.create(
+                tx, author_id=author_id, text=request.text, schedule=request.schedule,
+                targets=request.targets, pin=request.pin, locale=locale, now=now,
+            )
+            notice = await NoticeRepository.get_in(tx, notice_id)
+        assert notice is not None
+        return Draft(
+            notice=notice, preview=rendered[0], preview_grid=grids[0], grid_count=len(grids),
+            next_runs=tuple(request.schedule.next_runs(now, count=3)),
+        )
+
+    async def _grid_ids_for(self, targets: Targets) -> list[int]:
+        if targets.grid_codes:
+            known = {code.casefold(): (chat_id, active) for code, chat_id, active
+                     in await self.repository.grids_by_code(targets.grid_codes)}
+            for code in targets.grid_codes:
+                if code.casefold() not in known:
+                    raise UserError("unknown_grid", code=code)
+                chat_id, active = known[code.casefold()]
+                if chat_id is None or not active:
+                    raise UserError("notice_grid_unreachable", code=code)
+        grid_ids = await NoticeRepository.target_grid_ids(self._db, targets)
+        if not grid_ids:
+            raise UserError("notice_no_grids", tags=", ".join(targets.tags))
+        return grid_ids
+
+    async def confirm(self, notice_id: int) -> Notice:
+        """[确认]: the draft becomes active, its first run a timer (fired at once for `now`)."""
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            notice = await NoticeRepository.get_in(tx, notice_id)
+            if notice is None or notice.status is not NoticeStatus.DRAFT:
+                raise UserError("confirmation_gone")
+            if now - notice.created_at > DRAFT_TTL:
+                raise UserError("notice_draft_expired")
+            due = first_run(notice.schedule, now)
+            if due is None:
+                at = (notice.schedule.at or now).astimezone(self._settings.tz)
+                raise ScheduleError("past_time", f"{at:%Y-%m-%d %H:%M}")
+            if not await NoticeRepository.change_status(
+                tx, notice_id, NoticeStatus.ACTIVE, from_=(NoticeStatus.DRAFT,),
+                next_run_at=due, now=now,
+            ):
+                raise UserError("confirmation_gone")
+            await TimerService.add(tx, NOTICE_TIMER, notice_id, due)
+        await self._timer_added(due, now)
+        confirmed = await self.repository.get(notice_id)  # after a `now` run has started
+        assert confirmed is not None
+        return confirmed
+
+    async def discard(self, notice_id: int) -> None:
+        """[取消] under the preview: the draft is dropped, nothing was scheduled."""
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            if not await NoticeRepository.change_status(
+                tx, notice_id, NoticeStatus.DISCARDED, from_=(NoticeStatus.DRAFT,),
+                next_run_at=None, now=now,
+            ):
+                raise UserError("confirmation_gone")
+
+    async def pause(self, notice_id: int) -> Notice:
+        """No runs until resumed (a run in progress finishes)."""
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            return await self._stop(tx, notice_id, NoticeStatus.PAUSED, now)
+
+    async def resume(self, notice_id: int) -> tuple[Notice, datetime | None]:
+        """The next run after now; a one-off whose moment passed while paused goes out now.
+
+        Returns the notice and its next run (None: the schedule has ended, it is finished).
+        """
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            notice = await self._must_get(tx, notice_id)
+            if notice.status is not NoticeStatus.PAUSED:
+                raise UserError("notice_not_paused", id=notice_id, status=notice.status.value)
+            due = first_run(notice.schedule, now)
+            if due is None and not notice.schedule.is_repeating:
+                due = now
+            status = NoticeStatus.ACTIVE if due is not None else NoticeStatus.FINISHED
+            if not await NoticeRepository.change_status(
+                tx, notice_id, status, from_=(NoticeStatus.PAUSED,), next_run_at=due, now=now,
+            ):
+                raise UserError("notice_not_paused", id=notice_id, status=notice.status.value)
+            if due is not None:
+                await TimerService.add(tx, NOTICE_TIMER, notice_id, due)
+            resumed = await self._must_get(tx, notice_id)
+        if due is not None:
+            await self._timer_added(due, now)
+        return resumed, due
+
+    async def cancel(self, notice_id: int) -> tuple[Notice, int]:
+        """No more runs; deliveries of a run in progress not sent yet fail as cancelled.
+
+        Returns the notice and how many deliveries were stopped (the sender then finishes
+        that run and reports it).
+        """
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            cancelled = await self._stop(tx, notice_id, NoticeStatus.CANCELLED, now)
+            stopped = await NoticeRepository.fail_pending(tx, notice_id, CANCELLED, now)
+        return cancelled, stopped
+
+    async def _stop(
+        self, tx: Transaction, notice_id: int, to: NoticeStatus, now: datetime
+    ) -> Notice:
+        """Pause or cancel, and its timer goes.
+
+        Pausing needs an active notice; cancelling also takes a paused one, and a finished
+        one whose last run is still sending (`/notice now …` stopped half way).
+        """
+        notice = await self._must_get(tx, notice_id)
+        from_: tuple[NoticeStatus, ...] = (NoticeStatus.ACTIVE,)
+        if to is NoticeStatus.CANCELLED:
+            from_ += (NoticeStatus.PAUSED,)
+            if await NoticeRepository.is_sending(tx, notice_id):
+                from_ += (NoticeStatus.FINISHED,)
+        if not await NoticeRepository.change_status(
+            tx, notice_id, to, from_=from_, next_run_at=None, now=now
+        ):
+            raise UserError("notice_not_active", id=notice_id, status=notice.status.value)
+        await TimerService.cancel(tx, NOTICE_TIMER, notice_id, now)
+        return await self._must_get(tx, notice_id)
+
+    async def _timer_added(self, due: datetime, now: datetime) -> None:
+        await self._timers.scheduled(due)
+        if due <= now:
+            await self._timers.fire_due()
+
+    async def _must_get(self, tx: Transaction, notice_id: int) -> Notice:
+        notice = await NoticeRepository.get_in(tx, notice_id)
+        if notice is None or notice.status in (NoticeStatus.DRAFT, NoticeStatus.DISCARDED):
+            raise UserError("unknown_notice", id=notice_id)
+        return notice
+
+    # --- reading ---
+
+    async def listing(self) -> list[Notice]:
+        return await self.repository.listing()
+
+    async def show(self, notice_id: int) -> tuple[Notice, list[RunReport]]:
+        notice = await self.repository.get(notice_id)
+        if notice is None or notice.status in (NoticeStatus.DRAFT, NoticeStatus.DISCARDED):
+            raise UserError("unknown_notice", id=notice_id)
+        return notice, await self.repository.reports_of(notice_id, RUNS_SHOWN)
+
+    # --- runs ---
+
+    async def on_timer(self, timer: Timer, tx: Transaction, now: datetime) -> RunStart | None:
+        """A run fell due: schedule the one after it, then record a run (or a missed one)."""
+        notice = await NoticeRepository.get_in(tx, timer.ref_id)
+        if notice is None or notice.status is not NoticeStatus.ACTIVE:
+            return None  # paused or cancelled meanwhile; its timers were cancelled too
+        following = run_after(notice.schedule, timer.due_at, now)
+        if following is not None:
+            await TimerService.add(tx, NOTICE_TIMER, notice.id, following)
+            await NoticeRepository.set_next_run(tx, notice.id, following, now)
+        else:
+            await NoticeRepository.change_status(
+                tx, notice.id, NoticeStatus.FINISHED, from_=(NoticeStatus.ACTIVE,),
+                next_run_at=None, now=now,
+            )
+        missed = is_missed(timer.due_at, now, self._settings.grace)
+        status = RunStatus.MISSED if missed else RunStatus.SENDING
+        run_id = await NoticeRepository.create_run(tx, notice.id, timer.due_at, status, now)
+        if run_id is None:
+            return None  # this moment already has its run
+        if not missed:
+            grid_ids = await NoticeRepository.target_grid_ids(tx, notice.targets)
+            await NoticeRepository.add_deliveries(tx, run_id, grid_ids)
+        return RunStart(notice, run_id, missed, timer.due_at, following)
+
+    async def unfinished_runs(self) -> list[int]:
+        return await self.repository.unfinished_runs()
+
+    async def plan(self, run_id: int) -> RunPlan | None:
+        found = await self.repository.run_notice(run_id)
+        report = await self.repository.report(run_id)
+        if found is None or report is None or report.status is not RunStatus.SENDING:
+            return None
+        notice, progress_message_id = found
+        grids = await self.repository.target_grids(await self.repository.pending_grid_ids(run_id))
+        return RunPlan(
+            run_id=run_id, notice=notice, template=NoticeTemplate(notice.text),
+            grids=tuple(grids), total=report.total, done=report.sent + report.failed,
+            today=self.today(self._clock.now()), progress_message_id=progress_message_id,
+        )
+
+    async def still_pending(self, run_id: int, grid_id: int) -> bool:
+        return await self.repository.is_pending(run_id, grid_id)
+
+    async def sent(self, run_id: int, grid_id: int, *, chat_id: int, message_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await NoticeRepository.mark_sent(
+                tx, run_id, grid_id, chat_id=chat_id, message_id=message_id,
+                now=self._clock.now(),
+            )
+
+    async def pinned(self, run_id: int, grid_id: int, refused: str | None) -> None:
+        """How pinning a sent notice went: None, or Telegram's reason for refusing."""
+        async with self._db.transaction() as tx:
+            await NoticeRepository.mark_pinned(tx, run_id, grid_id, refused)
+
+    async def failed(self, run_id: int, grid_id: int, reason: str) -> None:
+        async with self._db.transaction() as tx:
+            await NoticeRepository.mark_failed(tx, run_id, grid_id, reason[:300],
+                                               self._clock.now())
+
+    async def progress_message(self, run_id: int, message_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await NoticeRepository.set_progress_message(tx, run_id, message_id)
+
+    async def finish(self, run_id: int) -> tuple[bool, RunReport | None]:
+        """(whether this call finished the run, its report); the report goes out once."""
+        async with self._db.transaction() as tx:
+            finished = await NoticeRepository.finish_run(tx, run_id, self._clock.now())
+        return finished, await self.repository.report(run_id)
+
+    async def report(self, run_id: int) -> RunReport | None:
+        return await self.repository.report(run_id)
