@@ -28,6 +28,7 @@ from bot.services.loop import LoopService
 from bot.services.notices import NoticeService, NoticeSettings
 from bot.services.people import PeopleService
 from bot.services.tickets import IntakeSettings, TicketService
+from bot.services.stats import StatsService
 from bot.services.timers import TimerService
 from bot.storage.database import Database
 from handlers.context import CONTEXT_TYPES, GridApplication, Runtime
@@ -84,6 +85,8 @@ async def build_services(config: Config, clock: Clock) -> Services:
         notices=NoticeService(
             db, clock, timers, NoticeSettings(config.bot.tz, config.notices.grace_period)
         ),
+        stats=StatsService(db, clock, grids, config.bot.tz,
+                           lambda code: category_label(code, "zh-CN")),
     )
 
 

@@ -133,6 +133,13 @@ class DigestConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportsConfig:
+    # When last week's figures and chart go to the [escalation] street duty chat: any
+    # repeating schedule /notice accepts ("每周一 09:00", "every mon 09:00", "cron 0 9 * * 1").
+    weekly: str = "每周一 09:00"
+
+
+@dataclass(frozen=True, slots=True)
 class NoticesConfig:
     # A run missed while the bot was down goes out late within `grace`, else is recorded
     # as missed. Durations as in [sla]: "30m", "1h".
@@ -167,6 +174,7 @@ class Config:
     verification: VerificationConfig = field(default_factory=VerificationConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     notices: NoticesConfig = field(default_factory=NoticesConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
     source: Path | None = None
 
     @property
@@ -185,6 +193,7 @@ _SECTIONS: dict[str, type] = {
     "verification": VerificationConfig,
     "digest": DigestConfig,
     "notices": NoticesConfig,
+    "reports": ReportsConfig,
 }
 
 
@@ -335,6 +344,7 @@ def _check_semantics(where: str, config: Config) -> None:
     if config.intake.max_tickets_per_hour < 1:
         raise ConfigError(f"{where}: [intake] max_tickets_per_hour: must be at least 1")
     _check_time_limits(where, config)
+    _check_weekly_report(where, config)
     _duration(where, "[notices] grace", config.notices.grace)
     _duration(where, "[notices] progress_every", config.notices.progress_every)
     if config.notices.parallel_sends < 1:
@@ -410,6 +420,21 @@ def _check_time_limits(where: str, config: Config) -> None:
     except ScheduleError:
         raise ConfigError(f'{where}: [digest] time: expected a local time such as "08:30", '
                           f"got {config.digest.time!r}") from None
+
+
+def _check_weekly_report(where: str, config: Config) -> None:
+    from datetime import UTC, datetime
+
+    from bot.domain.schedule import ScheduleError, parse_when
+
+    try:
+        schedule, rest = parse_when(config.reports.weekly, now=datetime.now(UTC),
+                                    tz=config.bot.tz)
+    except ScheduleError:
+        schedule, rest = None, "?"
+    if schedule is None or not schedule.is_repeating or rest.strip():
+        raise ConfigError(f'{where}: [reports] weekly: expected a repeating schedule such as '
+                          f'"每周一 09:00" or "every mon 09:00", got {config.reports.weekly!r}')
 
 
 def require_token(config: Config) -> str:

@@ -74,6 +74,11 @@ class Transcript:
 
     def _show(self, message: JSONDict) -> None:
         body = plain(message.get("text") or message.get("caption") or "")
+        if "document" in message:
+            data = self._bot.emulator.file_content(message["document"]["file_id"])
+            rows = data.decode("utf-8-sig").splitlines()
+            body = (f"📎 {message['document']['file_name']}（{len(rows) - 1} 行）\n{body}\n"
+                    + "\n".join(f"  {row}" for row in rows[:3]))
         where = self._where(message["chat"]["id"])
         lines = body.splitlines() or [""]
         print(f"    🤖 → [{where}] {lines[0]}", file=self._out)
@@ -211,6 +216,11 @@ async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
     ))
     await say_privately(STAFF, "/notices")
     await wait(20, "周一 09:00 到了，每周的消防提醒按时发出")
+
+    show.section("10. 向上报数：统计与导出")
+    await say_privately(STAFF, "/stats")
+    await say(g01, HEADS["G01"], "/stats 7d")
+    await say_privately(STAFF, "/export month all")
 
 
 def run_demo(db_path: str | None = None, out: Any = sys.stdout) -> int:

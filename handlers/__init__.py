@@ -7,7 +7,7 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.domain.permissions import Audience
-from handlers import common, grid_head, notices, resident, staff
+from handlers import common, grid_head, notices, reports, resident, staff
 from handlers.chats import register_chat_handlers
 from handlers.grid_head import register_grid_head_handlers
 from handlers.loop_timers import register_loop_timers
@@ -33,6 +33,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("note", grid_head.note, Audience.HANDLERS),
     Command("log", grid_head.patrol_log, Audience.GRID_STAFF, Where.GROUP, needs_grid=True),
     Command("logs", grid_head.patrol_logs, Audience.GRID_STAFF),
+    Command("stats", reports.stats, Audience.HANDLERS),
+    Command("export", reports.export, Audience.HANDLERS),
     Command("duty", grid_head.duty, Audience.STAFF),
     Command("unduty", grid_head.unduty, Audience.STAFF),
     Command("bind", staff.bind, Audience.STAFF, Where.GROUP),
@@ -66,3 +68,4 @@ async def register_timers(
     """Each feature registers what its durable timers do when they fire (see TimerService)."""
     await register_loop_timers(application, services)
     await register_notice_timers(application, services)
+    await reports.register_report_timers(application, services)

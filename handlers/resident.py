@@ -227,6 +227,10 @@ async def private_message(update: Update, context: GridContext) -> None:
         await context.messenger.send(message.chat_id, "errors/text_please",
                                      reply_to=message.message_id)
         return
+    if context.services.grids.is_staff(message.from_user.id):
+        # Staff write drafts here (e.g. a notice's text, to /notice as a reply); they file
+        # tickets with /report, so plain text from them is not a report.
+        return
     await _private_report(context, message, text, forced=False)
 
 

@@ -36,22 +36,24 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
     """today | 7d | 30d | month (this month so far) | week | lastweek | YYYY-MM."""
     word = text.strip().lower() or "month"
     local_now = now.astimezone(tz)
+    # "So far" periods end just after now, so a ticket filed this very second counts.
+    until = now + timedelta(seconds=1)
     today = local_now.date()
 
     def at(day: date) -> datetime:
         return datetime.combine(day, time(0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
 
     if word == "today":
-        return Period(at(today), now, word)
+        return Period(at(today), until, word)
     if word in ("7d", "30d"):
         days = int(word[:-1])
-        return Period(at(today - timedelta(days=days - 1)), now, word)
+        return Period(at(today - timedelta(days=days - 1)), until, word)
     if word == "month":
-        return Period(at(today.replace(day=1)), now, today.strftime("%Y-%m"))
+        return Period(at(today.replace(day=1)), until, today.strftime("%Y-%m"))
     if word in ("week", "lastweek"):
         monday = today - timedelta(days=today.weekday())
         if word == "week":
-            return Period(at(monday), now, word)
+            return Period(at(monday), until, word)
         last = monday - timedelta(days=7)
         return Period(at(last), at(monday), f"{last.isoformat()}~{(monday - timedelta(days=1)).isoformat()}")
     match = _MONTH.match(word)

@@ -13,6 +13,7 @@ from bot.services.loop import LoopService
 from bot.services.notices import NoticeService
 from bot.services.people import PeopleService
 from bot.services.tickets import TicketService
+from bot.services.stats import StatsService
 from bot.services.timers import TimerService
 from bot.storage.database import Database
 
@@ -30,3 +31,4 @@ class Services:
     loop: LoopService
     digest: DigestService
     notices: NoticeService
+    stats: StatsService

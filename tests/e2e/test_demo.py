@@ -30,6 +30,8 @@ def test_demo_runs_offline_and_tells_the_story() -> None:
         "[和平苑网格群] 各位和平苑网格的居民：本周六",  # a notice rendered per grid
         "📣 通知 #1 发送报告",  # ... and its report to the staff member
         "[幸福里第二网格群] 🔥 幸福里第二网格消防安全提醒",  # a weekly notice, on time
+        "合计 3 个网格",  # /stats
+        "📎 gridbot-",  # an export
         "演示结束",
     ):
         assert expected in out, expected

@@ -1,0 +1,121 @@
+"""Staff and heads read the figures: /stats, /export, and the weekly report to the street."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import datetime
+from typing import Any
+
+from telegram import InputFile
+from telegram.ext import Application
+
+from bot.charts import weekly_chart
+from bot.domain.schedule import Schedule, parse_when
+from bot.domain.stats import PERIOD_WORDS
+from bot.services.container import Services
+from bot.services.timers import AfterCommit, TimerService
+from bot.storage.database import Transaction
+from bot.storage.timers import Timer
+from handlers.context import GridContext
+from handlers.registry import CommandCall
+
+log = logging.getLogger(__name__)
+
+WEEKLY_TIMER = "report.weekly"
+MAX_GRIDS_IN_CHAT = 25  # a phone screen and Telegram's 4,096 characters
+
+
+def _period_and_grid(call: CommandCall) -> tuple[str, str | None]:
+    period, code = "month", None
+    for word in call.arg_list[:2]:
+        if word.lower() in PERIOD_WORDS or word[:4].isdigit():
+            period = word
+        else:
+            code = word
+    return period, code
+
+
+async def stats(call: CommandCall) -> None:
+    """/stats [today|7d|30d|month|YYYY-MM] [网格代码|all] — the figures, per grid and in total."""
+    services = call.context.services
+    period_text, code = _period_and_grid(call)
+    period = services.stats.period(period_text)
+    grids = await services.stats.visible_grids(call.roles, code, call.grid)
+    report = await services.stats.report(period, grids)
+    shown = sorted(report.grids, key=lambda g: -g.figures.received)[:MAX_GRIDS_IN_CHAT]
+    await call.reply("stats", report=report, shown=shown, hidden=len(report.grids) - len(shown))
+
+
+async def export(call: CommandCall) -> None:
+    """/export [period] [网格代码|all] — a CSV of tickets (UTF-8 with BOM, opens in Excel)."""
+    services = call.context.services
+    period_text, code = _period_and_grid(call)
+    period = services.stats.period(period_text)
+    grids = await services.stats.visible_grids(call.roles, code, call.grid)
+    buffer = io.StringIO()
+    count = await services.stats.export("csv", period.start, period.end, grids, buffer)
+    name = f"gridbot-{period.label}-{code or (call.grid.code if call.grid else 'all')}.csv"
+    caption = call.context.messenger.renderer.render(
+        "export_caption", call.locale, count=count, period=period, grids=grids
+    )
+    await call.context.bot.send_document(
+        call.chat.id, InputFile(buffer.getvalue().encode("utf-8"), filename=name),
+        caption=caption, parse_mode="HTML", reply_to_message_id=call.message.message_id,
+    )
+
+
+def weekly_schedule(services: Services) -> Schedule:
+    schedule, _rest = parse_when(services.config.reports.weekly, now=services.clock.now(),
+                                 tz=services.config.bot.tz)
+    return schedule
+
+
+async def register_report_timers(
+    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+) -> None:
+    context = GridContext(application)
+    schedule = weekly_schedule(services)
+
+    async def next_run(tx: Transaction, after: datetime) -> None:
+        runs = schedule.next_runs(after, 1)
+        if runs:
+            await TimerService.add(tx, WEEKLY_TIMER, 0, runs[0])
+
+    async def on_weekly(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
+        await next_run(tx, now)
+
+        async def send() -> None:
+            await send_weekly_report(context)
+            await services.timers.rearm()
+
+        return send
+
+    services.timers.on(WEEKLY_TIMER, on_weekly)
+    if not await services.timers.repository.pending(WEEKLY_TIMER):
+        async with services.db.transaction() as tx:
+            await next_run(tx, services.clock.now())
+
+
+async def send_weekly_report(context: GridContext) -> None:
+    """Last week's figures and chart to the street duty chat."""
+    services = context.services
+    chat_id = services.config.escalation.duty_chat("street")
+    if chat_id is None:
+        log.warning("weekly report: no [escalation] street duty chat configured")
+        return
+    period = services.stats.period("lastweek")
+    report = await services.stats.report(period, None, daily=True)
+    shown = sorted(report.grids, key=lambda g: -g.figures.received)[:MAX_GRIDS_IN_CHAT]
+    await context.messenger.send(chat_id, "stats", report=report, shown=shown,
+                                 hidden=len(report.grids) - len(shown), weekly=True)
+    locale = await context.messenger.locale_for_chat(chat_id)
+    try:
+        await context.bot.send_photo(
+            chat_id, InputFile(weekly_chart(report), filename="weekly.png"),
+            caption=services.renderer.render("weekly_chart_caption", locale, report=report),
+            parse_mode="HTML",
+        )
+    except Exception:
+        log.exception("weekly chart could not be sent")
+
