@@ -58,6 +58,12 @@ async def _ticket_and_rest(call: CommandCall, *, needs_rest: bool = False) -> tu
     raise UserError("needs_ticket_id", command=call.message.text.split()[0] if call.message.text else "")
 
 
+async def _done(call: CommandCall, outcome: LoopOutcome) -> None:
+    """Confirm to whoever acted, then tell everyone concerned."""
+    await call.reply("loop_done", outcome=outcome)
+    await announce(call.context, outcome)
+
+
 async def _actor(call: CommandCall) -> Actor:
     return await call.context.services.loop.actor(call.user.id)
 
@@ -87,8 +93,7 @@ async def claim(call: CommandCall) -> None:
     """/claim 编号 — take a ticket."""
     ticket_id, _rest = await _ticket_and_rest(call)
     outcome = await call.context.services.loop.claim(ticket_id, await _actor(call))
-    await call.reply("loop_done", outcome=outcome)
-    await announce(call.context, outcome)
+    await _done(call, outcome)
 
 
 async def close(call: CommandCall) -> None:
@@ -96,16 +101,14 @@ async def close(call: CommandCall) -> None:
     ticket_id, note = await _ticket_and_rest(call)
     proof = call.message.photo[-1].file_id if call.message.photo else None
     outcome = await call.context.services.loop.resolve(ticket_id, await _actor(call), note, proof)
-    await call.reply("loop_done", outcome=outcome)
-    await announce(call.context, outcome)
+    await _done(call, outcome)
 
 
 async def reopen(call: CommandCall) -> None:
     """/reopen 编号 原因 — back to its handler."""
     ticket_id, reason = await _ticket_and_rest(call)
     outcome = await call.context.services.loop.reopen(ticket_id, await _actor(call), reason)
-    await call.reply("loop_done", outcome=outcome)
-    await announce(call.context, outcome)
+    await _done(call, outcome)
 
 
 async def transfer(call: CommandCall) -> None:
@@ -114,8 +117,7 @@ async def transfer(call: CommandCall) -> None:
     person = await target_person(call, allow_reply=not _replied_is_ticket(call),
                                  words=rest.split())
     outcome = await call.context.services.loop.transfer(ticket_id, await _actor(call), person)
-    await call.reply("loop_done", outcome=outcome)
-    await announce(call.context, outcome)
+    await _done(call, outcome)
 
 
 def _replied_is_ticket(call: CommandCall) -> bool:
@@ -127,16 +129,14 @@ async def escalate(call: CommandCall) -> None:
     """/escalate 编号 原因 — up one level (grid → community → street → district)."""
     ticket_id, reason = await _ticket_and_rest(call)
     outcome = await call.context.services.loop.escalate(ticket_id, await _actor(call), reason)
-    await call.reply("loop_done", outcome=outcome)
-    await announce(call.context, outcome)
+    await _done(call, outcome)
 
 
 async def reject(call: CommandCall) -> None:
     """/reject 编号 代码 原因 — closed without a fix: unable, not_ours, duplicate N, referred, invalid."""
     ticket_id, rest = await _ticket_and_rest(call)
     outcome = await call.context.services.loop.reject(ticket_id, await _actor(call), rest)
-    await call.reply("loop_done", outcome=outcome)
-    await announce(call.context, outcome)
+    await _done(call, outcome)
 
 
 async def note(call: CommandCall) -> None:
