@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
+from jinja2.compiler import find_undeclared
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
@@ -61,10 +62,30 @@ class _NoticeSandbox(ImmutableSandboxedEnvironment):
             raise SecurityError(f"exponent larger than {MAX_EXPONENT}")
         return super().call_binop(context, operator, left, right)
 
+    # Reading a method without calling it would print "<built-in method … at 0x…>", and
+    # an unsafe attribute would come back as an Undefined that prints inside a list:
+    # both are refused outright.
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        return _plain(super().getattr(obj, attribute))
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        return _plain(super().getitem(obj, argument))
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        raise SecurityError(
+            f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe."
+        )
+
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         # Methods of the data, str.format, loop.cycle, macros (recursion fans out): a
         # notice needs none of them.
         raise SecurityError("notices cannot call functions, methods or macros")
+
+
+def _plain(value: Any) -> Any:
+    if callable(value) and not isinstance(value, jinja2.Undefined):
+        raise SecurityError("notices cannot call functions, methods or macros")
+    return value
 
 
 def _environment() -> jinja2.Environment:
@@ -94,7 +115,10 @@ class NoticeTemplate:
     def __init__(self, text_html: str) -> None:
         self._env = _environment()
         try:
-            self._template = self._env.from_string(template_source(text_html))
+            tree = self._env.parse(template_source(text_html))
+            if find_undeclared(tree.body, ("self",)):  # jinja2's reference to the template
+                raise jinja2.TemplateSyntaxError("'self' is undefined", 1)
+            self._template = self._env.from_string(tree)
         except jinja2.TemplateSyntaxError as error:
             raise UserError(
                 "notice_template_syntax", line=error.lineno, detail=_first_line(error)
