@@ -8,7 +8,8 @@ from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import ApplicationBuilder, Defaults
+from telegram.ext import ApplicationBuilder, Defaults, ExtBot
+from telegram.request import HTTPXRequest
 
 import handlers
 from bot.broadcast import NoticeBroadcaster
@@ -112,6 +113,24 @@ def arm_timers_with_job_queue(application: GridApplication, timers: TimerService
     timers.set_arm_callback(arm)
 
 
+class _ConfirmAfterHandling(ExtBot[None]):
+    """An ExtBot whose getUpdates waits until every update fetched before has been handled.
+
+    Telegram forgets updates once a getUpdates carries an offset past them. PTB's updater
+    asks again as soon as it has *queued* a batch, so a crash (SIGKILL, OOM, power) lost the
+    updates fetched but not yet handled: residents' requests never filed
+    (tests/e2e/test_crash.py). Waiting for the queue to be worked off first makes delivery
+    at-least-once; a re-delivered report is deduplicated on chat + message.
+    """
+
+    _handled: Any = None
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> Any:
+        if self._handled is not None:
+            await self._handled()
+        return await super().get_updates(*args, **kwargs)
+
+
 def build_application(
     config: Config, token: str, *, clock: Clock | None = None,
     publish_command_menus: bool = True, arm_timers: bool = True,
@@ -155,25 +174,30 @@ def build_application(
         if runtime is not None:
             await runtime.services.db.close()
 
+    bot = _ConfirmAfterHandling(
+        token,
+        base_url=config.telegram.base_url,
+        base_file_url=config.telegram.base_file_url,
+        defaults=Defaults(tzinfo=config.bot.tz),
+        # ApplicationBuilder's own defaults for the two connection pools.
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        # AIORateLimiter with evenly spaced sends and no stampede after a 429 pause.
+        rate_limiter=EvenRateLimiter(
+            overall_max_rate=config.telegram.overall_max_rate,
+            group_max_rate=config.telegram.group_max_rate,
+            max_retries=config.telegram.max_retries,
+        ),
+    )
     builder: Any = (
         ApplicationBuilder()
-        .token(token)
-        .base_url(config.telegram.base_url)
-        .base_file_url(config.telegram.base_file_url)
+        .bot(bot)
         .context_types(CONTEXT_TYPES)
-        .defaults(Defaults(tzinfo=config.bot.tz))
-        .rate_limiter(
-            # AIORateLimiter with evenly spaced sends and no stampede after a 429 pause.
-            EvenRateLimiter(
-                overall_max_rate=config.telegram.overall_max_rate,
-                group_max_rate=config.telegram.group_max_rate,
-                max_retries=config.telegram.max_retries,
-            )
-        )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
     application: GridApplication = builder.build()
+    bot._handled = application.update_queue.join
     handlers.register(application)
     return application
 

@@ -1,0 +1,206 @@
+"""`gridbot run` killed with SIGKILL at random moments and restarted on the same database.
+
+The bot is a real process long-polling the in-process emulator. Residents keep writing
+(requests and chit-chat) while it is killed at points drawn from a fixed seed, once more
+while its escalation timers are about to fire, and restarted each time. Afterwards:
+
+- every request message has exactly one ticket ('report' row), chit-chat none;
+- the database passes PRAGMA integrity_check;
+- every ticket was escalated automatically exactly once per level (the claim limit is 3 s,
+  and each escalation gives fresh limits at the next level): a timer that fell due while
+  the bot was dead fired late after the restart, none fired twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import sqlite3
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.emulator import BotApiEmulator
+from bot.storage.database import Database
+
+TOKEN = "778899:CRASH-TEST-TOKEN"
+ROOT = Path(__file__).resolve().parents[2]
+STAFF = 9001
+RESIDENT = 40_000
+GRIDS = 4
+SEED = 20261122
+CHATTER = ["大家早上好", "今天天气不错", "谢谢网格员", "收到", "哈哈哈", "好的", "孩子放学了吗"]
+
+
+def write_config(tmp_path: Path, emulator: BotApiEmulator, db: Path) -> Path:
+    config = tmp_path / "config.toml"
+    sla = "\n".join(f'[sla.{u}]\nclaim = "3s"\nresolve = "1h"'
+                    for u in ("emergency", "high", "normal"))
+    config.write_text(
+        f"""
+[telegram]
+base_url = "{emulator.base_url}"
+base_file_url = "{emulator.base_file_url}"
+overall_max_rate = 1000
+group_max_rate = 100000
+[database]
+path = "{db}"
+[bot]
+log_level = "WARNING"
+[roles]
+staff = [{STAFF}]
+{sla}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+async def seed(db: Path) -> list[int]:
+    """GRIDS bound grids, written before the first start; returns their chat ids."""
+    database = await Database.open(db)
+    await database.close()
+    chats = [-3_000_001 - n for n in range(GRIDS)]
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO grids (code, name, chat_id, active, created_at, updated_at) "
+            "VALUES (?, ?, ?, 1, 0, 0)",
+            [(f"K{n:02d}", f"崩溃测试网格{n}", chat) for n, chat in enumerate(chats)],
+        )
+    return chats
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+class BotProcess:
+    def __init__(self, config: Path, emulator: BotApiEmulator) -> None:
+        self.config = config
+        self.emulator = emulator
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    async def start(self) -> None:
+        since = len(self.emulator.calls)
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "-c", str(self.config), cwd=ROOT,
+            env={"GRIDBOT_TOKEN": TOKEN, "PATH": "/usr/bin:/bin", "PTB_TIMEDELTA": "1"},
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )
+        self.starts += 1
+        await self.emulator.wait_for_call("getUpdates", timeout=30, since=since)
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(self.process.wait(), 10)
+
+    async def stop(self) -> str:
+        assert self.process is not None
+        if self.process.returncode is not None:
+            return ""
+        self.process.send_signal(signal.SIGTERM)
+        _out, err = await asyncio.wait_for(self.process.communicate(), 30)
+        return err.decode(errors="replace")
+
+
+async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    db = tmp_path / "crash.db"
+    chats = await seed(db)
+    async with BotApiEmulator(token=TOKEN, bot_username="gridbot_bot") as emulator:
+        emulator.add_user(STAFF, "街道小李")
+        for n in range(20):
+            emulator.add_user(RESIDENT + n, f"居民{n}")
+        for n, chat in enumerate(chats):
+            emulator.create_group(f"崩溃测试网格{n}群", chat_id=chat)
+            emulator.chat(chat).bot_status = "member"
+        bot = BotProcess(write_config(tmp_path, emulator, db), emulator)
+        requests: set[tuple[int, int]] = set()
+        chatter: set[tuple[int, int]] = set()
+        building = 0
+
+        async def residents_write(count: int) -> None:
+            nonlocal building
+            for _ in range(count):
+                chat = rng.choice(chats)
+                user = RESIDENT + rng.randrange(20)
+                if rng.random() < 0.5:
+                    building += 1  # a building of its own: never merged into a "+1"
+                    message = emulator.post_message(chat, user, f"{building}栋电梯坏了，老人上不了楼")
+                    requests.add((chat, message["message_id"]))
+                else:
+                    message = emulator.post_message(chat, user, rng.choice(CHATTER))
+                    chatter.add((chat, message["message_id"]))
+                await asyncio.sleep(rng.uniform(0, 0.02))
+
+        def reports() -> set[tuple[int, int]]:
+            return {(c, m) for c, m in query(
+                db, "SELECT chat_id, message_id FROM ticket_messages WHERE role = 'report'")}
+
+        try:
+            await bot.start()
+            # Killed mid-traffic, at points drawn from the seed.
+            for _ in range(3):
+                writing = asyncio.create_task(residents_write(20))
+                await asyncio.sleep(rng.uniform(0.05, 0.4))
+                await bot.kill()
+                await writing
+                await bot.start()
+            await until(lambda: reports() >= requests, 20, "every request to be filed")
+            # Killed again right before the first claim limits pass (3 s after filing), and
+            # kept down for a while: those escalations fire late, after the restart.
+            first_filed = query(db, "SELECT MIN(created_at) FROM tickets")[0][0]
+            await asyncio.sleep(max(0.0, first_filed + 2.8 - time.time()))
+            await bot.kill()
+            await asyncio.sleep(1.0)
+            await bot.start()
+
+            def escalated() -> bool:
+                rows = query(db, "SELECT COUNT(DISTINCT ticket_id) FROM ticket_events "
+                                 "WHERE kind = 'escalated_auto'")
+                return rows[0][0] == len(requests)
+
+            await until(escalated, 15, "every ticket to be escalated")
+        finally:
+            logs = await bot.stop()
+    assert "Traceback" not in logs, logs
+
+    assert len(requests) > 10 and len(chatter) > 10
+    filed = reports()
+    assert filed == requests  # every request once; no chit-chat
+    assert not filed & chatter
+    assert query(db, "SELECT COUNT(*) FROM tickets")[0][0] == len(requests)
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+
+    levels = Counter(
+        (ticket, note.split(":", 1)[0]) for ticket, note in query(
+            db, "SELECT ticket_id, note FROM ticket_events WHERE kind = 'escalated_auto'")
+    )
+    assert levels, "no automatic escalation"
+    doubled = {key: n for key, n in levels.items() if n > 1}
+    assert not doubled, f"escalations fired twice: {doubled}"
+    assert {ticket for ticket, level in levels if level == "community"} == {
+        row[0] for row in query(db, "SELECT id FROM tickets")
+    }
+    # Every timer that fell due has fired (or was cancelled) exactly once: none left behind.
+    overdue = query(db, "SELECT kind, ref_id FROM timers WHERE done_at IS NULL AND "
+                        f"due_at < {int(time.time()) - 2}")
+    assert not overdue, overdue
+    assert bot.starts == 5
