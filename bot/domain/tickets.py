@@ -101,14 +101,6 @@ class Ticket:
         return self.status in OPEN_STATES
 
 
-def deadlines_for(
-    urgency: Urgency, created_at: datetime,
-    limits: dict[Urgency, tuple[timedelta, timedelta]] | None = None,
-) -> tuple[datetime, datetime]:
-    claim, resolve = (limits or DEFAULT_DEADLINES)[urgency]
-    return created_at + claim, created_at + resolve
-
-
 def _bigrams(text: str) -> set[str]:
     compact = "".join(ch for ch in text.lower() if ch.isalnum())
     return {compact[i : i + 2] for i in range(len(compact) - 1)} or {compact}
