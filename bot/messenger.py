@@ -19,6 +19,7 @@ from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, Rep
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TimedOut
 
+from bot.domain.models import Grid
 from bot.render import Renderer
 from bot.services.grids import ChatRef, GridService
 from bot.services.people import PeopleService
@@ -46,11 +47,14 @@ class Messenger:
         self._grids = grids
         self._people = people
 
+    def grid_locale(self, grid: Grid | None) -> str:
+        """A grid chat speaks its grid's locale (the default when unset or not a grid)."""
+        return self.renderer.pick_locale(grid.locale if grid else None)
+
     async def locale_for_chat(self, chat_id: int, language_code: str | None = None) -> str:
         """A group speaks its grid's locale; a private chat its person's language."""
         if chat_id < 0:
-            grid = await self._grids.grid_for_chat(chat_id)
-            return self.renderer.pick_locale(grid.locale if grid else None)
+            return self.grid_locale(await self._grids.grid_for_chat(chat_id))
         return self.renderer.pick_locale(
             language_code or await self._people.repository.language_of(chat_id)
         )

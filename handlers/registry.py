@@ -117,7 +117,13 @@ def _guarded(command: Command) -> Callable[[Update, GridContext], Awaitable[None
         messenger = context.messenger
         services = context.services
         user = message.from_user
-        locale = await messenger.locale_for_chat(chat.id, user.language_code if user else None)
+        in_group = chat.type in (Chat.GROUP, Chat.SUPERGROUP)
+        # One grid lookup serves both the locale and the permission check.
+        grid = await services.grids.grid_for_chat(chat.id) if in_group else None
+        locale = (
+            messenger.grid_locale(grid) if in_group
+            else await messenger.locale_for_chat(chat.id, user.language_code if user else None)
+        )
 
         async def refuse(template: str, **ctx: Any) -> None:
             await messenger.send(
@@ -133,7 +139,6 @@ def _guarded(command: Command) -> Callable[[Update, GridContext], Awaitable[None
         if user is None or (is_anonymous_sender(message) and command.audience != Audience.EVERYONE):
             await refuse("errors/anonymous_admin", command=command.name)
             return
-        in_group = chat.type in (Chat.GROUP, Chat.SUPERGROUP)
         if command.where is Where.GROUP and not in_group:
             await refuse("errors/use_in_group", command=command.name)
             return
@@ -141,7 +146,6 @@ def _guarded(command: Command) -> Callable[[Update, GridContext], Awaitable[None
             await refuse("errors/use_in_private", command=command.name,
                          bot_username=context.runtime.bot_username)
             return
-        grid = await services.grids.grid_for_chat(chat.id) if in_group else None
         roles = await services.grids.roles_of(user.id)
         if not allowed(command.audience, roles, grid.id if grid else None):
             log.info("refused /%s for user %s in chat %s", command.name, user.id, chat.id)

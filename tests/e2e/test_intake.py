@@ -143,10 +143,9 @@ async def test_explicit_report_and_report_as_reply(bot: OfflineBot) -> None:
     reply = await bot.says(chat, NEIGHBOUR, "/report")
     assert "用法：/report" in reply.text_in(chat)
     # The same message filed twice is the same ticket.
-    reply = await bot.says(chat, HEAD, "/report", reply_to=1 + 0 if False else
-                           bot.emulator.chat(chat).messages and
-                           [m for m in bot.emulator.chat(chat).messages.values()
-                            if m.get("text") == "今天小区里好多人"][0]["message_id"])
+    original = next(m for m in bot.emulator.chat(chat).messages.values()
+                    if m.get("text") == "今天小区里好多人")
+    reply = await bot.says(chat, HEAD, "/report", reply_to=original["message_id"])
     assert "已登记为 #1" in reply.text_in(chat)
 
 
