@@ -22,6 +22,7 @@ from telegram.ext import (
 
 from bot.domain.errors import UserError
 from bot.domain.loop import Action, Actor, check, is_overdue
+from bot.domain.text import whole_number
 from bot.domain.tickets import Level, Ticket, TicketStatus
 from bot.services.loop import REASON_BUTTON, LoopOutcome
 from bot.storage.people import PendingActionRepository
@@ -34,7 +35,6 @@ from handlers.cards import (
 )
 from handlers.context import GridContext
 from handlers.registry import CommandCall
-from handlers.resident import parse_ticket_id
 from handlers.staff import target_person
 
 log = logging.getLogger(__name__)
@@ -43,12 +43,13 @@ CLOSE_NOTE = "ticket.close_note"
 CLOSE_NOTE_TTL = timedelta(minutes=30)
 
 
-async def _ticket_and_rest(call: CommandCall, *, needs_rest: bool = False) -> tuple[int, str]:
+async def _ticket_and_rest(call: CommandCall) -> tuple[int, str]:
     """The ticket a command is about (first argument, or the replied-to ticket message)."""
     replied = call.message.reply_to_message
     first, _sep, rest = call.args.partition(" ")
-    if first.lstrip("#＃").isdigit():
-        return parse_ticket_id(first), rest.strip()
+    ticket_id = whole_number(first)
+    if ticket_id is not None:
+        return ticket_id, rest.strip()
     if replied is not None:
         linked = await call.context.services.tickets.tickets.by_message(
             call.chat.id, replied.message_id

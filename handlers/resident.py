@@ -21,6 +21,7 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot.domain.errors import UserError
 from bot.domain.models import Grid, Person, Role, Urgency
+from bot.domain.text import whole_number
 from bot.domain.tickets import Source, Ticket
 from bot.services.tickets import IncomingReport, IntakeOutcome, IntakeResult
 from handlers.cards import NOT_A_REQUEST, ticket_keyboard, toast_locale
@@ -390,11 +391,10 @@ async def set_category(call: CommandCall) -> None:
 
 
 def parse_ticket_id(text: str) -> int:
-    token = text.split()[0] if text.split() else ""
-    token = token.lstrip("#＃")
-    if not token.isdigit() or len(token) > 12:
+    ticket_id = whole_number(text.split()[0]) if text.split() else None
+    if ticket_id is None:
         raise UserError("bad_ticket_id", given=text[:20])
-    return int(token)
+    return ticket_id
 
 
 async def start_deep_link(call: CommandCall) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
 
 from bot.domain.errors import UserError
+from bot.domain.text import whole_number
 from bot.domain.models import Person, Role
 from bot.services.grids import BindResult, ChatRef
 from handlers.context import GridContext
@@ -136,8 +137,9 @@ async def target_person(
             if person is None:
                 raise UserError("unknown_person", name=word)
             return person
-        if word.isdigit():
-            person = await people.get(int(word))
+        user_id = whole_number(word, max_digits=15)
+        if user_id is not None:
+            person = await people.get(user_id)
             if person is None:
                 raise UserError("unknown_person", name=word)
             return person

@@ -23,6 +23,7 @@ from bot.domain.loop import (
     sort_for_work,
 )
 from bot.domain.models import Person, Role
+from bot.domain.text import whole_number
 from bot.domain.tickets import OPEN_STATES, Closure, Level, Ticket, TicketStatus
 from bot.services.grids import GridService
 from bot.services.tickets import schedule_deadlines
@@ -242,9 +243,9 @@ class LoopService:
         duplicate_of = None
         if REJECT_CODES[code] is Closure.DUPLICATE:
             head, _sep, rest = rest.partition(" ")
-            if not head.lstrip("#").isdigit():
+            duplicate_of = whole_number(head)
+            if duplicate_of is None:
                 raise UserError("reject_duplicate_usage")
-            duplicate_of = int(head.lstrip("#"))
             if duplicate_of == ticket_id or await self.tickets.get(duplicate_of) is None:
                 raise UserError("unknown_ticket", id=duplicate_of)
         reason = rest.strip()[:MAX_NOTE]

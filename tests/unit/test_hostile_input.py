@@ -136,3 +136,11 @@ def test_sandbox_escapes_are_refused(text: str) -> None:
     with pytest.raises(UserError) as caught:
         NoticeTemplate(text).render(CONTEXT, grid="G01")
     assert caught.value.code in ("notice_template_syntax", "notice_template_error")
+
+
+def test_numbers_are_ascii_or_full_width_digits_only() -> None:
+    from bot.domain.text import whole_number
+
+    assert whole_number("#12") == 12 and whole_number("＃１２") == 12
+    assert whole_number("²") is None and whole_number("١٢") is None  # isdigit() says yes
+    assert whole_number("1" * 13) is None and whole_number("") is None
