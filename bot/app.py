@@ -22,6 +22,7 @@ from bot.domain.schedule import parse_clock
 from bot.messenger import Messenger
 from bot.rate_limit import EvenRateLimiter
 from bot.render import Renderer
+from bot.update_order import ChatOrderedUpdateProcessor
 from bot.services.container import Services
 from bot.services.digest import DigestService
 from bot.services.grids import GridService
@@ -195,6 +196,7 @@ def build_application(
         .context_types(CONTEXT_TYPES)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .concurrent_updates(ChatOrderedUpdateProcessor(config.bot.concurrent_chats))
     )
     application: GridApplication = builder.build()
     bot._handled = application.update_queue.join

@@ -79,6 +79,7 @@ class BotConfig:
     locale: str = "zh-CN"
     log_level: str = "INFO"
     templates_dir: str | None = None
+    concurrent_chats: int = 8
 
     @property
     def tz(self) -> ZoneInfo:
@@ -347,6 +348,8 @@ def _check_semantics(where: str, config: Config) -> None:
     _check_weekly_report(where, config)
     _duration(where, "[notices] grace", config.notices.grace)
     _duration(where, "[notices] progress_every", config.notices.progress_every)
+    if config.bot.concurrent_chats < 1:
+        raise ConfigError(f"{where}: [bot] concurrent_chats: must be at least 1")
     if config.notices.parallel_sends < 1:
         raise ConfigError(f"{where}: [notices] parallel_sends: must be at least 1")
     if config.intake.vocabulary:

@@ -93,6 +93,8 @@ class Renderer:
             loader=jinja2.FileSystemLoader([str(p) for p in search]),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
+            # Templates do not change under a running bot; don't stat the file per message.
+            auto_reload=False,
             # Block-only lines are written as `%% if …` line statements, which vanish whole;
             # inline `{% if %}` then keeps the line's own newline (trim_blocks would eat it).
             line_statement_prefix="%%",

@@ -249,13 +249,9 @@ async def close_note_message(update: Update, context: GridContext) -> None:
         return
     services = context.services
     now = services.clock.now()
-    async with services.db.transaction() as tx:
-        row = await tx.fetchone(
-            "SELECT id FROM pending_actions WHERE kind = ? AND chat_id = ? AND actor_id = ? "
-            "AND done_at IS NULL AND expires_at >= ? ORDER BY id DESC LIMIT 1",
-            (CLOSE_NOTE, message.chat_id, message.from_user.id, int(now.timestamp())),
-        )
-        pending = await PendingActionRepository.take(tx, row["id"], now) if row else None
+    pending = await PendingActionRepository(services.db).take_latest(
+        CLOSE_NOTE, message.chat_id, message.from_user.id, now
+    )
     if pending is None:
         return
     text = (message.text or message.caption or "").strip()

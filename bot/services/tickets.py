@@ -22,6 +22,7 @@ from bot.domain.tickets import (
 )
 from bot.storage.database import Database, Transaction
 from bot.storage.tickets import NewTicket, TicketRepository
+from bot.storage.timers import NewTimer
 from bot.services.timers import TimerService
 
 log = logging.getLogger(__name__)
@@ -77,16 +78,16 @@ async def schedule_deadlines(
     Each timer carries the deadline it was made for: when the ticket's deadline moves
     (escalation, reopening), the old timers find a mismatch and do nothing.
     """
-    added = []
+    timers: list[NewTimer] = []
     for stage, due in (("claim", claim_due), ("resolve", resolve_due)):
         if due is None:
             continue
         payload = {"due": int(due.timestamp())}
-        remind_at = sla.reminder_before(start, due)
-        await TimerService.add(tx, f"ticket.{stage}_remind", ticket_id, remind_at, payload)
-        await TimerService.add(tx, f"ticket.{stage}_due", ticket_id, due, payload)
-        added += [remind_at, due]
-    return added
+        timers.append((f"ticket.{stage}_remind", ticket_id, sla.reminder_before(start, due),
+                       payload))
+        timers.append((f"ticket.{stage}_due", ticket_id, due, payload))
+    await TimerService.add_many(tx, timers)
+    return [due_at for _kind, _ref, due_at, _payload in timers]
 
 
 class TicketService:

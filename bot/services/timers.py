@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.domain.clock import Clock
 from bot.storage.database import Database, Transaction
-from bot.storage.timers import Timer, TimerRepository
+from bot.storage.timers import NewTimer, Timer, TimerRepository
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,10 @@ class TimerService:
     async def add(tx: Transaction, kind: str, ref_id: int, due_at: datetime,
                   payload: dict[str, Any] | None = None) -> bool:
         return await TimerRepository.add(tx, kind, ref_id, due_at, payload)
+
+    @staticmethod
+    async def add_many(tx: Transaction, timers: list[NewTimer]) -> None:
+        await TimerRepository.add_many(tx, timers)
 
     @staticmethod
     async def cancel(tx: Transaction, kind_prefix: str, ref_id: int, now: datetime) -> int:

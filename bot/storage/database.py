@@ -1,8 +1,16 @@
-"""The one SQLite connection: open (WAL, foreign keys), migrate, run transactions.
+"""The SQLite database: open (WAL, foreign keys), migrate, run transactions.
 
-The bot runs in one asyncio loop and shares one connection. SQLite transactions are
-per connection, so two coroutines interleaving statements would end up inside each
-other's transaction; `transaction()` therefore serialises writers with a lock.
+Two connections to one file:
+
+- The bot's connection, used directly on the event loop. Its statements are keyed
+  lookups and small writes that take microseconds; handing each to a worker thread
+  (aiosqlite) cost ~70 µs of CPU in thread wake-ups per statement, the larger part of
+  what a busy bot spent on an update (docs/performance.md). SQLite transactions are per
+  connection, so two coroutines interleaving statements would end up inside each other's
+  transaction; `transaction()` therefore serialises writers with a lock.
+- A read-only aiosqlite connection for reads that take long (statistics over a month,
+  exports, the integrity check), so that they run on its thread and never stall the
+  bot. In WAL mode it reads the last committed state and never blocks the writer.
 """
 
 from __future__ import annotations
@@ -39,52 +47,80 @@ def from_epoch(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
+def _bump(versions: dict[str, int], table: str) -> None:
+    versions[table] = versions.get(table, 0) + 1
+
+
 class Transaction:
     """Statements inside one BEGIN IMMEDIATE … COMMIT."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, versions: dict[str, int]) -> None:
         self._conn = conn
+        self._versions = versions
+        self.touched: set[str] = set()
 
-    async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
-        return await self._conn.execute(sql, params)
+    def touches(self, table: str) -> None:
+        """Declare a write to a table whose readers cache rows (see Database.version).
+
+        The version moves now, so that a read later in this transaction misses the
+        cache, and again when the transaction ends.
+        """
+        self.touched.add(table)
+        _bump(self._versions, table)
+
+    async def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        self._conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        """The row of a query that has at most one (by key, an aggregate, RETURNING one)."""
+        rows = self._conn.execute(sql, params).fetchall()
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return self._conn.execute(sql, params).fetchall()
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # Only this process writes, one transaction at a time: a wait here means another
+    # program holds the file (a backup tool, a second bot started by mistake).
+    conn.execute("PRAGMA busy_timeout = 5000")
+    # WAL with synchronous=NORMAL is durable against process crashes (not power loss),
+    # which is the failure we must survive; FULL would fsync on every ticket.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
 
 
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self._conn = conn
+        self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self._versions: dict[str, int] = {}
         self.path = path
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
         path = str(path)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA busy_timeout = 5000")
-        # WAL with synchronous=NORMAL is durable against process crashes (not power loss),
-        # which is the failure we must survive; FULL would fsync on every ticket.
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        db = cls(conn, path)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = cls(_connect(path), path)
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseError(f"{path}: cannot open the database: {exc}") from exc
         await db.migrate()
         return db
 
     async def close(self) -> None:
-        await self._conn.close()
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
+        self._conn.close()
 
     async def schema_version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")
@@ -103,35 +139,63 @@ class Database:
             async with self._write_lock:
                 # executescript commits on its own; keep schema and version in one script
                 # so a crash leaves either both or neither.
-                await self._conn.executescript(
+                self._conn.executescript(
                     f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
                 )
+
+    def version(self, table: str) -> int:
+        """Changes with every transaction that declared a write to `table` (Transaction.touches).
+
+        A reader that caches rows of the table keeps a result only if the version is the
+        same after its query as before, and drops its cache when the version moves.
+        """
+        return self._versions.get(table, 0)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         async with self._write_lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("BEGIN IMMEDIATE")
+            tx = Transaction(self._conn, self._versions)
             try:
-                yield Transaction(self._conn)
+                yield tx
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                self._conn.execute("ROLLBACK")
                 raise
             else:
-                await self._conn.execute("COMMIT")
+                self._conn.execute("COMMIT")
+            finally:
+                # After COMMIT/ROLLBACK, never before: a read that ran inside the open
+                # transaction must not outlive it in a cache.
+                for table in tx.touched:
+                    _bump(self._versions, table)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        """The row of a query that has at most one (by key, an aggregate, RETURNING one)."""
+        rows = self._conn.execute(sql, params).fetchall()
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        """Rows of a quick query (by key, by index, a bounded list)."""
+        return self._conn.execute(sql, params).fetchall()
+
+    async def _read_only(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            reader = await aiosqlite.connect(
+                f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True
+            )
+            reader.row_factory = sqlite3.Row
+            self._reader = reader
+        return self._reader
+
+    async def fetchall_in_thread(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Rows of a query that may take long (aggregates over many tickets), off the loop."""
+        return list(await (await self._read_only()).execute_fetchall(sql, params))
 
     async def stream(
         self, sql: str, params: Params = (), batch: int = 500
     ) -> AsyncIterator[sqlite3.Row]:
-        """Rows one batch at a time, so an export of a million rows holds only `batch`."""
-        async with self._conn.execute(sql, params) as cur:
+        """Rows one batch at a time, off the loop: an export of a million rows holds `batch`."""
+        async with (await self._read_only()).execute(sql, params) as cur:
             while True:
                 rows = await cur.fetchmany(batch)
                 if not rows:
@@ -140,5 +204,5 @@ class Database:
                     yield row
 
     async def integrity_check(self) -> str:
-        row = await self.fetchone("PRAGMA integrity_check")
-        return str(row[0]) if row else "no answer"
+        rows = await self.fetchall_in_thread("PRAGMA integrity_check")
+        return str(rows[0][0]) if rows else "no answer"

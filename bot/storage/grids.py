@@ -39,8 +39,17 @@ def person_from_row(row: sqlite3.Row, prefix: str = "") -> Person:
 
 
 class GridRepository:
+    """Grids by id, code and chat, with the grid of each chat cached.
+
+    Every group message asks which grid its chat is; grids change a few times a year.
+    The cache follows `Database.version("grids")`, which every write below declares.
+    """
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._cached_version = -1
+        self._by_chat: dict[int, Grid] = {}
+        self._by_id: dict[int, Grid] = {}
 
     async def _tags_for(self, grid_ids: list[int]) -> dict[int, list[str]]:
         tags: dict[int, list[str]] = defaultdict(list)
@@ -60,14 +69,34 @@ class GridRepository:
         tags = await self._tags_for([row["id"]])
         return _grid_from_row(row, tags[row["id"]])
 
+    def _current_version(self) -> int:
+        version = self._db.version("grids")
+        if version != self._cached_version:
+            self._by_chat.clear()
+            self._by_id.clear()
+            self._cached_version = version
+        return version
+
+    async def _cached(self, cache: dict[int, Grid], key: int, where: str) -> Grid | None:
+        version = self._current_version()
+        if key in cache:
+            return cache[key]
+        grid = await self._one(where, (key,))
+        # Only grids are kept (not "no grid here"), so the cache is bounded by their number.
+        if grid is not None and self._db.version("grids") == version:
+            self._by_id[grid.id] = grid
+            if grid.chat_id is not None:
+                self._by_chat[grid.chat_id] = grid
+        return grid
+
     async def by_id(self, grid_id: int) -> Grid | None:
-        return await self._one("g.id = ?", (grid_id,))
+        return await self._cached(self._by_id, grid_id, "g.id = ?")
 
     async def by_code(self, code: str) -> Grid | None:
         return await self._one("g.code = ?", (code,))
 
     async def by_chat(self, chat_id: int) -> Grid | None:
-        return await self._one("g.chat_id = ?", (chat_id,))
+        return await self._cached(self._by_chat, chat_id, "g.chat_id = ?")
 
     async def all(self) -> list[Grid]:
         rows = await self._db.fetchall(f"SELECT {_GRID_COLUMNS} FROM grids g ORDER BY g.code")
@@ -139,6 +168,7 @@ class GridRepository:
         tx: Transaction, *, code: str, name: str, chat_id: int, chat_title: str | None,
         now: datetime,
     ) -> int:
+        tx.touches("grids")
         cur = await tx.execute(
             "INSERT INTO grids (code, name, chat_id, chat_title, active, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, 1, ?, ?)",
@@ -152,6 +182,7 @@ class GridRepository:
         tx: Transaction, grid_id: int, *, code: str, name: str, chat_id: int | None,
         chat_title: str | None, active: bool, now: datetime,
     ) -> None:
+        tx.touches("grids")
         await tx.execute(
             "UPDATE grids SET code = ?, name = ?, chat_id = ?, chat_title = ?, active = ?, "
             "updated_at = ? WHERE id = ?",
@@ -162,6 +193,7 @@ class GridRepository:
     async def set_active_by_chat(
         tx: Transaction, chat_id: int, active: bool, now: datetime
     ) -> int:
+        tx.touches("grids")
         cur = await tx.execute(
             "UPDATE grids SET active = ?, updated_at = ? WHERE chat_id = ? AND active != ?",
             (int(active), to_epoch(now), chat_id, int(active)),
@@ -170,6 +202,7 @@ class GridRepository:
 
     @staticmethod
     async def set_tags(tx: Transaction, grid_id: int, tags: Iterable[str]) -> None:
+        tx.touches("grids")  # a Grid carries its tags
         await tx.execute("DELETE FROM grid_tags WHERE grid_id = ?", (grid_id,))
         await tx.executemany(
             "INSERT OR IGNORE INTO grid_tags (grid_id, tag) VALUES (?, ?)",

@@ -100,6 +100,7 @@ class ChatRepository:
     async def move_chat_id(tx: Transaction, old_chat_id: int, new_chat_id: int) -> None:
         """Re-key every row from a migrated group to its supergroup, in the caller's transaction."""
         for table, column in CHAT_ID_COLUMNS:
+            tx.touches(table)
             await tx.execute(
                 f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new_chat_id, old_chat_id)
             )
@@ -126,6 +127,22 @@ class PendingActionRepository:
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
+
+    async def take_latest(
+        self, kind: str, chat_id: int, actor_id: int, now: datetime
+    ) -> PendingAction | None:
+        """The person's newest live action of this kind in this chat, taken (once)."""
+        # Asked of every group message; nearly always there is none, so look before
+        # opening a write transaction.
+        row = await self._db.fetchone(
+            "SELECT id FROM pending_actions WHERE kind = ? AND chat_id = ? AND actor_id = ? "
+            "AND done_at IS NULL AND expires_at >= ? ORDER BY id DESC LIMIT 1",
+            (kind, chat_id, actor_id, to_epoch(now)),
+        )
+        if row is None:
+            return None
+        async with self._db.transaction() as tx:
+            return await self.take(tx, row["id"], now)
 
     @staticmethod
     async def take(tx: Transaction, action_id: int, now: datetime) -> PendingAction | None:

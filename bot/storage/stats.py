@@ -88,7 +88,7 @@ class StatsRepository:
                 if grid_id is not None:
                     result[grid_id].verifications_asked += row[1]
                     result[grid_id].verifications_answered += row[2]
-        for row in await self._db.fetchall(
+        for row in await self._db.fetchall_in_thread(
             "SELECT grid_id, COUNT(*) AS n FROM tickets "
             "WHERE status IN ('open', 'claimed', 'reopened') AND (overdue_at IS NOT NULL "
             "OR (status = 'open' AND claim_due_at < :now) OR resolve_due_at < :now)"
@@ -96,7 +96,7 @@ class StatsRepository:
             params,
         ):
             result[row["grid_id"]].overdue_now = int(row["n"])
-        for row in await self._db.fetchall(
+        for row in await self._db.fetchall_in_thread(
             "SELECT grid_id, COUNT(*) AS n FROM patrol_logs WHERE at >= :start AND at < :end"
             f"{grids} GROUP BY grid_id",
             params,
@@ -109,7 +109,7 @@ class StatsRepository:
     ) -> dict[str, dict[str, int]]:
         """Tickets received per local day and category (for the weekly chart)."""
         offset = int(period.start.astimezone(tz).utcoffset().total_seconds())  # type: ignore[union-attr]
-        rows = await self._db.fetchall(
+        rows = await self._db.fetchall_in_thread(
             "SELECT date(created_at + :offset, 'unixepoch') AS day, category, COUNT(*) AS n "
             f"FROM tickets WHERE {_COHORT}{_grid_filter(grid_ids)} GROUP BY day, category",
             {"start": to_epoch(period.start), "end": to_epoch(period.end), "offset": offset},

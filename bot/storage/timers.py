@@ -19,6 +19,10 @@ class Timer:
     payload: dict[str, Any]
 
 
+# (kind, ref_id, due_at, payload), as `TimerRepository.add` takes them.
+NewTimer = tuple[str, int, datetime, dict[str, Any]]
+
+
 class TimerRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -34,6 +38,17 @@ class TimerRepository:
             (kind, ref_id, to_epoch(due_at), json.dumps(payload or {}, ensure_ascii=False)),
         )
         return cur.rowcount == 1
+
+    @staticmethod
+    async def add_many(
+        tx: Transaction, timers: list[NewTimer]
+    ) -> None:
+        """`add` for several (kind, ref, moment, payload) in one statement."""
+        await tx.executemany(
+            "INSERT OR IGNORE INTO timers (kind, ref_id, due_at, payload) VALUES (?, ?, ?, ?)",
+            [(kind, ref_id, to_epoch(due_at), json.dumps(payload, ensure_ascii=False))
+             for kind, ref_id, due_at, payload in timers],
+        )
 
     @staticmethod
     async def cancel(tx: Transaction, kind_prefix: str, ref_id: int, now: datetime) -> int:

@@ -299,3 +299,31 @@ async def test_reaction_mode_only_reacts(tmp_path: Path) -> None:
         await bot.settle()
         assert bot.emulator.bot_messages_since(mark) == []
         assert bot.emulator.reactions(chat, message["message_id"])[0]["emoji"] == "✍"
+
+
+async def test_a_burst_is_handled_in_order_within_each_chat(bot: OfflineBot) -> None:
+    """Chats are handled side by side ([bot] concurrent_chats), each one in order."""
+    first = await bound_grid(bot)
+    second = await bound_grid(bot, "G02", "幸福里第二网格", head=None)
+    mark = len(bot.emulator.calls)
+    # Telegram is slow to answer the first acknowledgement in the first chat.
+    bot.emulator.inject_fault("sendMessage", kind="slow", delay=0.5, chat_id=first)
+    # All posted before the bot takes any: one getUpdates batch.
+    bot.emulator.post_message(first, RESIDENT, "3栋电梯又坏了 老人下不了楼")
+    bot.emulator.post_message(first, NEIGHBOUR, "3栋的电梯坏了好几天了 没人管吗")
+    bot.emulator.post_message(second, RESIDENT, "7栋楼道灯坏了")
+    await bot.settle()
+    sends = [(c.params["chat_id"], c.time) for c in bot.emulator.calls[mark:]
+             if c.method == "sendMessage"]
+    [(_, ack_first), (_, plus_one)] = [s for s in sends if int(s[0]) == first]
+    [(_, ack_second)] = [s for s in sends if int(s[0]) == second]
+    # The other chat did not wait for the slow answer; this chat's next message did.
+    assert ack_second < ack_first + 0.4
+    assert plus_one >= ack_first + 0.5
+    rows = await bot.runtime.services.db.fetchall(
+        "SELECT t.reporter_id, t.followers, g.code FROM tickets t "
+        "JOIN grids g ON g.id = t.grid_id ORDER BY g.code"
+    )
+    assert [(r["code"], r["reporter_id"], r["followers"]) for r in rows] == [
+        ("G01", RESIDENT, 1), ("G02", RESIDENT, 0),
+    ]

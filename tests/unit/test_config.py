@@ -50,6 +50,7 @@ group_max_rate = 10
         ("[bot]\ntimezone = \"Mars/Olympus\"\n", "[bot] timezone: unknown time zone 'Mars/Olympus'"),
         ("[bot]\nlocal = \"en\"\n", "[bot] local: unknown key"),
         ("[bott]\n", "unknown table [bott]"),
+        ("[bot]\nconcurrent_chats = 0\n", "[bot] concurrent_chats: must be at least 1"),
         ("[roles]\nstaff = \"123\"\n", "[roles] staff: expected a list of integers"),
         ("[roles]\nstaff = [\"x\"]\n", "[roles] staff[0]: expected an integer, got a string ('x')"),
         ("[database]\npath = 3\n", "[database] path: expected a string, got an integer (3)"),

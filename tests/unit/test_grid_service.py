@@ -186,3 +186,40 @@ async def test_tags(grids: GridService) -> None:
     with pytest.raises(UserError) as unknown:
         await grids.set_tags(STAFF, "G99", ["x"])
     assert unknown.value.code == "unknown_grid"
+
+
+async def test_the_grid_of_a_chat_is_cached_and_every_grid_write_is_seen(
+    grids: GridService, db: Database
+) -> None:
+    await grids.bind(STAFF, CHAT_A, "G01", "一网格")
+    first = await grids.grid_for_chat(CHAT_A.chat_id)
+    assert first is not None and first is await grids.grid_for_chat(CHAT_A.chat_id)  # cached
+    assert first is await grids.grids.by_id(first.id)
+    # Each use case that writes grids must be visible at once, through the cache.
+    await grids.bind(STAFF, CHAT_A, "G01", "一网格改名")
+    renamed = await grids.grid_for_chat(CHAT_A.chat_id)
+    assert renamed is not None and renamed.name == "一网格改名"
+    tagged = await grids.set_tags(STAFF, "G01", ["老旧小区"])
+    assert (await grids.grids.by_id(tagged.id)).tags == ("老旧小区",)  # type: ignore[union-attr]
+    await grids.bot_membership_changed(CHAT_A, is_member=False)
+    assert not (await grids.grid_for_chat(CHAT_A.chat_id)).active  # type: ignore[union-attr]
+    await grids.bot_membership_changed(CHAT_A, is_member=True)
+    await grids.chat_migrated(CHAT_A.chat_id, -100_777)
+    assert await grids.grid_for_chat(CHAT_A.chat_id) is None
+    moved = await grids.grid_for_chat(-100_777)
+    assert moved is not None and moved.id == first.id and moved.active
+    await grids.unbind(STAFF, -100_777)
+    assert await grids.grid_for_chat(-100_777) is None
+
+
+async def test_a_read_inside_a_transaction_after_a_grid_write_is_not_served_stale(
+    grids: GridService, db: Database
+) -> None:
+    from bot.storage.grids import GridRepository
+
+    created = await grids.bind(STAFF, CHAT_A, "G01", "一网格")
+    assert (await grids.grid_for_chat(CHAT_A.chat_id)) is not None  # now cached
+    async with db.transaction() as tx:
+        await GridRepository.set_active_by_chat(tx, CHAT_A.chat_id, False, FakeClock().now())
+        inside = await grids.grids.by_id(created.grid.id)
+        assert inside is not None and not inside.active

@@ -1,0 +1,79 @@
+"""Handle several chats' updates at once, each chat's strictly in the order they came.
+
+One at a time (PTB's default) leaves the bot idle whenever an update waits on the
+database thread or on Telegram: most of a busy morning's handling time
+(docs/performance.md). Fully concurrent handling would break what residents and heads
+rely on within one chat: [办结] and then the closing note, a report and then its +1,
+an edit after the message. So updates are queued per chat (per user where there is no
+chat) and only different chats run side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+# PTB's own bound, taken before ours: only a cap on waiting updates, never reached while
+# getUpdates asks for at most 100 at a time and waits for them (bot.app).
+_WAITING_CAP = 4096
+
+
+def order_key(update: object) -> int | None:
+    """Updates with the same key are handled one after another, in arrival order."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id  # inline queries, inline-message buttons
+    return None
+
+
+class _ChatQueue:
+    __slots__ = ("lock", "waiting")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting = 0
+
+
+class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
+    """At most `concurrent_chats` updates at once, never two of the same chat."""
+
+    def __init__(self, concurrent_chats: int) -> None:
+        super().__init__(_WAITING_CAP)
+        if concurrent_chats < 1:
+            raise ValueError("concurrent_chats must be at least 1")
+        # Taken after the chat's turn has come, so that a chat with many queued updates
+        # does not hold slots other chats could use.
+        self._running = asyncio.BoundedSemaphore(concurrent_chats)
+        self._queues: dict[int, _ChatQueue] = {}
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = order_key(update)
+        if key is None:
+            async with self._running:
+                await coroutine
+            return
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = _ChatQueue()
+        queue.waiting += 1
+        try:
+            # asyncio.Lock serves waiters first come, first served: arrival order.
+            async with queue.lock, self._running:
+                await coroutine
+        finally:
+            queue.waiting -= 1
+            if queue.waiting == 0:
+                del self._queues[key]
