@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import signal
 import sqlite3
 import sys
@@ -23,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, JSONDict
 from bot.storage.database import Database
 
 TOKEN = "778899:CRASH-TEST-TOKEN"
@@ -35,7 +36,8 @@ SEED = 20261122
 CHATTER = ["大家早上好", "今天天气不错", "谢谢网格员", "收到", "哈哈哈", "好的", "孩子放学了吗"]
 
 
-def write_config(tmp_path: Path, emulator: BotApiEmulator, db: Path) -> Path:
+def write_config(tmp_path: Path, emulator: BotApiEmulator, db: Path,
+                 overall_max_rate: int = 1000) -> Path:
     config = tmp_path / "config.toml"
     sla = "\n".join(f'[sla.{u}]\nclaim = "3s"\nresolve = "1h"'
                     for u in ("emergency", "high", "normal"))
@@ -44,7 +46,7 @@ def write_config(tmp_path: Path, emulator: BotApiEmulator, db: Path) -> Path:
 [telegram]
 base_url = "{emulator.base_url}"
 base_file_url = "{emulator.base_file_url}"
-overall_max_rate = 1000
+overall_max_rate = {overall_max_rate}
 group_max_rate = 100000
 [database]
 path = "{db}"
@@ -59,16 +61,20 @@ staff = [{STAFF}]
     return config
 
 
-async def seed(db: Path) -> list[int]:
-    """GRIDS bound grids, written before the first start; returns their chat ids."""
+async def seed(db: Path, count: int = GRIDS, inactive: int = 0) -> list[int]:
+    """Bound grids, written before the first start; returns their chat ids.
+
+    The last `inactive` of them are inactive (the bot was removed from their chats).
+    """
     database = await Database.open(db)
     await database.close()
-    chats = [-3_000_001 - n for n in range(GRIDS)]
+    chats = [-3_000_001 - n for n in range(count)]
     with sqlite3.connect(db) as conn:
         conn.executemany(
             "INSERT INTO grids (code, name, chat_id, active, created_at, updated_at) "
-            "VALUES (?, ?, ?, 1, 0, 0)",
-            [(f"K{n:02d}", f"崩溃测试网格{n}", chat) for n, chat in enumerate(chats)],
+            "VALUES (?, ?, ?, ?, 0, 0)",
+            [(f"K{n:02d}", f"崩溃测试网格{n}", chat, int(n < count - inactive))
+             for n, chat in enumerate(chats)],
         )
     return chats
 
@@ -196,6 +202,19 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
     assert levels, "no automatic escalation"
     doubled = {key: n for key, n in levels.items() if n > 1}
     assert not doubled, f"escalations fired twice: {doubled}"
+    # Reminders: every one that fell due has fired (late, after a restart, if need be), and
+    # no ticket was reminded more often than its reminder timers fired: a kill between the
+    # timer's commit and its message can lose that message, never double it.
+    assert query(db, "SELECT COUNT(*) FROM timers WHERE done_at IS NULL AND kind LIKE "
+                     "'ticket.claim%' AND due_at < CAST(strftime('%s', 'now') AS INT) - 2") == [(0,)]
+    fired = Counter(ticket for (ticket,) in query(
+        db, "SELECT ref_id FROM timers WHERE kind = 'ticket.claim_remind' AND outcome = 'fired'"))
+    reminded = Counter(
+        int(re.search(r"#(\d+)", m.get("text", "")).group(1))  # type: ignore[union-attr]
+        for chat in chats for m in emulator.messages_in(chat) if "还没有人认领" in m.get("text", "")
+    )
+    assert reminded, "no claim reminder was sent"
+    assert not {t: n for t, n in reminded.items() if n > fired[t]}, (reminded, fired)
     assert {ticket for ticket, level in levels if level == "community"} == {
         row[0] for row in query(db, "SELECT id FROM tickets")
     }
@@ -204,3 +223,64 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
                         f"due_at < {int(time.time()) - 2}")
     assert not overdue, overdue
     assert bot.starts == 5
+
+
+async def test_sigkill_during_a_notice_broadcast_reaches_every_active_grid(
+    tmp_path: Path,
+) -> None:
+    """Killed twice while a notice goes out to 60 grids at 20 messages/s, restarted.
+
+    Every active grid gets it; a kill repeats at most the message that was in flight (sent
+    to Telegram, not yet recorded); inactive grids get nothing.
+    """
+    rng = random.Random(SEED + 1)
+    db = tmp_path / "broadcast.db"
+    chats = await seed(db, count=62, inactive=2)
+    active, inactive = chats[:60], chats[60:]
+    async with BotApiEmulator(token=TOKEN, bot_username="gridbot_bot") as emulator:
+        emulator.add_user(STAFF, "街道小李")
+        for n, chat in enumerate(chats):
+            emulator.create_group(f"崩溃测试网格{n}群", chat_id=chat)
+            emulator.chat(chat).bot_status = "member" if chat in active else "left"
+        emulator.private_chat_started(STAFF)
+        bot = BotProcess(write_config(tmp_path, emulator, db, overall_max_rate=20), emulator)
+
+        def notices(chat: int) -> list[JSONDict]:
+            return [m for m in emulator.messages_in(chat) if "停水通知" in m.get("text", "")]
+
+        def sent_so_far() -> int:
+            return sum(len(notices(chat)) for chat in active)
+
+        kills = 0
+        try:
+            await bot.start()
+            emulator.post_message(STAFF, STAFF, "/notice now all\n停水通知：{{ grid.code }} 本周六停水")
+            await until(lambda: any(m.get("reply_markup") for m in emulator.messages_in(STAFF)),
+                        10, "the preview with its buttons")
+            asking = next(m for m in emulator.messages_in(STAFF) if m.get("reply_markup"))
+            confirm = next(b["callback_data"] for row in asking["reply_markup"]["inline_keyboard"]
+                           for b in row if b["text"].endswith("确认"))
+            emulator.press_button(STAFF, asking["message_id"], STAFF, confirm)
+            for lower, upper in ((5, 25), (30, 50)):  # two kills, at drawn points of the run
+                at = rng.randint(lower, upper)
+                await until(lambda: sent_so_far() >= at, 30, f"{at} notices sent")
+                await bot.kill()
+                kills += 1
+                await bot.start()
+            await until(lambda: all(notices(chat) for chat in active), 30,
+                        "the notice in every active grid")
+            await until(lambda: query(db, "SELECT status FROM notice_runs") == [("done",)], 10,
+                        "the run to be recorded done")
+        finally:
+            logs = await bot.stop()
+    assert "Traceback" not in logs, logs
+
+    assert all(notices(chat) == [] for chat in inactive)
+    repeated = sum(len(notices(chat)) - 1 for chat in active)
+    assert repeated <= kills, f"{repeated} grids got the notice twice after {kills} kills"
+    deliveries = query(db, "SELECT chat_id, status, message_id FROM notice_deliveries")
+    assert len(deliveries) == len(active)
+    for chat, status, message_id in deliveries:
+        assert status == "sent"
+        assert message_id in [m["message_id"] for m in notices(chat)]
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
