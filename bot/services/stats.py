@@ -43,6 +43,8 @@ class StatsService:
             wanted = [grid]
         elif roles.is_staff:
             wanted = await self._grids.grids.all()
+            if not wanted:
+                raise UserError("no_grids_yet")
         else:
             wanted = [g for g, _role in roles.grid_roles]
         allowed = [g for g in wanted if roles.is_staff or roles.serves(g.id)]

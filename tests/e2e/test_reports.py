@@ -120,3 +120,12 @@ async def test_command_line_stats_and_exports(bot: OfflineBot, tmp_path: Path) -
     assert csv_out.returncode == 0 and csv_out.stdout.count("\n") == 2
     bad = cli("export", "--since", "2026-13-01", "--until", "2026-11-30")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_command_line_stats_before_any_grid_says_so(tmp_path: Path) -> None:
+    config = tmp_path / "cli.toml"
+    config.write_text(f'[database]\npath = "{tmp_path / "new.db"}"\n', encoding="utf-8")
+    empty = subprocess.run([sys.executable, "-m", "bot", "stats", "-c", str(config)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert empty.returncode == 2
+    assert "还没有绑定任何网格" in empty.stderr and "Traceback" not in empty.stderr
