@@ -51,7 +51,21 @@ def _bump(versions: dict[str, int], table: str) -> None:
     versions[table] = versions.get(table, 0) + 1
 
 
-class Transaction:
+class _QuickReads:
+    """Reads that take microseconds (by key, by index, a bounded list), on the loop."""
+
+    _conn: sqlite3.Connection
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        """The row of a query that has at most one (by key, an aggregate, RETURNING one)."""
+        rows = self._conn.execute(sql, params).fetchall()
+        return rows[0] if rows else None
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+
+class Transaction(_QuickReads):
     """Statements inside one BEGIN IMMEDIATE … COMMIT."""
 
     def __init__(self, conn: sqlite3.Connection, versions: dict[str, int]) -> None:
@@ -74,14 +88,6 @@ class Transaction:
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         self._conn.executemany(sql, rows)
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        """The row of a query that has at most one (by key, an aggregate, RETURNING one)."""
-        rows = self._conn.execute(sql, params).fetchall()
-        return rows[0] if rows else None
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return self._conn.execute(sql, params).fetchall()
-
 
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
@@ -97,7 +103,7 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-class Database:
+class Database(_QuickReads):
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self._conn = conn
         self._reader: aiosqlite.Connection | None = None
@@ -168,15 +174,6 @@ class Database:
                 # transaction must not outlive it in a cache.
                 for table in tx.touched:
                     _bump(self._versions, table)
-
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        """The row of a query that has at most one (by key, an aggregate, RETURNING one)."""
-        rows = self._conn.execute(sql, params).fetchall()
-        return rows[0] if rows else None
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        """Rows of a quick query (by key, by index, a bounded list)."""
-        return self._conn.execute(sql, params).fetchall()
 
     async def _read_only(self) -> aiosqlite.Connection:
         if self._reader is None:
