@@ -7,38 +7,91 @@ One ticket has one acknowledgement in its grid chat; its buttons follow the tick
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
+from bot.domain.errors import UserError
 from bot.domain.models import Grid
 from bot.domain.tickets import Ticket, TicketStatus
+from handlers.buttons import CallbackData, ButtonPress, button
 from handlers.context import GridContext
 
 log = logging.getLogger(__name__)
 
-NOT_A_REQUEST = "t:nr:"
-FOLLOW = "t:+1:"
-CARD = "k:"  # k:<claim|resolve|escalate>:<ticket id>
-VERIFY = "v:"  # v:<ticket id>:<round>:<y|n|1-5>
+
+class ResidentAction(StrEnum):
+    NOT_A_REQUEST = "nr"  # [不是报事]
+    FOLLOW = "+1"  # [我也遇到 +1]
 
 
-def _button(context: GridContext, locale: str, template: str, data: str,
-            **ctx: Any) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        context.messenger.renderer.render(f"buttons/{template}", locale, **ctx), callback_data=data
+@dataclass(frozen=True, slots=True)
+class ResidentPress(CallbackData, prefix="t"):
+    """t:<nr|+1>:<ticket id> — the residents' row under an acknowledgement."""
+
+    action: ResidentAction
+    ticket_id: int
+
+
+class CardAction(StrEnum):
+    CLAIM = "claim"
+    RESOLVE = "resolve"
+    ESCALATE = "escalate"
+
+
+@dataclass(frozen=True, slots=True)
+class CardPress(CallbackData, prefix="k"):
+    """k:<claim|resolve|escalate>:<ticket id> — the handlers' row of a ticket card."""
+
+    action: CardAction
+    ticket_id: int
+
+
+class VerifyAnswer(StrEnum):
+    SOLVED = "y"
+    NOT_SOLVED = "n"
+    SCORE_1 = "1"
+    SCORE_2 = "2"
+    SCORE_3 = "3"
+    SCORE_4 = "4"
+    SCORE_5 = "5"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyPress(CallbackData, prefix="v"):
+    """v:<ticket id>:<round>:<y|n|1-5> — the reporter's answer to "is it fixed?"."""
+
+    ticket_id: int
+    round: int
+    answer: VerifyAnswer
+
+
+async def ticket_on_message(press: ButtonPress[Any], ticket_id: int) -> None:
+    """The ticket a button names must be the one its message belongs to (defence in depth
+    beside the table's check that the data is on the message at all)."""
+    linked = await press.context.services.tickets.tickets.by_message(
+        press.chat.id, press.message.message_id
     )
+    if linked is None or linked[0].id != ticket_id:
+        raise UserError("unknown_ticket", id=ticket_id)
+
+
+def _button(context: GridContext, locale: str, template: str, data: CallbackData,
+            **ctx: Any) -> InlineKeyboardButton:
+    return button(context.messenger.renderer, locale, template, data, **ctx)
 
 
 def handler_row(context: GridContext, ticket: Ticket, locale: str) -> list[InlineKeyboardButton]:
     if ticket.status in (TicketStatus.OPEN, TicketStatus.REOPENED):
-        actions = ("claim", "resolve", "escalate")
+        actions = (CardAction.CLAIM, CardAction.RESOLVE, CardAction.ESCALATE)
     elif ticket.status is TicketStatus.CLAIMED:
-        actions = ("resolve", "escalate")
+        actions = (CardAction.RESOLVE, CardAction.ESCALATE)
     else:
         return []
-    return [_button(context, locale, f"card_{a}", f"{CARD}{a}:{ticket.id}") for a in actions]
+    return [_button(context, locale, f"card_{a.value}", CardPress(a, ticket.id)) for a in actions]
 
 
 def ticket_keyboard(
@@ -49,8 +102,10 @@ def ticket_keyboard(
     if residents and ticket.is_open:
         row = []
         if ticket.status is TicketStatus.OPEN:
-            row.append(_button(context, locale, "not_a_request", f"{NOT_A_REQUEST}{ticket.id}"))
-        row.append(_button(context, locale, "follow", f"{FOLLOW}{ticket.id}",
+            row.append(_button(context, locale, "not_a_request",
+                               ResidentPress(ResidentAction.NOT_A_REQUEST, ticket.id)))
+        row.append(_button(context, locale, "follow",
+                           ResidentPress(ResidentAction.FOLLOW, ticket.id),
                            count=ticket.followers))
         rows.append(row)
     handlers = handler_row(context, ticket, locale)
@@ -61,17 +116,14 @@ def ticket_keyboard(
 
 def verify_keyboard(context: GridContext, ticket: Ticket, round_: int,
                     locale: str) -> InlineKeyboardMarkup:
-    base = f"{VERIFY}{ticket.id}:{round_}:"
+    def data(answer: VerifyAnswer) -> VerifyPress:
+        return VerifyPress(ticket.id, round_, answer)
+
     return InlineKeyboardMarkup([
-        [_button(context, locale, "solved", base + "y"),
-         _button(context, locale, "not_solved", base + "n")],
-        [_button(context, locale, "score", base + str(n), n=n) for n in range(1, 6)],
+        [_button(context, locale, "solved", data(VerifyAnswer.SOLVED)),
+         _button(context, locale, "not_solved", data(VerifyAnswer.NOT_SOLVED))],
+        [_button(context, locale, "score", data(VerifyAnswer(str(n))), n=n) for n in range(1, 6)],
     ])
-
-
-async def toast_locale(context: GridContext, user: User) -> str:
-    """A button's answer is seen only by whoever pressed it: speak their language."""
-    return await context.messenger.locale_for_chat(user.id, user.language_code)
 
 
 def resident_chat(ticket: Ticket, grid: Grid | None) -> tuple[int | None, int | None]:
