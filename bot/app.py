@@ -20,6 +20,7 @@ from bot.domain.loop import SlaPolicy
 from bot.domain.models import Urgency
 from bot.domain.schedule import parse_clock
 from bot.messenger import Messenger
+from bot.notice_worker import NoticeWorker
 from bot.rate_limit import EvenRateLimiter
 from bot.render import Renderer
 from bot.update_order import ChatOrderedUpdateProcessor
@@ -85,7 +86,8 @@ async def build_services(config: Config, clock: Clock) -> Services:
         loop=LoopService(db, clock, sla, timers, grids),
         digest=DigestService(db, clock, grids, config.bot.tz, parse_clock(config.digest.time)),
         notices=NoticeService(
-            db, clock, timers, NoticeSettings(config.bot.tz, config.notices.grace_period)
+            db, clock, timers, NoticeSettings(config.bot.tz, config.notices.grace_period),
+            NoticeWorker(),
         ),
         stats=StatsService(db, clock, grids, config.bot.tz,
                            lambda code: category_label(code, "zh-CN")),
@@ -173,6 +175,7 @@ def build_application(
     async def post_shutdown(application: GridApplication) -> None:
         runtime = application.bot_data.runtime
         if runtime is not None:
+            await runtime.services.notices.close()
             await runtime.services.db.close()
 
     bot = _ConfirmAfterHandling(

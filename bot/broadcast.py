@@ -149,7 +149,8 @@ class NoticeBroadcaster:
         try:
             text = plan.render(grid)
         except UserError as problem:
-            await self._notices.failed(run_id, grid.id, f"template: {problem.context['detail']}")
+            detail = problem.context.get("detail") or problem.code
+            await self._notices.failed(run_id, grid.id, f"template: {detail}")
             return True
         for _round in range(FLOOD_ROUNDS):
             try:

@@ -28,11 +28,15 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from bot.domain.errors import UserError
-from bot.domain.notices import plain_text
+# The emulator's text module is Telegram's text rules (standard library only); checking
+# with the same rules means what passes here is what Telegram accepts.
+from bot.emulator.text import EntityParseError, parse_html
 
 MAX_NOTICE_CHARS = 4096  # Telegram's limit for one text message
 MAX_REPEAT = 1000  # longest string or list `*` may build
 MAX_EXPONENT = 64
+MAX_JOINED = 100_000  # longest string `join` may build
+MAX_OUTPUT = 64 * 1024  # characters of HTML one rendering may produce (tags included)
 
 ALLOWED_FILTERS = frozenset({
     "abs", "capitalize", "count", "d", "default", "e", "escape", "first", "float", "int",
@@ -50,9 +54,12 @@ _BLOCK_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 
 
 class _NoticeSandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%" and isinstance(left, str):
+            # '%900000000s' % 'x' builds 900 MB in one C call; a notice needs no formatting.
+            raise SecurityError("string formatting with % is not available")
         if operator == "*":
             for sequence, times in ((left, right), (right, left)):
                 repeated = isinstance(sequence, str | list | tuple) and isinstance(times, int)
@@ -88,10 +95,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _capped_join(join: Any) -> Any:
+    @jinja2.pass_eval_context
+    def capped(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> Any:
+        if isinstance(value, list | tuple):
+            length = sum(len(v) if isinstance(v, str) else 20 for v in value)
+            length += len(d) * max(len(value) - 1, 0)
+            if length > MAX_JOINED:
+                raise SecurityError(f"join would build more than {MAX_JOINED} characters")
+        return join(eval_ctx, value, d, attribute)
+
+    return capped
+
+
 def _environment() -> jinja2.Environment:
     env = _NoticeSandbox(autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals.clear()
     env.filters = {name: f for name, f in env.filters.items() if name in ALLOWED_FILTERS}
+    env.filters["join"] = _capped_join(env.filters["join"])
     return env
 
 
@@ -125,16 +146,31 @@ class NoticeTemplate:
             ) from None
 
     def render(self, context: Mapping[str, Any], *, grid: str = "") -> str:
+        """The text for one grid, exactly as Telegram will accept it, or a UserError."""
         try:
-            text = self._template.render(context).strip()
+            text = self._generate(context).strip()
         except RENDER_ERRORS as error:
             raise UserError(
                 "notice_template_error", grid=grid, detail=_first_line(error)
             ) from None
-        words = plain_text(text)
+        try:
+            words, _entities = parse_html(text)
+        except EntityParseError as error:
+            raise UserError("notice_template_html", grid=grid, detail=str(error)) from None
         if not words.strip():
             raise UserError("notice_template_error", grid=grid, detail="empty text")
         if len(words) > MAX_NOTICE_CHARS:
             raise UserError("notice_too_long", grid=grid, length=len(words),
                             limit=MAX_NOTICE_CHARS)
         return text
+
+    def _generate(self, context: Mapping[str, Any]) -> str:
+        """Render piece by piece, stopping as soon as the output is longer than any notice."""
+        parts: list[str] = []
+        size = 0
+        for part in self._template.generate(context):
+            size += len(part)
+            if size > MAX_OUTPUT:
+                raise SecurityError(f"the text grows past {MAX_OUTPUT} characters")
+            parts.append(part)
+        return "".join(parts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -167,6 +168,21 @@ def _guarded(command: Command) -> Callable[[Update, GridContext], Awaitable[None
     return run
 
 
+class CaptionCommand(filters.MessageFilter):
+    """A caption starting with /name or /name@<this bot>: never another bot's command."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=f"CaptionCommand({name})")
+        self._pattern = re.compile(rf"/{re.escape(name)}(?:@(\w+))?(?:\s|$)", re.IGNORECASE)
+
+    def filter(self, message: Message) -> bool:
+        found = self._pattern.match(message.caption or "")
+        if found is None:
+            return False
+        addressed = found.group(1)
+        return addressed is None or addressed.casefold() == message.get_bot().username.casefold()
+
+
 def register_commands(application: Application[Any, Any, Any, Any, Any, Any],
                       commands: Sequence[Command]) -> None:
     for command in commands:
@@ -176,10 +192,10 @@ def register_commands(application: Application[Any, Any, Any, Any, Any, Any],
         )
         if command.with_photo:
             # CommandHandler reads only message text; a photo's caption needs its own route.
-            caption = filters.CaptionRegex(rf"^/{command.name}(@\w+)?(\s|$)")
-            application.add_handler(
-                MessageHandler(filters.UpdateType.MESSAGE & filters.PHOTO & caption, guarded)
-            )
+            application.add_handler(MessageHandler(
+                filters.UpdateType.MESSAGE & filters.PHOTO & CaptionCommand(command.name),
+                guarded,
+            ))
 
 
 def commands_for(

@@ -10,6 +10,7 @@ what happened, delivery by delivery.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -31,7 +32,7 @@ from bot.domain.notices import (
     template_context,
 )
 from bot.domain.schedule import ScheduleError, Targets
-from bot.notice_templates import NoticeTemplate
+from bot.notice_worker import NoticeWorker, Result
 from bot.services.timers import TimerService
 from bot.storage.database import Database, Transaction
 from bot.storage.notices import NoticeRepository
@@ -75,7 +76,7 @@ class RunPlan:
 
     run_id: int
     notice: Notice
-    template: NoticeTemplate
+    texts: Mapping[int, Result]  # by grid id, rendered (off the event loop) when planned
     grids: tuple[TargetGrid, ...]  # still pending
     total: int
     done: int  # sent or failed before this (resumed) attempt
@@ -83,19 +84,28 @@ class RunPlan:
     progress_message_id: int | None
 
     def render(self, grid: TargetGrid) -> str:
-        """Raises UserError("notice_template_error") if this grid's data breaks it."""
-        return self.template.render(template_context(grid, self.today), grid=grid.code)
+        """Raises the UserError this grid's rendering ran into (its data broke the template)."""
+        text = self.texts[grid.id]
+        if isinstance(text, UserError):
+            raise text
+        return text
 
 
 class NoticeService:
     def __init__(
-        self, db: Database, clock: Clock, timers: TimerService, settings: NoticeSettings
+        self, db: Database, clock: Clock, timers: TimerService, settings: NoticeSettings,
+        templates: NoticeWorker,
     ) -> None:
+        self._templates = templates
         self._db = db
         self._clock = clock
         self._timers = timers
         self._settings = settings
         self.repository = NoticeRepository(db)
+
+    async def close(self) -> None:
+        """Stop the template worker process."""
+        await self._templates.close()
 
     @property
     def settings(self) -> NoticeSettings:
@@ -116,10 +126,11 @@ class NoticeService:
         """
         now = self._clock.now()
         request = parse_notice_command(command_line, text_html, now=now, tz=self._settings.tz)
-        template = NoticeTemplate(request.text)
         grids = await self.repository.target_grids(await self._grid_ids_for(request.targets))
-        today = self.today(now)
-        rendered = [template.render(template_context(g, today), grid=g.code) for g in grids]
+        rendered = await self._render_all(request.text, grids, self.today(now))
+        for text in rendered:
+            if isinstance(text, UserError):
+                raise text
         async with self._db.transaction() as tx:
             notice_id = await NoticeRepository.create(
                 tx, author_id=author_id, text=request.text, schedule=request.schedule,
@@ -130,6 +141,13 @@ class NoticeService:
         return Draft(
             notice=notice, preview=rendered[0], preview_grid=grids[0], grid_count=len(grids),
             next_runs=tuple(request.schedule.next_runs(now, count=3)),
+        )
+
+    async def _render_all(self, text_html: str, grids: Sequence[TargetGrid],
+                          today: date) -> list[Result]:
+        """Every grid's rendering, in the worker process under its budget."""
+        return await self._templates.render(
+            text_html, [(g.code, template_context(g, today)) for g in grids]
         )
 
     async def _grid_ids_for(self, targets: Targets) -> list[int]:
@@ -303,10 +321,16 @@ class NoticeService:
             return None
         notice, progress_message_id = found
         grids = await self.repository.target_grids(await self.repository.pending_grid_ids(run_id))
+        today = self.today(self._clock.now())
+        texts: list[Result]
+        try:
+            texts = await self._render_all(notice.text, grids, today)
+        except UserError as problem:  # checked at creation; today's data made it worse
+            texts = [problem] * len(grids)
         return RunPlan(
-            run_id=run_id, notice=notice, template=NoticeTemplate(notice.text),
+            run_id=run_id, notice=notice, texts={g.id: t for g, t in zip(grids, texts)},
             grids=tuple(grids), total=report.total, done=report.sent + report.failed,
-            today=self.today(self._clock.now()), progress_message_id=progress_message_id,
+            today=today, progress_message_id=progress_message_id,
         )
 
     async def still_pending(self, run_id: int, grid_id: int) -> bool:
