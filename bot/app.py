@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Bot, Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import ApplicationBuilder, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
@@ -19,8 +19,10 @@ from bot.domain.intake import IntakeParser, Vocabulary
 from bot.domain.loop import SlaPolicy
 from bot.domain.models import Urgency
 from bot.domain.schedule import parse_clock
+from bot.inbox import Inbox
 from bot.messenger import Messenger
 from bot.notice_worker import NoticeWorker
+from bot.outage import OutageLog
 from bot.rate_limit import EvenRateLimiter
 from bot.render import Renderer
 from bot.update_order import ChatOrderedUpdateProcessor
@@ -34,6 +36,7 @@ from bot.services.tickets import IntakeSettings, TicketService
 from bot.services.stats import StatsService
 from bot.services.timers import TimerService
 from bot.storage.database import Database
+from bot.storage.inbox import InboxRepository
 from handlers.context import CONTEXT_TYPES, GridApplication, Runtime
 from handlers.registry import publish_menus
 
@@ -116,22 +119,39 @@ def arm_timers_with_job_queue(application: GridApplication, timers: TimerService
     timers.set_arm_callback(arm)
 
 
-class _ConfirmAfterHandling(ExtBot[None]):
-    """An ExtBot whose getUpdates waits until every update fetched before has been handled.
+class _StoreBeforeConfirming(ExtBot[None]):
+    """An ExtBot whose getUpdates stores each batch in the inbox before returning it.
 
-    Telegram forgets updates once a getUpdates carries an offset past them. PTB's updater
-    asks again as soon as it has *queued* a batch, so a crash (SIGKILL, OOM, power) lost the
-    updates fetched but not yet handled: residents' requests never filed
-    (tests/e2e/test_crash.py). Waiting for the queue to be worked off first makes delivery
-    at-least-once; a re-delivered report is deduplicated on chat + message.
+    PTB's updater asks again (confirming the batch's offset) as soon as it has queued a
+    batch; by then the batch is in SQLite, so a crash loses nothing and a busy chat never
+    holds back fetching (bot.inbox). While the backlog is at its bound, fetching waits.
     """
 
-    _handled: Any = None
+    _inbox: Inbox | None = None  # PTB objects refuse public attributes after __init__
+    _outage: OutageLog | None = None
+
+    @property
+    def inbox(self) -> Inbox | None:
+        return self._inbox
+
+    def use_inbox(self, inbox: Inbox | None) -> None:
+        self._inbox = inbox
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> Any:
-        if self._handled is not None:
-            await self._handled()
-        return await super().get_updates(*args, **kwargs)
+        inbox = self._inbox
+        if inbox is not None:
+            await inbox.wait_for_room()
+        if self._outage is None:
+            self._outage = OutageLog()
+        try:
+            updates = await super().get_updates(*args, **kwargs)
+        except NetworkError as error:
+            self._outage.failed(error)
+            raise
+        self._outage.succeeded()
+        if inbox is not None:
+            await inbox.received(updates)
+        return updates
 
 
 def build_application(
@@ -140,6 +160,7 @@ def build_application(
 ) -> GridApplication:
     """A ready-to-run Application; the database opens in post_init, inside the event loop."""
     clock = clock or SystemClock()
+    processor = ChatOrderedUpdateProcessor(config.bot.concurrent_chats)
 
     async def post_init(application: GridApplication) -> None:
         services = await build_services(config, clock)
@@ -160,6 +181,13 @@ def build_application(
             services=services, messenger=messenger, bot_username=me.username or "",
             commands=handlers.COMMANDS, broadcasts=broadcasts,
         )
+        # Updates stored but not handled when the process stopped go first.
+        inbox = Inbox(InboxRepository(services.db), clock)
+        for update in await inbox.replay(application.bot):
+            application.update_queue.put_nowait(update)
+        processor.inbox = inbox
+        processor.is_urgent = handlers.urgency_check(services.tickets.parser)
+        bot.use_inbox(inbox)
         if arm_timers:
             arm_timers_with_job_queue(application, services.timers)
         # Handlers for each timer kind are registered by the features (handlers.register_timers).
@@ -174,11 +202,15 @@ def build_application(
 
     async def post_shutdown(application: GridApplication) -> None:
         runtime = application.bot_data.runtime
+        if bot.inbox is not None:
+            await bot.inbox.close()
+            processor.inbox = None
+            bot.use_inbox(None)
         if runtime is not None:
             await runtime.services.notices.close()
             await runtime.services.db.close()
 
-    bot = _ConfirmAfterHandling(
+    bot = _StoreBeforeConfirming(
         token,
         base_url=config.telegram.base_url,
         base_file_url=config.telegram.base_file_url,
@@ -199,10 +231,9 @@ def build_application(
         .context_types(CONTEXT_TYPES)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .concurrent_updates(ChatOrderedUpdateProcessor(config.bot.concurrent_chats))
+        .concurrent_updates(processor)
     )
     application: GridApplication = builder.build()
-    bot._handled = application.update_queue.join
     handlers.register(application)
     return application
 

@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,14 +22,75 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TimedOut
 
 from bot.domain.models import Grid
+from bot.rate_limit import URGENT
 from bot.render import Renderer
 from bot.services.grids import ChatRef, GridService
 from bot.services.people import PeopleService
 
 log = logging.getLogger(__name__)
 
+MAX_MESSAGE_CHARS = 4096  # Telegram's limit for one text message
 NETWORK_RETRIES = 3
 NETWORK_BACKOFF_SECONDS = 0.5
+
+
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^>]*>")
+
+
+def _open_tags_after(line: str, stack: list[str]) -> None:
+    for closing, name in _TAG.findall(line):
+        if not closing:
+            stack.append(name.lower())
+        elif stack and stack[-1] == name.lower():
+            stack.pop()
+
+
+def _visible(text_html: str) -> str:
+    return html.unescape(_TAG.sub("", text_html))
+
+
+def _cut_plain(segment: str, limit: int) -> list[str]:
+    """A piece too long to keep whole: its words, escaped, in pieces of at most `limit`."""
+    words = _visible(segment)
+    return [html.escape(words[i:i + limit], quote=False) for i in range(0, len(words), limit)]
+
+
+def split_message(text_html: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Telegram HTML in messages of at most `limit` characters, each valid on its own.
+
+    Telegram counts the characters a reader sees (tags and escapes excluded). Cut between
+    lines where no tag is open; a stretch with no such place that is longer than the limit
+    loses its formatting and is cut anywhere. Lists page (handlers.paging);
+    this is the safety net that keeps anything else (a digest of a big grid) from failing.
+    """
+    if len(text_html) <= limit or len(_visible(text_html)) <= limit:
+        return [text_html]
+    segments: list[str] = []
+    current: list[str] = []
+    stack: list[str] = []
+    for line in text_html.split("\n"):
+        current.append(line)
+        _open_tags_after(line, stack)
+        if not stack:
+            segments.append("\n".join(current))
+            current = []
+    if current:
+        segments.append("\n".join(current))
+    chunks: list[str] = []
+    chunk = ""
+    for segment in segments:
+        pieces = [segment] if len(_visible(segment)) <= limit else _cut_plain(segment, limit)
+        for piece in pieces:
+            joined = f"{chunk}\n{piece}" if chunk else piece
+            if len(_visible(joined)) <= limit:
+                chunk = joined
+                continue
+            if chunk.strip():
+                chunks.append(chunk)
+            chunk = piece
+    if chunk.strip():
+        chunks.append(chunk)
+    return chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +131,13 @@ class Messenger:
         locale: str | None = None,
         reply_to: int | None = None,
         keyboard: InlineKeyboardMarkup | None = None,
+        urgent: bool = False,
         **context: Any,
     ) -> Message | None:
         locale = locale or await self.locale_for_chat(chat_id)
         text = self.renderer.render(template, locale, **context)
-        return await self.send_text(chat_id, text, reply_to=reply_to, keyboard=keyboard)
+        return await self.send_text(chat_id, text, reply_to=reply_to, keyboard=keyboard,
+                                    urgent=urgent)
 
     async def send_text(
         self,
@@ -81,9 +146,14 @@ class Messenger:
         *,
         reply_to: int | None = None,
         keyboard: InlineKeyboardMarkup | None = None,
+        urgent: bool = False,
     ) -> Message | None:
-        """Send rendered HTML; None when Telegram refuses the chat for good (kicked, blocked)."""
-        sent = await self.deliver_text(chat_id, text, reply_to=reply_to, keyboard=keyboard)
+        """Send rendered HTML; None when Telegram refuses the chat for good (kicked, blocked).
+
+        `urgent` (emergencies): not paced behind the chat's other messages (bot.rate_limit).
+        """
+        sent = await self.deliver_text(chat_id, text, reply_to=reply_to, keyboard=keyboard,
+                                       urgent=urgent)
         return sent.message
 
     async def deliver_text(
@@ -93,8 +163,27 @@ class Messenger:
         *,
         reply_to: int | None = None,
         keyboard: InlineKeyboardMarkup | None = None,
+        urgent: bool = False,
     ) -> Sent:
-        """`send_text` that also says why a chat refused (for delivery reports)."""
+        """`send_text` that also says why a chat refused (for delivery reports).
+
+        A text over Telegram's limit goes out as several messages (`split_message`): the
+        first replies, the last carries the keyboard and is the one returned.
+        """
+        chunks = split_message(text)
+        for chunk in chunks[:-1]:
+            sent = await self._deliver_one(chat_id, chunk, reply_to=reply_to, keyboard=None,
+                                           urgent=urgent)
+            if sent.message is None:
+                return sent
+            reply_to = None
+        return await self._deliver_one(chat_id, chunks[-1], reply_to=reply_to,
+                                       keyboard=keyboard, urgent=urgent)
+
+    async def _deliver_one(
+        self, chat_id: int, text: str, *, reply_to: int | None,
+        keyboard: InlineKeyboardMarkup | None, urgent: bool,
+    ) -> Sent:
         reply = (
             ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
             if reply_to
@@ -111,6 +200,7 @@ class Messenger:
                     reply_parameters=reply,
                     reply_markup=keyboard,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    **self._urgency(urgent),
                 ))
             except ChatMigrated as exc:
                 if migrated:
@@ -130,6 +220,12 @@ class Messenger:
                 attempt += 1
                 log.warning("network error sending to %s (attempt %d): %s", chat_id, attempt, exc)
                 await asyncio.sleep(NETWORK_BACKOFF_SECONDS * 2 ** (attempt - 1))
+
+    def _urgency(self, urgent: bool) -> dict[str, Any]:
+        # rate_limit_args is refused by a bot without a rate limiter.
+        if urgent and getattr(self._bot, "rate_limiter", None) is not None:
+            return {"rate_limit_args": URGENT}
+        return {}
 
     async def edit_text(self, chat_id: int, message_id: int, text: str) -> bool:
         """Replace the text of one of our messages (and drop its keyboard); False if refused."""

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 BUDGET_SECONDS = 0.5
 CHUNK = 50  # grids per request: a legitimate template renders 50 grids in milliseconds
-MEMORY_LIMIT_BYTES = 256 * 1024 * 1024
+MEMORY_LIMIT_BYTES = 96 * 1024 * 1024  # the interpreter and jinja2 take about 30 MB of it
 WALL_FACTOR = 6  # wall-clock cap, in budgets, when the machine is too busy to run the child
 START_TIMEOUT_SECONDS = 30.0  # a loaded machine starts Python slowly; not the template's fault
 _PIPE_LIMIT = 16 * 1024 * 1024  # one answer line: CHUNK renderings of at most MAX_OUTPUT

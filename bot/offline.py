@@ -92,7 +92,11 @@ class OfflineBot:
             await application.post_init(application)
         assert application.updater is not None
         await application.updater.start_polling(
-            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
+            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES,
+            # As run_polling does: polling errors go to the error handlers (handlers.chats).
+            error_callback=lambda error: application.create_task(
+                application.process_error(update=None, error=error)
+            ),
         )
         await application.start()
         self.application = application

@@ -13,6 +13,11 @@ enforcing 30 messages/s and 20/min per group; the figures are in bench/README.md
   one 429 became a 429 every two seconds for the rest of the run (11 for 1,000 grids).
   Here a slot taken while a pause is on is given up and the request queues again.
 
+A third, for emergencies (issue #13): a request sent with `rate_limit_args=URGENT` skips
+its group's pacing (one message every 3 s), so an emergency alert never waits behind the
+acknowledgements of a flood in the same group. It still takes its slot of the overall
+rate, and a 429 it might draw is retried like any other.
+
 The override re-implements `_run_request` with AIORateLimiter's private attributes
 (`_base_limiter`, `_get_group_limiter`, `_group_max_rate`, `_retry_after_event`);
 python-telegram-bot is pinned below 23 and tests/unit/test_rate_limit.py fails if they
@@ -23,11 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from contextlib import nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 from telegram.ext import AIORateLimiter
 
 JSONDict = dict[str, Any]
+
+# Passed as `rate_limit_args` (PTB hands it to the limiter untouched).
+URGENT: Any = "urgent"
+_urgent: ContextVar[bool] = ContextVar("urgent_request", default=False)
 
 
 class EvenRateLimiter(AIORateLimiter):
@@ -40,6 +50,24 @@ class EvenRateLimiter(AIORateLimiter):
             group_max_rate=group_max_rate,
             max_retries=max_retries,
         )
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        urgent = rate_limit_args == URGENT
+        token = _urgent.set(urgent)
+        try:
+            return await super().process_request(
+                callback, args, kwargs, endpoint, data, None if urgent else rate_limit_args
+            )
+        finally:
+            _urgent.reset(token)
 
     async def _run_request(
         self,
@@ -56,7 +84,8 @@ class EvenRateLimiter(AIORateLimiter):
             )
         overall = self._base_limiter if chat and self._base_limiter else nullcontext()
         per_group = (
-            self._get_group_limiter(group) if group and self._group_max_rate else nullcontext()
+            self._get_group_limiter(group)
+            if group and self._group_max_rate and not _urgent.get() else nullcontext()
         )
         async with per_group:
             while True:

@@ -23,8 +23,6 @@ from markupsafe import Markup, escape
 from bot.domain.models import Person
 
 TEMPLATE_SUFFIX = ".html"
-# Telegram's limit for a text message; replies that quote residents must stay under it.
-MAX_MESSAGE_CHARS = 4096
 
 
 def shipped_templates_dir() -> Path:
@@ -132,12 +130,8 @@ class Renderer:
 
     def render(self, name: str, locale: str | None = None, /, **context: Any) -> str:
         template = self._env.get_template(f"{locale or self.default_locale}/{name}{TEMPLATE_SUFFIX}")
-        text = template.render(**context).strip()
-        if len(text) > MAX_MESSAGE_CHARS:
-            # Cutting rendered HTML could split a tag, so fail loudly: templates must shorten
-            # user text themselves (the `shorten` filter).
-            raise ValueError(f"template {name} rendered {len(text)} characters")
-        return text
+        # Longer than one message is the messenger's to split (bot.messenger.split_message).
+        return template.render(**context).strip()
 
     def exists(self, name: str, locale: str) -> bool:
         try:

@@ -6,13 +6,21 @@ database thread or on Telegram: most of a busy morning's handling time
 rely on within one chat: [办结] and then the closing note, a report and then its +1,
 an edit after the message. So updates are queued per chat (per user where there is no
 chat) and only different chats run side by side.
+
+Two exceptions, both for floods (issue #13):
+- an update that `is_urgent` (an emergency report) while its chat has a backlog does not
+  queue behind it: it runs at once, beside the chat's queue and outside the cap;
+- an update that the inbox recognises as a re-delivered copy is dropped, and every
+  handled update is reported to the inbox (bot.inbox), which stores them before Telegram
+  is told they arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
@@ -31,6 +39,12 @@ def order_key(update: object) -> int | None:
     if update.effective_user is not None:
         return update.effective_user.id  # inline queries, inline-message buttons
     return None
+
+
+class HandledUpdates(Protocol):
+    def is_duplicate(self, update: object) -> bool: ...
+
+    def handled(self, update: object) -> None: ...
 
 
 class _ChatQueue:
@@ -52,6 +66,9 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         # does not hold slots other chats could use.
         self._running = asyncio.BoundedSemaphore(concurrent_chats)
         self._queues: dict[int, _ChatQueue] = {}
+        # Wired at start (bot.app), once the services exist.
+        self.inbox: HandledUpdates | None = None
+        self.is_urgent: Callable[[object], bool] = lambda _update: False
 
     async def initialize(self) -> None:
         pass
@@ -60,12 +77,28 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         pass
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        inbox = self.inbox
+        if inbox is not None and inbox.is_duplicate(update):
+            if inspect.iscoroutine(coroutine):
+                coroutine.close()
+            return
+        try:
+            await self._in_turn(update, coroutine)
+        finally:
+            if inbox is not None:
+                inbox.handled(update)
+
+    async def _in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = order_key(update)
         if key is None:
             async with self._running:
                 await coroutine
             return
         queue = self._queues.get(key)
+        if queue is not None and queue.waiting and self.is_urgent(update):
+            # Asked only when the chat has a backlog: nothing to overtake otherwise.
+            await coroutine
+            return
         if queue is None:
             queue = self._queues[key] = _ChatQueue()
         queue.waiting += 1

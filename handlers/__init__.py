@@ -14,8 +14,9 @@ from handlers.chats import register_chat_handlers
 from handlers.grid_head import register_grid_head_handlers
 from handlers.loop_timers import register_loop_timers
 from handlers.notices import register_notice_timers
+from handlers.paging import ListName, PagedList, page_button
 from handlers.registry import Command, register_commands
-from handlers.resident import register_resident_handlers
+from handlers.resident import register_resident_handlers, urgency_check
 
 # The order is the order of /help and of the command menus.
 COMMANDS: tuple[Command, ...] = (
@@ -23,9 +24,17 @@ COMMANDS: tuple[Command, ...] = (
     + staff.COMMANDS + notices.COMMANDS
 )
 
+LISTS: dict[ListName, PagedList] = {
+    **common.LISTS, **grid_head.LISTS, **staff.LISTS, **notices.LISTS,
+}
+
 BUTTONS: tuple[Button, ...] = (
     resident.BUTTONS + grid_head.BUTTONS + staff.BUTTONS + notices.BUTTONS
+    + (page_button(LISTS, COMMANDS),)
 )
+
+
+__all__ = ["BUTTONS", "COMMANDS", "register", "register_timers", "urgency_check"]
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from telegram import Chat, ChatMember, ChatMemberUpdated, Update
+from telegram.error import NetworkError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -100,6 +101,8 @@ async def chat_migrated(update: Update, context: GridContext) -> None:
 
 async def on_error(update: object, context: GridContext) -> None:
     """Errors we cause: logged with the update that caused them; the user gets an apology."""
+    if update is None and isinstance(context.error, NetworkError):
+        return  # polling lost Telegram: bot.outage logs the outage once, not every retry
     log.error("error while handling update %r", update, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return

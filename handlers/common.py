@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.permissions import Audience
+from handlers.paging import Asker, ListName, PagedList, PageView, page_of, reply_page
 from handlers.registry import Command, CommandCall, commands_for, describe
 from handlers.resident import start_deep_link
 
@@ -30,17 +31,24 @@ async def help_command(call: CommandCall) -> None:
     await call.reply("help", entries=entries, roles=call.roles, grid=call.grid)
 
 
+ROLES_PER_PAGE = 20
+
+
 async def whoami(call: CommandCall) -> None:
     """Your roles, and whether the bot can reach you privately (emergency alerts need it)."""
-    person = call.roles.person
-    await call.reply(
-        "whoami",
-        user=call.user,
-        roles=call.roles,
-        reachable_privately=bool(person and person.has_private_chat),
-        serves_any=bool(call.roles.grid_roles) or call.roles.is_staff,
-        bot_username=call.context.runtime.bot_username,
-    )
+    await reply_page(call, ListName.WHOAMI, whoami_page)
+
+
+async def whoami_page(asker: Asker, _args: str, page: int, _locale: str) -> PageView:
+    roles = asker.roles
+    person = roles.person
+    part = page_of(roles.grid_roles, page, ROLES_PER_PAGE)
+    return PageView("whoami", {
+        "user": asker.user, "roles": roles, "grid_roles": part.items,
+        "reachable_privately": bool(person and person.has_private_chat),
+        "serves_any": bool(roles.grid_roles) or roles.is_staff,
+        "bot_username": asker.context.runtime.bot_username,
+    }, part.page, part.pages)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -48,3 +56,5 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", help_command, Audience.EVERYONE),
     Command("whoami", whoami, Audience.EVERYONE),
 )
+
+LISTS: dict[ListName, PagedList] = {ListName.WHOAMI: whoami_page}

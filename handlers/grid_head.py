@@ -34,6 +34,15 @@ from handlers.cards import (
     verify_keyboard,
 )
 from handlers.context import GridContext
+from handlers.paging import (
+    Asker,
+    ListName,
+    PagedList,
+    PageView,
+    page_of,
+    reply_page,
+    unpacked_args,
+)
 from handlers.registry import Command, CommandCall, Where
 from handlers.staff import target_person
 
@@ -69,25 +78,37 @@ async def _actor(call: CommandCall) -> Actor:
     return await call.context.services.loop.actor(call.user.id)
 
 
+TICKETS_PER_PAGE = 10
+LOGS_PER_PAGE = 10
+LOGS_LISTED = 200  # the newest
+
+
 async def open_tickets(call: CommandCall) -> None:
     """/open [分类] [状态] — open tickets, most urgent and oldest first; overdue marked."""
-    loop = call.context.services.loop
-    actor = await _actor(call)
+    await reply_page(call, ListName.OPEN, open_page)
+
+
+async def open_page(asker: Asker, args: str, page: int, _locale: str) -> PageView:
+    services = asker.context.services
     category = status = None
-    for word in call.arg_list:
+    for word in unpacked_args(args):
         if word in {s.value for s in TicketStatus}:
             status = TicketStatus(word)
-        elif word in call.context.services.tickets.parser.vocabulary.categories:
+        elif word in services.tickets.parser.vocabulary.categories:
             category = word
         else:
             raise UserError("open_usage", word=word[:30])
-    tickets = await loop.open_for(actor, call.grid.id if call.grid else None,
-                                  category=category, status=status)
-    if call.chat.type != Chat.PRIVATE:
+    actor = await services.loop.actor(asker.user.id)
+    tickets = await services.loop.open_for(actor, asker.grid.id if asker.grid else None,
+                                           category=category, status=status)
+    if asker.chat.type != Chat.PRIVATE:
         tickets = [t for t in tickets if not t.private]
-    now = call.context.services.clock.now()
-    await call.reply("open_list", tickets=tickets[:30], total=len(tickets),
-                     overdue={t.id for t in tickets if is_overdue(t, now)}, grid=call.grid)
+    now = services.clock.now()
+    part = page_of(tickets, page, TICKETS_PER_PAGE)
+    return PageView("open_list", {
+        "tickets": part.items, "total": part.total, "grid": asker.grid,
+        "overdue": {t.id for t in part.items if is_overdue(t, now)},
+    }, part.page, part.pages)
 
 
 async def claim(call: CommandCall) -> None:
@@ -156,13 +177,20 @@ async def patrol_log(call: CommandCall) -> None:
 
 async def patrol_logs(call: CommandCall) -> None:
     """/logs — recent patrol records (this grid, or in private every grid you serve)."""
-    roles = call.roles
-    grid_ids = [call.grid.id] if call.grid else sorted({g.id for g, _r in roles.grid_roles})
-    if call.grid is None and roles.is_staff:
-        grid_ids = [g.id for g in await call.context.services.grids.grids.all()]
-    rows = await call.context.services.loop.tickets.patrol_logs(grid_ids, limit=15)
-    grids = {g.id: g for g in await call.context.services.grids.grids.all()}
-    await call.reply("log_list", logs=rows, grids=grids)
+    await reply_page(call, ListName.LOGS, logs_page)
+
+
+async def logs_page(asker: Asker, _args: str, page: int, _locale: str) -> PageView:
+    roles = asker.roles
+    services = asker.context.services
+    all_grids = await services.grids.grids.all()
+    grid_ids = [asker.grid.id] if asker.grid else sorted({g.id for g, _r in roles.grid_roles})
+    if asker.grid is None and roles.is_staff:
+        grid_ids = [g.id for g in all_grids]
+    rows = await services.loop.tickets.patrol_logs(grid_ids, limit=LOGS_LISTED)
+    part = page_of(rows, page, LOGS_PER_PAGE)
+    return PageView("log_list", {"logs": part.items, "grids": {g.id: g for g in all_grids}},
+                    part.page, part.pages)
 
 
 async def duty(call: CommandCall) -> None:
@@ -409,3 +437,5 @@ BUTTONS: tuple[Button, ...] = (
     # Only the people asked may answer: checked by the loop service.
     Button(VerifyPress, verify_button, Audience.EVERYONE),
 )
+
+LISTS: dict[ListName, PagedList] = {ListName.OPEN: open_page, ListName.LOGS: logs_page}

@@ -23,6 +23,7 @@ from bot.storage.database import Transaction
 from bot.storage.timers import Timer
 from handlers.context import GridContext
 from handlers.buttons import Button, ButtonPress, CallbackData, button
+from handlers.paging import Asker, ListName, PagedList, PageView, page_of, reply_page
 from handlers.registry import Command, CommandCall, Where
 
 
@@ -88,12 +89,21 @@ async def notice_button(press: ButtonPress[NoticePress]) -> None:
     await press.edit_text("notice_discarded")
 
 
+NOTICES_PER_PAGE = 10
+NOTICES_LISTED = 200  # the newest; older ones stay reachable with /notice_show N
+
+
 async def notices(call: CommandCall) -> None:
     """/notices — scheduled and past notices with their next run."""
-    listing = await call.context.services.notices.listing()
-    await call.reply("notices_list", notices=[
-        (n, n.schedule.describe(call.locale)) for n in listing
-    ])
+    await reply_page(call, ListName.NOTICES, notices_page)
+
+
+async def notices_page(asker: Asker, _args: str, page: int, locale: str) -> PageView:
+    listing = await asker.context.services.notices.listing(NOTICES_LISTED)
+    part = page_of(listing, page, NOTICES_PER_PAGE)
+    return PageView("notices_list", {
+        "notices": [(n, n.schedule.describe(locale)) for n in part.items], "total": part.total,
+    }, part.page, part.pages)
 
 
 async def notice_show(call: CommandCall) -> None:
@@ -167,3 +177,5 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 BUTTONS: tuple[Button, ...] = (Button(NoticePress, notice_button, Audience.STAFF),)
+
+LISTS: dict[ListName, PagedList] = {ListName.NOTICES: notices_page}

@@ -6,6 +6,7 @@ Handlers stay thin: turn the update into an IncomingReport, call TicketService, 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +22,12 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.domain.errors import UserError
+from bot.domain.intake import IntakeParser
 from bot.domain.models import Grid, Person, Role, Urgency
 from bot.domain.permissions import Audience
 from bot.domain.text import whole_number
 from bot.domain.tickets import Source, Ticket
-from bot.services.tickets import IncomingReport, IntakeOutcome, IntakeResult
+from bot.services.tickets import MAX_TICKET_TEXT, IncomingReport, IntakeOutcome, IntakeResult
 from handlers.buttons import Button, ButtonPress, CallbackData
 from handlers.cards import ResidentAction, ResidentPress, ticket_keyboard, ticket_on_message
 from handlers.context import GridContext
@@ -76,7 +78,7 @@ async def announce(
         # One message, not two: the alert mentioning the heads is the acknowledgement.
         sent = await messenger.send(chat_id, "emergency_alert", locale=locale, reply_to=reply_to,
                                     ticket=ticket, heads=await _heads(context, grid), grid=grid,
-                                    keyboard=keyboard)
+                                    keyboard=keyboard, urgent=True)
     elif services.config.intake.acknowledge == "reaction":
         sent = None
         if reply_to is not None:
@@ -113,10 +115,12 @@ async def alert_emergency(context: GridContext, ticket: Ticket, grid: Grid) -> N
     for head in heads:
         if head.telegram_id == ticket.reporter_id:
             continue
-        await messenger.send(head.telegram_id, "emergency_direct", ticket=ticket, grid=grid)
+        await messenger.send(head.telegram_id, "emergency_direct", ticket=ticket, grid=grid,
+                             urgent=True)
     duty_chat = services.config.escalation.duty_chat("community")
     if duty_chat is not None:
-        await messenger.send(duty_chat, "emergency_duty", ticket=ticket, grid=grid, heads=heads)
+        await messenger.send(duty_chat, "emergency_duty", ticket=ticket, grid=grid, heads=heads,
+                             urgent=True)
 
 
 async def group_message(update: Update, context: GridContext) -> None:
@@ -153,6 +157,8 @@ async def _after_intake(
                                          reply_to=message.message_id)
         return
     if outcome.result is IntakeResult.RATE_LIMITED:
+        if not outcome.tell_sender:
+            return
         await context.messenger.send(message.chat_id, "errors/rate_limited",
                                      reply_to=message.message_id,
                                      limit=context.services.config.intake.max_tickets_per_hour)
@@ -429,3 +435,18 @@ BUTTONS: tuple[Button, ...] = (
     Button(ResidentPress, ticket_button, Audience.EVERYONE),
     Button(PickGridPress, pick_grid_button, Audience.EVERYONE),
 )
+
+
+def urgency_check(parser: IntakeParser) -> Callable[[object], bool]:
+    """Is this update an emergency report? (It then overtakes its chat's backlog.)"""
+
+    def is_urgent(update: object) -> bool:
+        if not isinstance(update, Update) or update.message is None:
+            return False
+        text = _text_of(update.message)
+        if not text or text.startswith("/"):
+            return False
+        parsed = parser.parse(text[:MAX_TICKET_TEXT])
+        return parsed.is_request and parsed.urgency is Urgency.EMERGENCY
+
+    return is_urgent

@@ -13,6 +13,7 @@ from bot.domain.permissions import Audience
 from bot.domain.text import whole_number
 from bot.services.grids import BindResult, ChatRef
 from handlers.buttons import Button, ButtonPress, CallbackData, button
+from handlers.paging import Asker, ListName, PagedList, PageView, page_of, reply_page
 from handlers.registry import Command, CommandCall, Where, is_anonymous_sender, publish_member_menu
 
 
@@ -77,10 +78,18 @@ async def unbind(call: CommandCall) -> None:
     await call.reply("unbind_done", grid=grid)
 
 
+GRIDS_PER_PAGE = 8  # each at most ~450 characters (names, 3 heads, tags shortened)
+
+
 async def grids(call: CommandCall) -> None:
     """/grids — every grid with its chat, heads and state."""
-    overview = await call.context.services.grids.overview()
-    await call.reply("grids_list", grids=overview)
+    await reply_page(call, ListName.GRIDS, grids_page)
+
+
+async def grids_page(asker: Asker, _args: str, page: int, _locale: str) -> PageView:
+    part = page_of(await asker.context.services.grids.overview(), page, GRIDS_PER_PAGE)
+    return PageView("grids_list", {"grids": part.items, "total": part.total},
+                    part.page, part.pages)
 
 
 async def tags(call: CommandCall) -> None:
@@ -182,3 +191,5 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 BUTTONS: tuple[Button, ...] = (Button(BindPress, bind_button, Audience.STAFF),)
+
+LISTS: dict[ListName, PagedList] = {ListName.GRIDS: grids_page}

@@ -276,8 +276,8 @@ class NoticeService:
 
     # --- reading ---
 
-    async def listing(self) -> list[Notice]:
-        return await self.repository.listing()
+    async def listing(self, limit: int = 15) -> list[Notice]:
+        return await self.repository.listing(limit)
 
     async def show(self, notice_id: int) -> tuple[Notice, list[RunReport]]:
         notice = await self.repository.get(notice_id)

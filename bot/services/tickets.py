@@ -61,6 +61,7 @@ class IntakeOutcome:
     ticket: Ticket | None = None
     intake: Intake | None = None
     acknowledged: bool = False  # for ALREADY: whether the ack went out before
+    tell_sender: bool = True  # for RATE_LIMITED: only the first refusal in a window is said
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,20 @@ class TicketService:
         self._settings = settings
         self.tickets = TicketRepository(db)
         self._residents_noted: set[tuple[int, int]] = set()
+        # Whom we told they reached the cap, and when: one notice per person per window,
+        # not one per message (a flood of 200 drew 190 replies). Kept in memory: after a
+        # restart a flooder hears it once more, which is harmless.
+        self._told_rate_limited: dict[int, datetime] = {}
+
+    def _first_refusal(self, telegram_id: int, now: datetime) -> bool:
+        told = self._told_rate_limited
+        last = told.get(telegram_id)
+        if last is not None and now - last < RATE_WINDOW:
+            return False
+        for person in [p for p, at in told.items() if now - at >= RATE_WINDOW]:
+            del told[person]  # bounded by the people refused within the last window
+        told[telegram_id] = now
+        return True
 
     async def note_resident(self, grid_id: int, telegram_id: int) -> None:
         """Remember who writes in which grid (once per process per pair: it rarely changes)."""
@@ -141,7 +156,8 @@ class TicketService:
             report.sender.telegram_id, now - RATE_WINDOW
         )
         if recent >= self._settings.max_tickets_per_hour:
-            return IntakeOutcome(IntakeResult.RATE_LIMITED, intake=parsed)
+            return IntakeOutcome(IntakeResult.RATE_LIMITED, intake=parsed,
+                                 tell_sender=self._first_refusal(report.sender.telegram_id, now))
         category = parsed.category if parsed.is_request else (parsed.category or "other")
         claim_due, resolve_due = self._settings.sla.deadlines(parsed.urgency, category, now)
         location = parsed.location

@@ -272,4 +272,16 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE status IN ('open', 'claimed', 'reopened');
     CREATE INDEX ticket_verifications_by_asked ON ticket_verifications(asked_at);
     """,
+    # Updates as fetched from Telegram, stored before their offset is confirmed: a busy
+    # chat's backlog is handled from here while fetching carries on, and a restart picks
+    # up what was stored but not yet handled (bot.inbox).
+    """
+    CREATE TABLE inbox (
+        update_id   INTEGER PRIMARY KEY,
+        payload     TEXT NOT NULL,       -- the update's JSON as Telegram sent it
+        received_at INTEGER NOT NULL,
+        handled     INTEGER NOT NULL DEFAULT 0 CHECK (handled IN (0, 1))
+    );
+    CREATE INDEX inbox_unhandled ON inbox(update_id) WHERE handled = 0;
+    """,
 )

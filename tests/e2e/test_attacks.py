@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot.offline import OfflineBot
@@ -67,3 +69,23 @@ async def test_a_caption_command_for_another_bot_is_not_run(bot: OfflineBot) -> 
     mine = await bot.says(chat, HEAD, None, photo=True,
                           caption="/close@gridbot_demo_bot 1 已换灯，见照片")
     assert "已办结，等待居民确认" in mine.text_in(chat)
+
+
+async def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+    bot: OfflineBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = await bound_grid(bot)
+    caplog.clear()
+    bot.emulator.inject_fault("getUpdates", kind="5xx", count=3)
+    # The next three polls fail (retried after 1, 1.5 and 2.25 s), then Telegram answers
+    # again: the second message can only arrive after the outage.
+    await bot.says(chat, RESIDENT, "/my")
+    reply = await bot.says(chat, RESIDENT, "/my")
+    assert reply.text_in(chat)
+    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage().split(" after")[0].split(" (")[0] for r in records] == [
+        "lost contact with Telegram", "contact with Telegram is back",
+    ], [r.getMessage() for r in records]
+    assert "retrying in 1.0 s" in records[0].getMessage()
+    assert "3 failed attempts, last retry delay 2.2 s" in records[1].getMessage()
+    assert all(r.exc_info is None for r in caplog.records)  # no tracebacks
