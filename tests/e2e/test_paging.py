@@ -107,3 +107,16 @@ async def test_nothing_sent_is_over_the_limit(bot: OfflineBot) -> None:
     messages = [m for m in bot.emulator.messages_in(STAFF) if m["from"]["is_bot"]]
     assert len(messages) >= 3 and all(len(visible(m)) <= 4096 for m in messages)
     assert "\n".join(visible(m) for m in messages).count("第") == 100
+
+
+async def test_notices_page(bot: OfflineBot) -> None:
+    await many_grids(bot, 2)
+    notices = bot.runtime.services.notices
+    for n in range(13):
+        draft = await notices.draft(STAFF, "zh-CN", "每周一 09:00 all",
+                                    f"第{n}条：" + "{{ grid.name }}" * 20)
+        await notices.confirm(draft.notice.id)
+    first = await bot.says_privately(STAFF, "/notices")
+    pages = await all_pages(bot, STAFF, STAFF, first)
+    assert len(pages) == 2 and "共 13 条，第 1/2 页" in pages[0]
+    assert sum(page.count("每周一") for page in pages) >= 13
