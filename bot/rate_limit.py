@@ -16,7 +16,10 @@ enforcing 30 messages/s and 20/min per group; the figures are in bench/README.md
 A third, for emergencies (issue #13): a request sent with `rate_limit_args=URGENT` skips
 its group's pacing (one message every 3 s), so an emergency alert never waits behind the
 acknowledgements of a flood in the same group. It still takes its slot of the overall
-rate, and a 429 it might draw is retried like any other.
+rate, and a 429 it might draw is retried like any other. At most
+`URGENT_PER_GROUP_MINUTE` urgent sends a minute skip a group's pacing: a resident
+flooding emergency-sounding text cannot push the group past Telegram's limit (a 429
+pauses every chat).
 
 The override re-implements `_run_request` with AIORateLimiter's private attributes
 (`_base_limiter`, `_get_group_limiter`, `_group_max_rate`, `_retry_after_event`);
@@ -26,6 +29,8 @@ change.
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from contextlib import nullcontext
 from contextvars import ContextVar
@@ -37,11 +42,13 @@ JSONDict = dict[str, Any]
 
 # Passed as `rate_limit_args` (PTB hands it to the limiter untouched).
 URGENT: Any = "urgent"
+URGENT_PER_GROUP_MINUTE = 5
+_KEPT_GROUPS = 512
 _urgent: ContextVar[bool] = ContextVar("urgent_request", default=False)
 
 
 class EvenRateLimiter(AIORateLimiter):
-    __slots__ = ()
+    __slots__ = ("_urgent_sends",)
 
     def __init__(self, *, overall_max_rate: float, group_max_rate: float, max_retries: int) -> None:
         super().__init__(
@@ -50,6 +57,21 @@ class EvenRateLimiter(AIORateLimiter):
             group_max_rate=group_max_rate,
             max_retries=max_retries,
         )
+        self._urgent_sends: dict[str | int | bool, deque[float]] = {}
+
+    def _may_skip_pacing(self, group: str | int | bool) -> bool:
+        """An urgent send to `group` skips its pacing, unless too many did this minute."""
+        now = time.monotonic()
+        if len(self._urgent_sends) > _KEPT_GROUPS:
+            self._urgent_sends = {g: q for g, q in self._urgent_sends.items()
+                                  if q and now - q[-1] < 60}
+        sends = self._urgent_sends.setdefault(group, deque())
+        while sends and now - sends[0] >= 60:
+            sends.popleft()
+        if len(sends) >= URGENT_PER_GROUP_MINUTE:
+            return False
+        sends.append(now)
+        return True
 
     async def process_request(
         self,
@@ -83,9 +105,10 @@ class EvenRateLimiter(AIORateLimiter):
                 chat, group, allow_paid_broadcast, callback, args, kwargs
             )
         overall = self._base_limiter if chat and self._base_limiter else nullcontext()
+        paced = not (_urgent.get() and self._may_skip_pacing(group))
         per_group = (
             self._get_group_limiter(group)
-            if group and self._group_max_rate and not _urgent.get() else nullcontext()
+            if group and self._group_max_rate and paced else nullcontext()
         )
         async with per_group:
             while True:

@@ -25,7 +25,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 LISTS: dict[ListName, PagedList] = {
-    **common.LISTS, **grid_head.LISTS, **staff.LISTS, **notices.LISTS,
+    **common.LISTS, **resident.LISTS, **grid_head.LISTS, **staff.LISTS, **notices.LISTS,
 }
 
 BUTTONS: tuple[Button, ...] = (

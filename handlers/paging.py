@@ -37,6 +37,7 @@ class ListName(StrEnum):
     LOGS = "logs"
     NOTICES = "notices"
     WHOAMI = "whoami"
+    MY = "my"
 
 
 @dataclass(frozen=True, slots=True)

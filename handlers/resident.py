@@ -31,6 +31,7 @@ from bot.services.tickets import MAX_TICKET_TEXT, IncomingReport, IntakeOutcome,
 from handlers.buttons import Button, ButtonPress, CallbackData
 from handlers.cards import ResidentAction, ResidentPress, ticket_keyboard, ticket_on_message
 from handlers.context import GridContext
+from handlers.paging import Asker, ListName, PagedList, PageView, page_of, reply_page
 from handlers.registry import Command, CommandCall, is_anonymous_sender
 
 log = logging.getLogger(__name__)
@@ -345,10 +346,22 @@ async def report(call: CommandCall) -> None:
     await _after_intake(call.context, outcome, call.grid, target, private=False)
 
 
+MY_TICKETS_PER_PAGE = 10
+MY_TICKETS_LISTED = 200  # the newest
+
+
 async def my_tickets(call: CommandCall) -> None:
     """/my — your tickets and their status."""
-    tickets = await call.context.services.tickets.of_person(call.user.id)
-    await call.reply("my_tickets", tickets=tickets, private=call.chat.type == Chat.PRIVATE)
+    await reply_page(call, ListName.MY, my_tickets_page)
+
+
+async def my_tickets_page(asker: Asker, _args: str, page: int, _locale: str) -> PageView:
+    private = asker.chat.type == Chat.PRIVATE
+    tickets = await asker.context.services.tickets.of_person(asker.user.id, MY_TICKETS_LISTED)
+    # Private tickets are listed only in the private chat: leave them out before paging.
+    part = page_of([t for t in tickets if private or not t.private], page, MY_TICKETS_PER_PAGE)
+    return PageView("my_tickets", {"tickets": part.items, "private": private},
+                    part.page, part.pages)
 
 
 async def ticket_status(call: CommandCall) -> None:
@@ -450,3 +463,5 @@ def urgency_check(parser: IntakeParser) -> Callable[[object], bool]:
         return parsed.is_request and parsed.urgency is Urgency.EMERGENCY
 
     return is_urgent
+
+LISTS: dict[ListName, PagedList] = {ListName.MY: my_tickets_page}

@@ -290,8 +290,8 @@ class TicketService:
             )
         return ticket
 
-    async def of_person(self, telegram_id: int) -> list[Ticket]:
-        return await self.tickets.of_person(telegram_id)
+    async def of_person(self, telegram_id: int, limit: int = 20) -> list[Ticket]:
+        return await self.tickets.of_person(telegram_id, limit)
 
     async def status_for(self, ticket_id: int, roles: PersonRoles, telegram_id: int) -> Ticket:
         """A resident sees their own (or followed) tickets; grid staff see their grid's."""

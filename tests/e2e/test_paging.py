@@ -120,3 +120,16 @@ async def test_notices_page(bot: OfflineBot) -> None:
     pages = await all_pages(bot, STAFF, STAFF, first)
     assert len(pages) == 2 and "共 13 条，第 1/2 页" in pages[0]
     assert sum(page.count("每周一") for page in pages) >= 13
+
+
+async def test_my_tickets_page(bot: OfflineBot) -> None:
+    chat = await bound_grid(bot)
+    for n in range(10):
+        await bot.says(chat, RESIDENT, f"{n + 1}栋楼道灯坏了")
+    for n in range(3):  # followed ones are listed too
+        ack = (await bot.says(chat, NEIGHBOUR, f"{n + 20}栋门口垃圾没人清")).in_chat(chat)[0]
+        follow = next(b["callback_data"] for row in ack["reply_markup"]["inline_keyboard"]
+                      for b in row if b["callback_data"].startswith("t:+1:"))
+        await bot.presses(chat, ack["message_id"], RESIDENT, follow)
+    pages = await all_pages(bot, chat, RESIDENT, await bot.says(chat, RESIDENT, "/my"))
+    assert len(pages) == 2 and "第 1/2 页" in pages[0]

@@ -9,7 +9,7 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter
 
-from bot.rate_limit import EvenRateLimiter
+from bot.rate_limit import URGENT, URGENT_PER_GROUP_MINUTE, EvenRateLimiter
 
 RATE = 50.0  # requests per second: 20 ms apart
 
@@ -58,3 +58,24 @@ async def test_after_a_flood_pause_they_do_not_go_out_all_at_once() -> None:
     times = await send_all(limiter, [-n for n in range(1, 13)], fail_first=True)
     assert len(times) == 12  # the refused one was retried after the pause
     assert min(gaps(times)) >= 0.9 / RATE
+
+
+async def test_urgent_sends_skip_a_groups_pacing_a_few_times_a_minute() -> None:
+    limiter = EvenRateLimiter(overall_max_rate=RATE, group_max_rate=1, max_retries=1)
+    sent: list[int] = []
+
+    async def call(*_args: Any, **_kwargs: Any) -> bool:
+        sent.append(1)
+        return True
+
+    async def send(urgent: bool) -> None:
+        await limiter.process_request(call, (), {}, "sendMessage", {"chat_id": -5},
+                                      URGENT if urgent else None)
+
+    await send(urgent=False)  # the group's one message a minute is used up
+    for _ in range(URGENT_PER_GROUP_MINUTE):
+        await send(urgent=True)  # an emergency does not wait for the next minute
+    assert len(sent) == 1 + URGENT_PER_GROUP_MINUTE
+    # Beyond that, urgent sends are paced like any other (here: the next minute).
+    assert not limiter._may_skip_pacing(-5)
+    assert limiter._may_skip_pacing(-6)
