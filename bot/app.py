@@ -20,6 +20,7 @@ from bot.domain.loop import SlaPolicy
 from bot.domain.models import Urgency
 from bot.domain.schedule import parse_clock
 from bot.messenger import Messenger
+from bot.notifications import Notifier
 from bot.rate_limit import EvenRateLimiter
 from bot.render import Renderer
 from bot.update_order import ChatOrderedUpdateProcessor
@@ -33,6 +34,7 @@ from bot.services.tickets import IntakeSettings, TicketService
 from bot.services.stats import StatsService
 from bot.services.timers import TimerService
 from bot.storage.database import Database
+from handlers.cards import CardKeyboards
 from handlers.context import CONTEXT_TYPES, GridApplication, Runtime
 from handlers.registry import publish_menus
 
@@ -157,6 +159,7 @@ def build_application(
         application.bot_data.runtime = Runtime(
             services=services, messenger=messenger, bot_username=me.username or "",
             commands=handlers.COMMANDS, broadcasts=broadcasts,
+            notifier=Notifier(messenger, services, CardKeyboards(services.renderer)),
         )
         if arm_timers:
             arm_timers_with_job_queue(application, services.timers)

@@ -15,11 +15,26 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReactionTypeEmoji,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.domain.models import Grid
+from bot.domain.privacy import Audience, audience_of_chat
 from bot.render import Renderer
 from bot.services.grids import ChatRef, GridService
 from bot.services.people import PeopleService
@@ -68,11 +83,19 @@ class Messenger:
         locale: str | None = None,
         reply_to: int | None = None,
         keyboard: InlineKeyboardMarkup | None = None,
+        reader: Audience | None = None,
         **context: Any,
     ) -> Message | None:
+        """Render for the chat's audience (any group is public unless told otherwise)."""
         locale = locale or await self.locale_for_chat(chat_id)
-        text = self.renderer.render(template, locale, **context)
+        text = self.render_for_chat(chat_id, template, locale, reader=reader, **context)
         return await self.send_text(chat_id, text, reply_to=reply_to, keyboard=keyboard)
+
+    def render_for_chat(self, chat_id: int, template: str, locale: str, /, *,
+                        reader: Audience | None = None, **context: Any) -> str:
+        """What `send` would send there: also for edits of messages already in a chat."""
+        return self.renderer.render_for(reader or audience_of_chat(chat_id), template, locale,
+                                        **context)
 
     async def send_text(
         self,
@@ -145,6 +168,31 @@ class Messenger:
             return False
         except Forbidden as exc:
             await self._forbidden(chat_id, exc)
+            return False
+        return True
+
+    async def edit_keyboard(self, chat_id: int, message_id: int,
+                            keyboard: InlineKeyboardMarkup | None) -> None:
+        """Make a message's buttons match what it stands for now (logged, never fatal)."""
+        try:
+            await self._bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=keyboard
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.warning("could not update buttons of %s in %s: %s", message_id, chat_id,
+                            exc.message)
+        except Forbidden as exc:
+            await self._forbidden(chat_id, exc)
+        except TelegramError as exc:
+            log.warning("could not update buttons of %s in %s: %s", message_id, chat_id, exc)
+
+    async def react(self, chat_id: int, message_id: int, emoji: str) -> bool:
+        """A reaction instead of a reply; False when Telegram refuses it."""
+        try:
+            await self._bot.set_message_reaction(chat_id, message_id, [ReactionTypeEmoji(emoji)])
+        except TelegramError as exc:
+            log.warning("could not react to %s/%s: %s", chat_id, message_id, exc)
             return False
         return True
 

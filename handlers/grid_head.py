@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from telegram import Chat, InlineKeyboardMarkup, Update
+from telegram import Chat, Update
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -21,18 +21,13 @@ from telegram.ext import (
 )
 
 from bot.domain.errors import UserError
+from bot.domain.events import TicketEvent
 from bot.domain.loop import Action, Actor, check, is_overdue
 from bot.domain.text import whole_number
-from bot.domain.tickets import Level, Ticket, TicketStatus
+from bot.domain.tickets import TicketStatus
 from bot.services.loop import REASON_BUTTON, LoopOutcome
 from bot.storage.people import PendingActionRepository
-from handlers.cards import (
-    handler_row,
-    refresh_card,
-    resident_chat,
-    toast_locale,
-    verify_keyboard,
-)
+from handlers.cards import toast_locale
 from handlers.context import GridContext
 from handlers.registry import CommandCall
 from handlers.staff import target_person
@@ -60,9 +55,11 @@ async def _ticket_and_rest(call: CommandCall) -> tuple[int, str]:
 
 
 async def _done(call: CommandCall, outcome: LoopOutcome) -> None:
-    """Confirm to whoever acted, then tell everyone concerned."""
-    await call.reply("loop_done", outcome=outcome)
-    await announce(call.context, outcome)
+    """Tell everyone concerned; whoever acted gets a confirmation only when none of that
+    went to their chat (one group message per action)."""
+    notifier = call.context.notifier
+    if not await notifier.loop_event(outcome, acted_in=call.chat.id):
+        await notifier.confirm(call.chat.id, outcome, reply_to=call.message.message_id)
 
 
 async def _actor(call: CommandCall) -> Actor:
@@ -144,7 +141,7 @@ async def note(call: CommandCall) -> None:
     """/note 编号 内容 — an internal note (not shown to residents)."""
     ticket_id, text = await _ticket_and_rest(call)
     outcome = await call.context.services.loop.note(ticket_id, await _actor(call), text)
-    await call.reply("loop_done", outcome=outcome)
+    await call.context.notifier.confirm(call.chat.id, outcome, reply_to=call.message.message_id)
 
 
 async def patrol_log(call: CommandCall) -> None:
@@ -222,7 +219,7 @@ async def card_button(update: Update, context: GridContext) -> None:
         return
     await query.answer(renderer.render("loop_done", locale, outcome=outcome,
                                        **await _names(context, outcome)))
-    await announce(context, outcome)
+    await context.notifier.loop_event(outcome)
 
 
 async def _ask_for_close_note(context: GridContext, chat_id: int, actor: Actor,
@@ -268,10 +265,8 @@ async def close_note_message(update: Update, context: GridContext) -> None:
         await context.messenger.send(message.chat_id, f"errors/{exc.code}", locale=locale,
                                      reply_to=message.message_id, **exc.context)
         raise ApplicationHandlerStop from None
-    await context.messenger.send(message.chat_id, "loop_done", locale=locale,
-                                 reply_to=message.message_id, outcome=outcome,
-                                 **await _names(context, outcome))
-    await announce(context, outcome)
+    if not await context.notifier.loop_event(outcome, acted_in=message.chat_id):
+        await context.notifier.confirm(message.chat_id, outcome, reply_to=message.message_id)
     raise ApplicationHandlerStop
 
 
@@ -296,16 +291,12 @@ async def verify_button(update: Update, context: GridContext) -> None:
         await query.answer(await _error_text(context, error, locale), show_alert=True)
         return
     await query.answer(renderer.render("verify_thanks", locale, outcome=outcome))
-    if outcome.action in ("confirmed", "reopened"):
-        await announce(context, outcome)
+    if outcome.action in (TicketEvent.CONFIRMED, TicketEvent.REOPENED):
+        await context.notifier.loop_event(outcome)
 
 
 async def _error_text(context: GridContext, error: UserError, locale: str) -> str:
-    ctx = dict(error.context)
-    if error.code == "already_claimed" and ctx.get("by"):
-        person = await context.services.people.get(int(str(ctx["by"])))
-        ctx["by"] = person.display_name if person else ctx["by"]
-    return context.messenger.renderer.render(f"errors/{error.code}", locale, **ctx)
+    return context.messenger.renderer.render(f"errors/{error.code}", locale, **error.context)
 
 
 async def _names(context: GridContext, outcome: LoopOutcome) -> dict[str, Any]:
@@ -315,90 +306,6 @@ async def _names(context: GridContext, outcome: LoopOutcome) -> dict[str, Any]:
         "handler": await people.get(handler) if handler else None,
         "actor": await people.get(outcome.actor_id) if outcome.actor_id else None,
     }
-
-
-# --- telling everyone concerned ---
-
-
-async def announce(context: GridContext, outcome: LoopOutcome) -> None:
-    """After a transition: the resident, the handler, the duty chat; and the card's buttons."""
-    ticket = outcome.ticket
-    services = context.services
-    messenger = context.messenger
-    grid = await services.grids.grids.by_id(ticket.grid_id)
-    names = await _names(context, outcome)
-    chat_id, reply_to = resident_chat(ticket, grid)
-    common = {"outcome": outcome, "ticket": ticket, "grid": grid, **names}
-    if outcome.action in ("claimed", "transferred", "rejected", "confirmed",
-                          "confirmed_by_timeout", "reopened", "escalated") and chat_id:
-        await messenger.send(chat_id, f"resident_{outcome.action}", reply_to=reply_to, **common)
-    if outcome.action == "resolved":
-        await _ask_verification(context, outcome, chat_id, reply_to)
-    if outcome.action in ("transferred", "reopened") and ticket.handler_id:
-        await messenger.send(ticket.handler_id, f"handler_{outcome.action}", **common)
-    if outcome.action == "escalated":
-        await _post_to_duty(context, ticket, outcome, common)
-    if outcome.action in ("remind_claim", "remind_resolve", "overdue_top_level"):
-        await _remind(context, outcome, grid, common)
-    await refresh_card(context, ticket)
-
-
-async def _ask_verification(context: GridContext, outcome: LoopOutcome, chat_id: int | None,
-                            reply_to: int | None) -> None:
-    ticket = outcome.ticket
-    people = [await context.services.people.get(p) for p in outcome.asked]
-    asked = [p for p in people if p is not None]
-    if ticket.private or chat_id is None:
-        targets = [(p.telegram_id, None) for p in asked]
-    else:
-        targets = [(chat_id, reply_to)]
-    for target, reply in targets:
-        locale = await context.messenger.locale_for_chat(target)
-        await context.messenger.send(
-            target, "verify_ask", locale=locale, reply_to=reply, ticket=ticket, asked=asked,
-            note=outcome.note, keyboard=verify_keyboard(context, ticket, outcome.round, locale),
-        )
-
-
-async def _post_to_duty(context: GridContext, ticket: Ticket, outcome: LoopOutcome,
-                        common: dict[str, Any]) -> None:
-    duty_chat = context.services.config.escalation.duty_chat(ticket.level.value)
-    if duty_chat is None:
-        log.warning("ticket #%s escalated to %s, which has no duty chat configured",
-                    ticket.id, ticket.level.value)
-        return
-    locale = await context.messenger.locale_for_chat(duty_chat)
-    card = await context.messenger.send(
-        duty_chat, "duty_card", locale=locale,
-        keyboard=InlineKeyboardMarkup([handler_row(context, ticket, locale)]), **common,
-    )
-    if card is not None:
-        await context.services.tickets.link_card(ticket.id, card.chat_id, card.message_id)
-
-
-async def _remind(context: GridContext, outcome: LoopOutcome, grid: Any,
-                  common: dict[str, Any]) -> None:
-    ticket = outcome.ticket
-    messenger = context.messenger
-    if outcome.action == "overdue_top_level":
-        duty_chat = context.services.config.escalation.duty_chat(Level.DISTRICT.value)
-        if duty_chat:
-            await messenger.send(duty_chat, "overdue_top_level", **common)
-        return
-    if outcome.action == "remind_resolve" and ticket.handler_id:
-        recipients = [ticket.handler_id]
-    else:
-        recipients = [p.telegram_id for p in await context.services.loop.heads_of(ticket.grid_id)]
-    delivered = False
-    for person in recipients:
-        delivered |= await messenger.send(person, outcome.action, **common) is not None
-    if not delivered and ticket.level is not Level.GRID:
-        duty_chat = context.services.config.escalation.duty_chat(ticket.level.value)
-        if duty_chat:
-            delivered = await messenger.send(duty_chat, outcome.action, **common) is not None
-    if not delivered and grid is not None and grid.chat_id and not ticket.private:
-        # Nobody reachable privately: the grid chat still reaches the heads.
-        await messenger.send(grid.chat_id, outcome.action, **common)
 
 
 def register_grid_head_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

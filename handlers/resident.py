@@ -23,6 +23,7 @@ from bot.domain.errors import UserError
 from bot.domain.models import Grid, Person, Role, Urgency
 from bot.domain.text import whole_number
 from bot.domain.tickets import Source, Ticket
+from bot.notifications import PRIVATE_HINT_CATEGORIES
 from bot.services.tickets import IncomingReport, IntakeOutcome, IntakeResult
 from handlers.cards import NOT_A_REQUEST, ticket_keyboard, toast_locale
 from handlers.context import GridContext
@@ -31,7 +32,6 @@ from handlers.registry import CommandCall, is_anonymous_sender
 log = logging.getLogger(__name__)
 
 PICK_GRID = "pg:"
-PRIVATE_HINT_CATEGORIES = frozenset({"dispute", "assistance"})
 
 
 def _person(user: Any) -> Person:
@@ -44,77 +44,6 @@ def _text_of(message: Message) -> str:
 
 def _photo_id(message: Message) -> str | None:
     return message.photo[-1].file_id if message.photo else None
-
-
-async def _heads(context: GridContext, grid: Grid) -> list[Person]:
-    members = await context.services.grids.grids.members_of([grid.id])
-    return [m.person for m in members[grid.id] if m.role is Role.HEAD]
-
-
-async def announce(
-    context: GridContext, outcome: IntakeOutcome, grid: Grid, chat_id: int,
-    reply_to: int | None, *, private: bool,
-) -> None:
-    """Tell the reporter (and for emergencies everyone who must act) what became of it."""
-    ticket = outcome.ticket
-    assert ticket is not None
-    messenger = context.messenger
-    services = context.services
-    locale = await messenger.locale_for_chat(chat_id)
-    if outcome.result is IntakeResult.FOLLOWED:
-        await messenger.send(chat_id, "ticket_followed", locale=locale, reply_to=reply_to,
-                             ticket=ticket)
-        return
-    emergency = ticket.urgency is Urgency.EMERGENCY
-    keyboard = ticket_keyboard(context, ticket, locale)
-    if private:
-        sent = await messenger.send(chat_id, "ticket_ack_private", locale=locale,
-                                    reply_to=reply_to, ticket=ticket, grid=grid)
-    elif emergency:
-        # One message, not two: the alert mentioning the heads is the acknowledgement.
-        sent = await messenger.send(chat_id, "emergency_alert", locale=locale, reply_to=reply_to,
-                                    ticket=ticket, heads=await _heads(context, grid), grid=grid,
-                                    keyboard=keyboard)
-    elif services.config.intake.acknowledge == "reaction":
-        sent = None
-        if reply_to is not None:
-            try:
-                await context.bot.set_message_reaction(chat_id, reply_to, [ReactionTypeEmoji("✍")])
-            except TelegramError as exc:
-                log.warning("could not react to %s/%s: %s", chat_id, reply_to, exc)
-    else:
-        sent = await messenger.send(
-            chat_id, "ticket_ack", locale=locale, reply_to=reply_to, ticket=ticket,
-            suggest_private=ticket.category in PRIVATE_HINT_CATEGORIES,
-            bot_username=context.runtime.bot_username, grid=grid, keyboard=keyboard,
-        )
-    if sent is not None:
-        await services.tickets.acknowledged(ticket.id, sent.chat_id, sent.message_id)
-    elif reply_to is not None:
-        # Reaction mode or a refused chat: the report itself stands as the acknowledgement, so
-        # a re-delivered update does not acknowledge it again.
-        await services.tickets.acknowledged(ticket.id, chat_id, reply_to)
-    if emergency:
-        await alert_emergency(context, ticket, grid)
-
-
-async def alert_emergency(context: GridContext, ticket: Ticket, grid: Grid) -> None:
-    """After the group alert: each head privately, and the community duty chat.
-
-    A head who never opened a private chat cannot be messaged; the group mention still
-    reaches them, so a refusal there is recorded (for /whoami), not fatal. A private
-    emergency report reaches the heads only privately, never the group.
-    """
-    messenger = context.messenger
-    services = context.services
-    heads = await _heads(context, grid)
-    for head in heads:
-        if head.telegram_id == ticket.reporter_id:
-            continue
-        await messenger.send(head.telegram_id, "emergency_direct", ticket=ticket, grid=grid)
-    duty_chat = services.config.escalation.duty_chat("community")
-    if duty_chat is not None:
-        await messenger.send(duty_chat, "emergency_duty", ticket=ticket, grid=grid, heads=heads)
 
 
 async def group_message(update: Update, context: GridContext) -> None:
@@ -157,7 +86,8 @@ async def _after_intake(
         return
     if outcome.result is IntakeResult.ALREADY and outcome.acknowledged:
         return
-    await announce(context, outcome, grid, message.chat_id, message.message_id, private=private)
+    await context.notifier.ticket_filed(outcome, grid, message.chat_id, message.message_id,
+                                        private=private, bot_username=context.runtime.bot_username)
 
 
 async def edited_message(update: Update, context: GridContext) -> None:
