@@ -22,7 +22,8 @@ from telegram.ext import (
 
 from bot.domain.errors import UserError
 from bot.domain.events import TicketEvent
-from bot.domain.loop import Action, Actor, check, is_overdue
+from bot.domain.loop import Action, Actor, is_overdue
+from bot.domain.schedule import format_duration
 from bot.domain.text import whole_number
 from bot.domain.tickets import TicketStatus
 from bot.services.loop import REASON_BUTTON, LoopOutcome
@@ -207,8 +208,11 @@ async def card_button(update: Update, context: GridContext) -> None:
         elif action == "resolve":
             await _ask_for_close_note(context, query.message.chat.id, actor, ticket_id)
             await query.answer(renderer.render("close_note_toast", locale, id=ticket_id))
+            chat_locale = await context.messenger.locale_for_chat(query.message.chat.id)
             await context.messenger.send(
-                query.message.chat.id, "close_note_ask", user=query.from_user, id=ticket_id,
+                query.message.chat.id, "close_note_ask", locale=chat_locale,
+                user=query.from_user, id=ticket_id,
+                within=format_duration(CLOSE_NOTE_TTL, chat_locale),
             )
             return
         else:
@@ -225,12 +229,7 @@ async def card_button(update: Update, context: GridContext) -> None:
 async def _ask_for_close_note(context: GridContext, chat_id: int, actor: Actor,
                               ticket_id: int) -> None:
     """[办结] pressed: the presser's next message in this chat is the closing note."""
-    ticket = await context.services.tickets.tickets.get(ticket_id)
-    if ticket is None:
-        raise UserError("unknown_ticket", id=ticket_id)
-    problem = check(Action.RESOLVE, ticket, actor)
-    if problem:
-        raise UserError(problem, id=ticket_id, status=ticket.status.value, action="resolve")
+    await context.services.loop.checked(ticket_id, Action.RESOLVE, actor)
     now = context.services.clock.now()
     async with context.services.db.transaction() as tx:
         await PendingActionRepository.create(

@@ -91,7 +91,8 @@ class LoopService:
             raise UserError("unknown_ticket", id=ticket_id)
         return ticket
 
-    async def _load(self, ticket_id: int, action: Action, actor: Actor) -> Ticket:
+    async def checked(self, ticket_id: int, action: Action, actor: Actor) -> Ticket:
+        """The ticket, if `actor` may do `action` to it now; otherwise the refusal saying why."""
         ticket = await self.ticket_for(ticket_id, actor)
         problem = check(action, ticket, actor)
         if problem == "not_your_grid_ticket":
@@ -116,7 +117,7 @@ class LoopService:
         if current.status is TicketStatus.CLAIMED and current.handler_id:
             raise UserError("already_claimed", id=current.id,
                             by=await self._name(current.handler_id))
-        ticket = await self._load(ticket_id, Action.CLAIM, actor)
+        ticket = await self.checked(ticket_id, Action.CLAIM, actor)
         now = self._clock.now()
         async with self._db.transaction() as tx:
             previous = await TicketRepository.transition(
@@ -135,7 +136,7 @@ class LoopService:
         self, ticket_id: int, actor: Actor, note: str, proof_file_id: str | None = None
     ) -> LoopOutcome:
         """办结: handled. The reporter and every +1 follower are asked to verify."""
-        ticket = await self._load(ticket_id, Action.RESOLVE, actor)
+        ticket = await self.checked(ticket_id, Action.RESOLVE, actor)
         note = note.strip()[:MAX_NOTE]
         if not note:
             raise UserError("close_needs_note", id=ticket_id)
@@ -170,7 +171,7 @@ class LoopService:
                            note=note, asked=tuple(asked), round=round_)
 
     async def reopen(self, ticket_id: int, actor: Actor, reason: str) -> LoopOutcome:
-        ticket = await self._load(ticket_id, Action.REOPEN, actor)
+        ticket = await self.checked(ticket_id, Action.REOPEN, actor)
         reason = reason.strip()[:MAX_NOTE]
         if not reason:
             raise UserError("reopen_needs_reason", id=ticket_id)
@@ -196,7 +197,7 @@ class LoopService:
                            note=reason)
 
     async def transfer(self, ticket_id: int, actor: Actor, target: Person) -> LoopOutcome:
-        ticket = await self._load(ticket_id, Action.TRANSFER, actor)
+        ticket = await self.checked(ticket_id, Action.TRANSFER, actor)
         target_actor = await self.actor(target.telegram_id)
         if not (target_actor.roles.serves(ticket.grid_id)
                 or (ticket.level is not Level.GRID and ticket.level in target_actor.duty_levels)):
@@ -215,7 +216,7 @@ class LoopService:
                            actor.telegram_id, target=target)
 
     async def escalate(self, ticket_id: int, actor: Actor, reason: str) -> LoopOutcome:
-        ticket = await self._load(ticket_id, Action.ESCALATE, actor)
+        ticket = await self.checked(ticket_id, Action.ESCALATE, actor)
         reason = reason.strip()[:MAX_NOTE]
         if not reason:
             raise UserError("escalate_needs_reason", id=ticket_id)
@@ -268,7 +269,7 @@ class LoopService:
         reason = rest.strip()[:MAX_NOTE]
         if not reason:
             raise UserError("reject_needs_reason", id=ticket_id)
-        ticket = await self._load(ticket_id, Action.REJECT, actor)
+        ticket = await self.checked(ticket_id, Action.REJECT, actor)
         now = self._clock.now()
         note = f"#{duplicate_of} {reason}" if duplicate_of else reason
         async with self._db.transaction() as tx:
@@ -287,7 +288,7 @@ class LoopService:
         text = text.strip()[:MAX_NOTE]
         if not text:
             raise UserError("note_usage")
-        ticket = await self._load(ticket_id, Action.NOTE, actor)
+        ticket = await self.checked(ticket_id, Action.NOTE, actor)
         async with self._db.transaction() as tx:
             await TicketRepository.record_event(
                 tx, ticket.id, at=self._clock.now(), actor_id=actor.telegram_id, kind="note",
