@@ -1,4 +1,4 @@
-"""Ticket cards: the buttons a ticket message carries, and telling people what happened.
+"""Ticket cards: the buttons a ticket message carries (declared in the button table).
 
 Every message about a ticket is linked to it (bot.notifications); the buttons of all of them
 follow the ticket's state, so nobody presses [认领] on a ticket that is already being handled.
@@ -6,18 +6,73 @@ follow the ticket's state, so nobody presses [认领] on a ticket that is alread
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.domain.errors import UserError
 from bot.domain.tickets import Ticket, TicketStatus
 from bot.render import Renderer
+from handlers.buttons import ButtonPress, CallbackData, button
 from handlers.context import GridContext
 
-NOT_A_REQUEST = "t:nr:"
-FOLLOW = "t:+1:"
-CARD = "k:"  # k:<claim|resolve|escalate>:<ticket id>
-VERIFY = "v:"  # v:<ticket id>:<round>:<y|n|1-5>
+
+class ResidentAction(StrEnum):
+    NOT_A_REQUEST = "nr"  # [不是报事]
+    FOLLOW = "+1"  # [我也遇到 +1]
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentPress(CallbackData, prefix="t"):
+    """t:<nr|+1>:<ticket id> — the residents' row under an acknowledgement."""
+
+    action: ResidentAction
+    ticket_id: int
+
+
+class CardAction(StrEnum):
+    CLAIM = "claim"
+    RESOLVE = "resolve"
+    ESCALATE = "escalate"
+
+
+@dataclass(frozen=True, slots=True)
+class CardPress(CallbackData, prefix="k"):
+    """k:<claim|resolve|escalate>:<ticket id> — the handlers' row of a ticket card."""
+
+    action: CardAction
+    ticket_id: int
+
+
+class VerifyAnswer(StrEnum):
+    SOLVED = "y"
+    NOT_SOLVED = "n"
+    SCORE_1 = "1"
+    SCORE_2 = "2"
+    SCORE_3 = "3"
+    SCORE_4 = "4"
+    SCORE_5 = "5"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyPress(CallbackData, prefix="v"):
+    """v:<ticket id>:<round>:<y|n|1-5> — the reporter's answer to "is it fixed?"."""
+
+    ticket_id: int
+    round: int
+    answer: VerifyAnswer
+
+
+async def ticket_on_message(press: ButtonPress[Any], ticket_id: int) -> None:
+    """The ticket a button names must be the one its message belongs to (defence in depth
+    beside the table's check that the data is on the message at all)."""
+    linked = await press.context.services.tickets.tickets.by_message(
+        press.chat.id, press.message.message_id
+    )
+    if linked is None or linked[0].id != ticket_id:
+        raise UserError("unknown_ticket", id=ticket_id)
 
 
 class CardKeyboards:
@@ -31,20 +86,21 @@ class CardKeyboards:
     def __init__(self, renderer: Renderer) -> None:
         self._renderer = renderer
 
-    def _button(self, locale: str, template: str, data: str,
+    def _button(self, locale: str, template: str, data: CallbackData,
                 **ctx: Any) -> InlineKeyboardButton:
-        return InlineKeyboardButton(
-            self._renderer.render(f"buttons/{template}", locale, **ctx), callback_data=data
-        )
+        return button(self._renderer, locale, template, data, **ctx)
 
     def handler_row(self, ticket: Ticket, locale: str) -> list[InlineKeyboardButton]:
         if ticket.status in (TicketStatus.OPEN, TicketStatus.REOPENED):
-            actions: tuple[str, ...] = ("claim", "resolve", "escalate")
+            actions: tuple[CardAction, ...] = (
+                CardAction.CLAIM, CardAction.RESOLVE, CardAction.ESCALATE
+            )
         elif ticket.status is TicketStatus.CLAIMED:
-            actions = ("resolve", "escalate")
+            actions = (CardAction.RESOLVE, CardAction.ESCALATE)
         else:
             return []
-        return [self._button(locale, f"card_{a}", f"{CARD}{a}:{ticket.id}") for a in actions]
+        return [self._button(locale, f"card_{a.value}", CardPress(a, ticket.id))
+                for a in actions]
 
     def card(self, ticket: Ticket, locale: str, *,
              residents: bool = False) -> InlineKeyboardMarkup | None:
@@ -53,8 +109,10 @@ class CardKeyboards:
         if residents and ticket.is_open and not ticket.private:
             row = []
             if ticket.status is TicketStatus.OPEN:
-                row.append(self._button(locale, "not_a_request", f"{NOT_A_REQUEST}{ticket.id}"))
-            row.append(self._button(locale, "follow", f"{FOLLOW}{ticket.id}",
+                row.append(self._button(locale, "not_a_request",
+                                        ResidentPress(ResidentAction.NOT_A_REQUEST, ticket.id)))
+            row.append(self._button(locale, "follow",
+                                    ResidentPress(ResidentAction.FOLLOW, ticket.id),
                                     count=ticket.followers))
             rows.append(row)
         handlers = self.handler_row(ticket, locale)
@@ -63,11 +121,13 @@ class CardKeyboards:
         return InlineKeyboardMarkup(rows) if rows else None
 
     def verify(self, ticket: Ticket, round_: int, locale: str) -> InlineKeyboardMarkup:
-        base = f"{VERIFY}{ticket.id}:{round_}:"
+        def data(answer: VerifyAnswer) -> VerifyPress:
+            return VerifyPress(ticket.id, round_, answer)
+
         return InlineKeyboardMarkup([
-            [self._button(locale, "solved", base + "y"),
-             self._button(locale, "not_solved", base + "n")],
-            [self._button(locale, "score", base + str(n), n=n) for n in range(1, 6)],
+            [self._button(locale, "solved", data(VerifyAnswer.SOLVED)),
+             self._button(locale, "not_solved", data(VerifyAnswer.NOT_SOLVED))],
+            [self._button(locale, "score", data(VerifyAnswer(str(n))), n=n) for n in range(1, 6)],
         ])
 
 
@@ -76,8 +136,3 @@ def ticket_keyboard(
 ) -> InlineKeyboardMarkup | None:
     """The keyboard of a ticket's acknowledgement in its grid chat."""
     return CardKeyboards(context.messenger.renderer).card(ticket, locale, residents=residents)
-
-
-async def toast_locale(context: GridContext, user: User) -> str:
-    """A button's answer is seen only by whoever pressed it: speak their language."""
-    return await context.messenger.locale_for_chat(user.id, user.language_code)

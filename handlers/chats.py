@@ -103,6 +103,8 @@ async def on_error(update: object, context: GridContext) -> None:
     log.error("error while handling update %r", update, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
+    if update.callback_query is not None:
+        return  # the button's guard has already answered the presser with an apology
     try:
         await context.messenger.send(
             update.effective_chat.id, "errors/internal",

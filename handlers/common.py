@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.registry import CommandCall, commands_for, describe
+from bot.domain.permissions import Audience
+from handlers.registry import Command, CommandCall, commands_for, describe
 from handlers.resident import start_deep_link
 
 
@@ -40,3 +41,10 @@ async def whoami(call: CommandCall) -> None:
         serves_any=bool(call.roles.grid_roles) or call.roles.is_staff,
         bot_username=call.context.runtime.bot_username,
     )
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", start, Audience.EVERYONE),
+    Command("help", help_command, Audience.EVERYONE),
+    Command("whoami", whoami, Audience.EVERYONE),
+)

@@ -12,25 +12,21 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Chat, Update
-from telegram.ext import (
-    Application,
-    ApplicationHandlerStop,
-    CallbackQueryHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
 
 from bot.domain.errors import UserError
 from bot.domain.events import TicketEvent
 from bot.domain.loop import Action, Actor, is_overdue
+from bot.domain.permissions import Audience
 from bot.domain.schedule import format_duration
 from bot.domain.text import whole_number
 from bot.domain.tickets import TicketStatus
 from bot.services.loop import REASON_BUTTON, LoopOutcome
 from bot.storage.people import PendingActionRepository
-from handlers.cards import toast_locale
+from handlers.buttons import Button, ButtonPress
+from handlers.cards import CardAction, CardPress, VerifyAnswer, VerifyPress, ticket_on_message
 from handlers.context import GridContext
-from handlers.registry import CommandCall
+from handlers.registry import Command, CommandCall, Where
 from handlers.staff import target_person
 
 log = logging.getLogger(__name__)
@@ -185,44 +181,28 @@ async def _duty(call: CommandCall, *, on: bool) -> None:
 # --- buttons ---
 
 
-async def card_button(update: Update, context: GridContext) -> None:
+async def card_button(press: ButtonPress[CardPress]) -> None:
     """[认领] [办结] [升级] under a ticket; role and state re-checked on every press."""
-    query = update.callback_query
-    if query is None or query.data is None or query.message is None:
+    context = press.context
+    ticket_id = press.data.ticket_id
+    chat_id = press.chat.id
+    await ticket_on_message(press, ticket_id)
+    loop = context.services.loop
+    actor = await loop.actor(press.user.id)
+    if press.data.action is CardAction.CLAIM:
+        outcome = await loop.claim(ticket_id, actor)
+    elif press.data.action is CardAction.ESCALATE:
+        outcome = await loop.escalate(ticket_id, actor, REASON_BUTTON)
+    else:
+        await _ask_for_close_note(context, chat_id, actor, ticket_id)
+        await press.toast("close_note_toast", id=ticket_id)
+        chat_locale = await context.messenger.locale_for_chat(chat_id)
+        await context.messenger.send(
+            chat_id, "close_note_ask", locale=chat_locale, user=press.user, id=ticket_id,
+            within=format_duration(CLOSE_NOTE_TTL, chat_locale),
+        )
         return
-    renderer = context.messenger.renderer
-    locale = await toast_locale(context, query.from_user)
-    try:
-        _prefix, action, raw_id = query.data.split(":")
-        ticket_id = int(raw_id)
-        linked = await context.services.tickets.tickets.by_message(query.message.chat.id,
-                                                                   query.message.message_id)
-        if linked is None or linked[0].id != ticket_id:
-            raise UserError("unknown_ticket", id=ticket_id)
-        loop = context.services.loop
-        actor = await loop.actor(query.from_user.id)
-        if action == "claim":
-            outcome = await loop.claim(ticket_id, actor)
-        elif action == "escalate":
-            outcome = await loop.escalate(ticket_id, actor, REASON_BUTTON)
-        elif action == "resolve":
-            await _ask_for_close_note(context, query.message.chat.id, actor, ticket_id)
-            await query.answer(renderer.render("close_note_toast", locale, id=ticket_id))
-            chat_locale = await context.messenger.locale_for_chat(query.message.chat.id)
-            await context.messenger.send(
-                query.message.chat.id, "close_note_ask", locale=chat_locale,
-                user=query.from_user, id=ticket_id,
-                within=format_duration(CLOSE_NOTE_TTL, chat_locale),
-            )
-            return
-        else:
-            raise UserError("unknown_ticket", id=ticket_id)
-    except (ValueError, UserError) as exc:
-        error = exc if isinstance(exc, UserError) else UserError("unknown_ticket", id="?")
-        await query.answer(await _error_text(context, error, locale), show_alert=True)
-        return
-    await query.answer(renderer.render("loop_done", locale, outcome=outcome,
-                                       **await _names(context, outcome)))
+    await press.toast("loop_done", outcome=outcome, **await _names(context, outcome))
     await context.notifier.loop_event(outcome)
 
 
@@ -269,33 +249,19 @@ async def close_note_message(update: Update, context: GridContext) -> None:
     raise ApplicationHandlerStop
 
 
-async def verify_button(update: Update, context: GridContext) -> None:
+async def verify_button(press: ButtonPress[VerifyPress]) -> None:
     """[已解决 ✅] [未解决 ❌] [1–5 ⭐] — only the people asked may answer."""
-    query = update.callback_query
-    if query is None or query.data is None:
-        return
-    renderer = context.messenger.renderer
-    locale = await toast_locale(context, query.from_user)
-    try:
-        _prefix, raw_ticket, raw_round, answer = query.data.split(":")
-        ticket_id, round_ = int(raw_ticket), int(raw_round)
-        loop = context.services.loop
-        if answer in ("y", "n"):
-            outcome = await loop.verify(ticket_id, round_, query.from_user.id,
-                                        solved=answer == "y")
-        else:
-            outcome = await loop.verify(ticket_id, round_, query.from_user.id, score=int(answer))
-    except (ValueError, UserError) as exc:
-        error = exc if isinstance(exc, UserError) else UserError("not_asked", id="?")
-        await query.answer(await _error_text(context, error, locale), show_alert=True)
-        return
-    await query.answer(renderer.render("verify_thanks", locale, outcome=outcome))
+    data = press.data
+    loop = press.context.services.loop
+    if data.answer in (VerifyAnswer.SOLVED, VerifyAnswer.NOT_SOLVED):
+        outcome = await loop.verify(data.ticket_id, data.round, press.user.id,
+                                    solved=data.answer is VerifyAnswer.SOLVED)
+    else:
+        outcome = await loop.verify(data.ticket_id, data.round, press.user.id,
+                                    score=int(data.answer.value))
+    await press.toast("verify_thanks", outcome=outcome)
     if outcome.action in (TicketEvent.CONFIRMED, TicketEvent.REOPENED):
-        await context.notifier.loop_event(outcome)
-
-
-async def _error_text(context: GridContext, error: UserError, locale: str) -> str:
-    return context.messenger.renderer.render(f"errors/{error.code}", locale, **error.context)
+        await press.context.notifier.loop_event(outcome)
 
 
 async def _names(context: GridContext, outcome: LoopOutcome) -> dict[str, Any]:
@@ -313,6 +279,28 @@ def register_grid_head_handlers(application: Application[Any, Any, Any, Any, Any
                        & (filters.TEXT | filters.CAPTION), close_note_message),
         group=0,
     )
-    application.add_handler(CallbackQueryHandler(card_button, pattern=r"^k:"))
-    application.add_handler(CallbackQueryHandler(verify_button, pattern=r"^v:"))
 
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("open", open_tickets, Audience.HANDLERS),
+    Command("claim", claim, Audience.HANDLERS),
+    Command("close", close, Audience.HANDLERS, with_photo=True),
+    Command("reopen", reopen, Audience.HANDLERS),
+    Command("transfer", transfer, Audience.HANDLERS),
+    Command("escalate", escalate, Audience.HANDLERS),
+    Command("reject", reject, Audience.HANDLERS),
+    Command("note", note, Audience.HANDLERS),
+    Command("log", patrol_log, Audience.GRID_STAFF, Where.GROUP, needs_grid=True),
+    Command("logs", patrol_logs, Audience.GRID_STAFF),
+    Command("duty", duty, Audience.STAFF),
+    Command("unduty", unduty, Audience.STAFF),
+)
+
+BUTTONS: tuple[Button, ...] = (
+    # The loop rules decide per ticket (grid, level, state); the table only keeps out
+    # people who handle nothing anywhere.
+    Button(CardPress, card_button, Audience.HANDLERS),
+    # Only the people asked may answer: checked by the loop service.
+    Button(VerifyPress, verify_button, Audience.EVERYONE),
+)

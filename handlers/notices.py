@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler
+from dataclasses import dataclass
+from enum import StrEnum
+
+from telegram import InlineKeyboardMarkup, Message
+from telegram.ext import Application
 
 from bot.domain.errors import UserError
 from bot.domain.notices import parse_notice_id
+from bot.domain.permissions import Audience
 from bot.domain.schedule import format_duration
 from bot.services.container import Services
 from bot.services.notices import NOTICE_TIMER
@@ -19,10 +22,21 @@ from bot.services.timers import AfterCommit
 from bot.storage.database import Transaction
 from bot.storage.timers import Timer
 from handlers.context import GridContext
-from handlers.registry import CommandCall
+from handlers.buttons import Button, ButtonPress, CallbackData, button
+from handlers.registry import Command, CommandCall, Where
 
-NOTICE_CONFIRM = "n:ok:"
-NOTICE_DISCARD = "n:no:"
+
+class NoticeAnswer(StrEnum):
+    CONFIRM = "ok"
+    DISCARD = "no"
+
+
+@dataclass(frozen=True, slots=True)
+class NoticePress(CallbackData, prefix="n"):
+    """n:<ok|no>:<notice id> — the answer under a notice preview."""
+
+    answer: NoticeAnswer
+    notice_id: int
 
 
 def _html_of(message: Message) -> str:
@@ -50,48 +64,28 @@ async def notice(call: CommandCall) -> None:
     messenger = call.context.messenger
     # Exactly what the first grid will receive, then what, where and when, with the buttons.
     await messenger.send_text(call.chat.id, draft.preview, reply_to=call.message.message_id)
-    render = messenger.renderer.render
     keyboard = InlineKeyboardMarkup([[
-        InlineKeyboardButton(render("buttons/notice_confirm", call.locale),
-                             callback_data=f"{NOTICE_CONFIRM}{draft.notice.id}"),
-        InlineKeyboardButton(render("buttons/cancel", call.locale),
-                             callback_data=f"{NOTICE_DISCARD}{draft.notice.id}"),
+        button(messenger.renderer, call.locale, "notice_confirm",
+               NoticePress(NoticeAnswer.CONFIRM, draft.notice.id)),
+        button(messenger.renderer, call.locale, "cancel",
+               NoticePress(NoticeAnswer.DISCARD, draft.notice.id)),
     ]])
     await call.reply("notice_preview", keyboard=keyboard, draft=draft,
                      schedule=draft.notice.schedule.describe(call.locale))
 
 
-async def notice_button(update: Update, context: GridContext) -> None:
+async def notice_button(press: ButtonPress[NoticePress]) -> None:
     """[确认]/[取消] under a preview: staff only, and only while the draft is still a draft."""
-    query = update.callback_query
-    if query is None or query.data is None or query.message is None:
+    notices = press.context.services.notices
+    if press.data.answer is NoticeAnswer.CONFIRM:
+        confirmed = await notices.confirm(press.data.notice_id)
+        await press.answer()
+        await press.edit_text("notice_confirmed", notice=confirmed,
+                              schedule=confirmed.schedule.describe(press.chat_locale))
         return
-    services = context.services
-    renderer = context.messenger.renderer
-    locale = await context.messenger.locale_for_chat(
-        query.message.chat.id, query.from_user.language_code
-    )
-    if not services.grids.is_staff(query.from_user.id):
-        await query.answer(renderer.render("errors/button_not_allowed", locale), show_alert=True)
-        return
-    try:
-        notice_id = int(query.data.rsplit(":", 1)[1])
-        if query.data.startswith(NOTICE_CONFIRM):
-            confirmed = await services.notices.confirm(notice_id)
-            text = renderer.render("notice_confirmed", locale, notice=confirmed,
-                                   schedule=confirmed.schedule.describe(locale))
-        else:
-            await services.notices.discard(notice_id)
-            text = renderer.render("notice_discarded", locale)
-    except ValueError:
-        await query.answer(renderer.render("errors/confirmation_gone", locale), show_alert=True)
-        return
-    except UserError as exc:
-        await query.answer(renderer.render(f"errors/{exc.code}", locale, **exc.context),
-                           show_alert=True)
-        return
-    await query.answer()
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML)
+    await notices.discard(press.data.notice_id)
+    await press.answer()
+    await press.edit_text("notice_discarded")
 
 
 async def notices(call: CommandCall) -> None:
@@ -134,10 +128,6 @@ async def notice_cancel(call: CommandCall) -> None:
     await call.reply("notice_cancelled", notice=cancelled, stopped=stopped)
 
 
-def register_notice_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(CallbackQueryHandler(notice_button, pattern=r"^n:(ok|no):"))
-
-
 async def register_notice_timers(
     application: Application[Any, Any, Any, Any, Any, Any], services: Services
 ) -> None:
@@ -165,3 +155,15 @@ async def register_notice_timers(
         return after
 
     services.timers.on(NOTICE_TIMER, on_run)
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("notice", notice, Audience.STAFF, Where.PRIVATE),
+    Command("notices", notices, Audience.STAFF, Where.PRIVATE),
+    Command("notice_show", notice_show, Audience.STAFF, Where.PRIVATE),
+    Command("notice_pause", notice_pause, Audience.STAFF, Where.PRIVATE),
+    Command("notice_resume", notice_resume, Audience.STAFF, Where.PRIVATE),
+    Command("notice_cancel", notice_cancel, Audience.STAFF, Where.PRIVATE),
+)
+
+BUTTONS: tuple[Button, ...] = (Button(NoticePress, notice_button, Audience.STAFF),)

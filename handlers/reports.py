@@ -18,7 +18,8 @@ from bot.services.timers import AfterCommit, TimerService
 from bot.storage.database import Transaction
 from bot.storage.timers import Timer
 from handlers.context import GridContext
-from handlers.registry import CommandCall
+from bot.domain.permissions import Audience
+from handlers.registry import Command, CommandCall
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +120,9 @@ async def send_weekly_report(context: GridContext) -> None:
     except Exception:
         log.exception("weekly chart could not be sent")
 
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("stats", stats, Audience.HANDLERS),
+    Command("export", export, Audience.HANDLERS),
+)

@@ -6,6 +6,7 @@ Handlers stay thin: turn the update into an IncomingReport, call TicketService, 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
@@ -13,25 +14,24 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
-    ReactionTypeEmoji,
     Update,
 )
-from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.error import BadRequest
+from telegram.ext import Application, MessageHandler, filters
 
 from bot.domain.errors import UserError
-from bot.domain.models import Grid, Person, Role, Urgency
+from bot.domain.models import Grid, Person
+from bot.domain.permissions import Audience
 from bot.domain.text import whole_number
-from bot.domain.tickets import Source, Ticket
+from bot.domain.tickets import Source
 from bot.notifications import PRIVATE_HINT_CATEGORIES
 from bot.services.tickets import IncomingReport, IntakeOutcome, IntakeResult
-from handlers.cards import NOT_A_REQUEST, ticket_keyboard, toast_locale
+from handlers.buttons import Button, ButtonPress, CallbackData
+from handlers.cards import ResidentAction, ResidentPress, ticket_keyboard, ticket_on_message
 from handlers.context import GridContext
-from handlers.registry import CommandCall, is_anonymous_sender
+from handlers.registry import Command, CommandCall, is_anonymous_sender
 
 log = logging.getLogger(__name__)
-
-PICK_GRID = "pg:"
 
 
 def _person(user: Any) -> Person:
@@ -192,77 +192,51 @@ async def _ask_for_grid(context: GridContext, message: Message, choices: list[in
                                      reply_to=message.message_id)
         return
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(f"{g.code} {g.name}", callback_data=f"{PICK_GRID}{g.id}")]
+        [[InlineKeyboardButton(f"{g.code} {g.name}", callback_data=PickGridPress(g.id).pack())]
          for g in options[:10]]
     )
     await context.messenger.send(message.chat_id, "private_pick_grid", reply_to=message.message_id,
                                  keyboard=keyboard)
 
 
-async def pick_grid_button(update: Update, context: GridContext) -> None:
-    query = update.callback_query
-    if query is None or query.data is None:
-        return
-    services = context.services
-    renderer = context.messenger.renderer
-    locale = await context.messenger.locale_for_chat(query.from_user.id,
-                                                     query.from_user.language_code)
-    try:
-        grid_id = int(query.data[len(PICK_GRID):])
-    except ValueError:
-        grid_id = -1
-    # Only grids the person has written in are offered; check again, the data is the client's.
-    _chosen, allowed = await services.tickets.private_grid_choice(query.from_user.id)
-    known = await services.tickets.tickets.grids_of_resident(query.from_user.id)
-    grid = await services.grids.grids.by_id(grid_id)
-    if grid is None or grid_id not in set(allowed) | set(known):
-        await query.answer(renderer.render("errors/confirmation_gone", locale), show_alert=True)
-        return
-    await services.tickets.choose_private_grid(query.from_user.id, grid.id)
-    await query.answer()
-    await query.edit_message_text(renderer.render("private_grid_chosen", locale, grid=grid),
-                                  parse_mode="HTML")
+@dataclass(frozen=True, slots=True)
+class PickGridPress(CallbackData, prefix="pg"):
+    """pg:<grid id> — which grid a private report goes to."""
+
+    grid_id: int
 
 
-async def ticket_button(update: Update, context: GridContext) -> None:
-    """[不是报事] and [我也遇到 +1]; the data is untrusted, so role and state are re-checked."""
-    query = update.callback_query
-    if query is None or query.data is None or query.message is None:
-        return
-    services = context.services
-    messenger = context.messenger
-    user = query.from_user
-    locale = await toast_locale(context, user)
-    renderer = messenger.renderer
-    try:
-        ticket_id = int(query.data.rsplit(":", 1)[1])
-    except ValueError:
-        await query.answer(renderer.render("errors/unknown_ticket", locale, id="?"),
-                           show_alert=True)
-        return
-    try:
-        linked = await services.tickets.tickets.by_message(query.message.chat.id,
-                                                           query.message.message_id)
-        if linked is None or linked[0].id != ticket_id:
-            # Button data naming another ticket than the one this message belongs to: forged.
-            raise UserError("unknown_ticket", id=ticket_id)
-        await services.people.seen(telegram_id=user.id, display_name=user.full_name,
-                                   username=user.username, language_code=user.language_code,
-                                   in_private_chat=False)
-        if query.data.startswith(NOT_A_REQUEST):
-            roles = await services.grids.roles_of(user.id)
-            ticket = await services.tickets.cancel_not_a_request(ticket_id, roles, user.id)
-            await query.answer(renderer.render("ticket_cancelled_toast", locale, ticket=ticket))
-            await query.edit_message_text(
-                renderer.render("ticket_cancelled", locale, ticket=ticket), parse_mode="HTML"
-            )
-        else:
-            ticket = await services.tickets.follow(ticket_id, _person(user))
-            await query.answer(renderer.render("ticket_followed_toast", locale, ticket=ticket))
-            await query.edit_message_reply_markup(ticket_keyboard(context, ticket, locale))
-    except UserError as exc:
-        await query.answer(renderer.render(f"errors/{exc.code}", locale, **exc.context),
-                           show_alert=True)
+async def pick_grid_button(press: ButtonPress[PickGridPress]) -> None:
+    """[CODE 名称] under "which grid?": only grids the person has written in are offered."""
+    services = press.context.services
+    user_id = press.user.id
+    _chosen, offered = await services.tickets.private_grid_choice(user_id)
+    known = await services.tickets.tickets.grids_of_resident(user_id)
+    grid = await services.grids.grids.by_id(press.data.grid_id)
+    if grid is None or grid.id not in set(offered) | set(known):
+        raise UserError("confirmation_gone")
+    await services.tickets.choose_private_grid(user_id, grid.id)
+    await press.answer()
+    await press.edit_text("private_grid_chosen", grid=grid)
+
+
+async def ticket_button(press: ButtonPress[ResidentPress]) -> None:
+    """[不是报事] and [我也遇到 +1]; role and the ticket's state are re-checked by the service."""
+    services = press.context.services
+    user = press.user
+    ticket_id = press.data.ticket_id
+    await ticket_on_message(press, ticket_id)
+    await services.people.seen(telegram_id=user.id, display_name=user.full_name,
+                               username=user.username, language_code=user.language_code,
+                               in_private_chat=False)
+    if press.data.action is ResidentAction.NOT_A_REQUEST:
+        ticket = await services.tickets.cancel_not_a_request(ticket_id, press.roles, user.id)
+        await press.toast("ticket_cancelled_toast", ticket=ticket)
+        await press.edit_text("ticket_cancelled", ticket=ticket)
+    else:
+        ticket = await services.tickets.follow(ticket_id, _person(user))
+        await press.toast("ticket_followed_toast", ticket=ticket)
+        await press.edit_keyboard(ticket_keyboard(press.context, ticket, press.chat_locale))
 
 
 async def report(call: CommandCall) -> None:
@@ -369,5 +343,17 @@ def register_resident_handlers(application: Application[Any, Any, Any, Any, Any,
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & ~filters.COMMAND, edited_message),
         group=1,
     )
-    application.add_handler(CallbackQueryHandler(ticket_button, pattern=r"^t:(nr|\+1):"))
-    application.add_handler(CallbackQueryHandler(pick_grid_button, pattern=r"^pg:"))
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("report", report, Audience.EVERYONE),
+    Command("my", my_tickets, Audience.EVERYONE),
+    Command("status", ticket_status, Audience.EVERYONE),
+    Command("category", set_category, Audience.GRID_STAFF),
+)
+
+BUTTONS: tuple[Button, ...] = (
+    # Who may cancel or follow depends on the ticket: the service decides.
+    Button(ResidentPress, ticket_button, Audience.EVERYONE),
+    Button(PickGridPress, pick_grid_button, Audience.EVERYONE),
+)

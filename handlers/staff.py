@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MessageEntity, Update
+from dataclasses import dataclass
+from enum import StrEnum
+
+from telegram import InlineKeyboardMarkup, MessageEntity
 
 from bot.domain.errors import UserError
-from bot.domain.text import whole_number
 from bot.domain.models import Person, Role
+from bot.domain.permissions import Audience
+from bot.domain.text import whole_number
 from bot.services.grids import BindResult, ChatRef
-from handlers.context import GridContext
-from handlers.registry import CommandCall, is_anonymous_sender, publish_member_menu
+from handlers.buttons import Button, ButtonPress, CallbackData, button
+from handlers.registry import Command, CommandCall, Where, is_anonymous_sender, publish_member_menu
 
-BIND_CONFIRM = "bind:yes:"
-BIND_CANCEL = "bind:no:"
+
+class BindAnswer(StrEnum):
+    CONFIRM = "yes"
+    CANCEL = "no"
+
+
+@dataclass(frozen=True, slots=True)
+class BindPress(CallbackData, prefix="bind"):
+    """bind:<yes|no>:<pending move id> — the answer to "move grid CODE to this chat?"."""
+
+    answer: BindAnswer
+    pending_id: int
 
 
 def _chat_ref(call: CommandCall) -> ChatRef:
@@ -27,58 +41,34 @@ async def bind(call: CommandCall) -> None:
     code, name = parts[0], (parts[1] if len(parts) > 1 else None)
     outcome = await call.context.services.grids.bind(call.user.id, _chat_ref(call), code, name)
     if outcome.result is BindResult.NEEDS_CONFIRMATION:
+        assert outcome.pending_id is not None
+        renderer = call.context.messenger.renderer
         keyboard = InlineKeyboardMarkup([[
-            InlineKeyboardButton(
-                call.context.messenger.renderer.render("buttons/confirm_move", call.locale),
-                callback_data=f"{BIND_CONFIRM}{outcome.pending_id}",
-            ),
-            InlineKeyboardButton(
-                call.context.messenger.renderer.render("buttons/cancel", call.locale),
-                callback_data=f"{BIND_CANCEL}{outcome.pending_id}",
-            ),
+            button(renderer, call.locale, "confirm_move",
+                   BindPress(BindAnswer.CONFIRM, outcome.pending_id)),
+            button(renderer, call.locale, "cancel",
+                   BindPress(BindAnswer.CANCEL, outcome.pending_id)),
         ]])
         await call.reply("bind_confirm_move", grid=outcome.grid, keyboard=keyboard)
         return
     await call.reply(f"bind_{outcome.result.value}", grid=outcome.grid, previous=outcome.previous)
 
 
-async def bind_button(update: Update, context: GridContext) -> None:
-    """[确认迁移]/[取消] under a move question; role and state re-checked on every press."""
-    query = update.callback_query
-    if query is None or query.data is None or query.message is None:
+async def bind_button(press: ButtonPress[BindPress]) -> None:
+    """[确认迁移]/[取消] under a move question; staff only, once, in the chat it was asked in."""
+    grids = press.context.services.grids
+    chat = press.chat
+    if press.data.answer is BindAnswer.CANCEL:
+        await grids.cancel_move(press.data.pending_id, chat.id)
+        await press.answer()
+        await press.edit_text("bind_move_cancelled")
         return
-    chat = query.message.chat
-    services = context.services
-    messenger = context.messenger
-    locale = await messenger.locale_for_chat(chat.id, query.from_user.language_code)
-    renderer = messenger.renderer
-    if not services.grids.is_staff(query.from_user.id):
-        await query.answer(renderer.render("errors/button_not_allowed", locale), show_alert=True)
-        return
-    confirm = query.data.startswith(BIND_CONFIRM)
-    try:
-        pending_id = int(query.data.rsplit(":", 1)[1])
-    except ValueError:
-        await query.answer(renderer.render("errors/confirmation_gone", locale), show_alert=True)
-        return
-    if not confirm:
-        await query.answer()
-        await query.edit_message_text(renderer.render("bind_move_cancelled", locale))
-        return
-    try:
-        outcome = await services.grids.confirm_move(
-            query.from_user.id, pending_id,
-            ChatRef(chat_id=chat.id, title=getattr(chat, "title", None), type=chat.type),
-        )
-    except UserError as exc:
-        await query.answer(renderer.render(f"errors/{exc.code}", locale, **exc.context),
-                           show_alert=True)
-        return
-    await query.answer()
-    await query.edit_message_text(
-        renderer.render("bind_moved", locale, grid=outcome.grid, previous=outcome.previous),
-        parse_mode="HTML",
+    outcome = await grids.confirm_move(
+        press.user.id, press.data.pending_id,
+        ChatRef(chat_id=chat.id, title=chat.title, type=chat.type),
     )
+    await press.answer()
+    await press.edit_text("bind_moved", grid=outcome.grid, previous=outcome.previous)
 
 
 async def unbind(call: CommandCall) -> None:
@@ -179,3 +169,16 @@ async def unhead(call: CommandCall) -> None:
         call.context.runtime.commands, await grids.roles_of(person.telegram_id), outcome.grid,
         person.telegram_id,
     )
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("bind", bind, Audience.STAFF, Where.GROUP),
+    Command("unbind", unbind, Audience.STAFF, Where.GROUP, needs_grid=True),
+    Command("grids", grids, Audience.STAFF),
+    Command("tags", tags, Audience.STAFF),
+    Command("head", head, Audience.STAFF, Where.GROUP, needs_grid=True),
+    Command("worker", worker, Audience.STAFF, Where.GROUP, needs_grid=True),
+    Command("unhead", unhead, Audience.STAFF, Where.GROUP, needs_grid=True),
+)
+
+BUTTONS: tuple[Button, ...] = (Button(BindPress, bind_button, Audience.STAFF),)

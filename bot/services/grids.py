@@ -182,6 +182,14 @@ class GridService:
             )
         return BindOutcome(BindResult.MOVED, await self._must_get(grid_id), previous=before)
 
+    async def cancel_move(self, pending_id: int, chat_id: int) -> None:
+        """Drop a pending move asked in this chat (a second press, or another chat's, finds
+        nothing and changes nothing)."""
+        async with self._db.transaction() as tx:
+            action = await PendingActionRepository.take(tx, pending_id, self._clock.now())
+            if action is None or action.kind != "grid.move" or action.chat_id != chat_id:
+                raise UserError("confirmation_gone")  # rolls the take back
+
     async def unbind(self, actor_id: int, chat_id: int) -> Grid:
         grid = await self.grids.by_chat(chat_id)
         if grid is None:

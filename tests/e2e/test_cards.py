@@ -91,6 +91,7 @@ async def test_private_alert_is_a_card_pressed_and_replied_to(bot: OfflineBot) -
 
 async def test_a_head_removed_since_the_alert_is_refused_and_told_why(bot: OfflineBot) -> None:
     chat = await bound_grid(bot)
+    await bound_grid(bot, "G02", "第二网格", head=HEAD)  # still a head, of another grid
     bot.emulator.private_chat_started(HEAD)
     [alert] = (await bot.says(chat, RESIDENT, FIRE)).in_chat(HEAD)
     await bot.says(chat, STAFF, "/unhead @wang_head")
@@ -99,7 +100,7 @@ async def test_a_head_removed_since_the_alert_is_refused_and_told_why(bot: Offli
     assert "#1 不属于您负责的网格" in refused.answer["text"]
     assert "网格长、网格员" in refused.answer["text"]
     replied = await bot.says(HEAD, HEAD, "/claim", reply_to=alert["message_id"])
-    assert "仅限网格长、网格员和值班人员" in replied.text_in(HEAD)
+    assert "#1 不属于您负责的网格" in replied.text_in(HEAD)
     assert await status_of(bot) == ("open", None, "grid", None)
 
 

@@ -220,7 +220,7 @@ async def test_every_command_and_button_for_every_role(
             before = await w.snapshot()
             exchange = await attempt(w, who)
             changed = await w.snapshot() != before
-            said = exchange.answer["text"] if exchange.answer else exchange.texts
+            said = exchange.answer.get("text") if exchange.answer else exchange.texts
             if changed != (role in allowed_roles):
                 wrong.append(f"{name}: {'changed' if changed else 'unchanged'} — {said}")
             elif not changed and not said:
