@@ -170,6 +170,35 @@ async def test_duty_cards_and_alerts_work_for_duty_staff_only(
         assert "已由 社区值班员 认领" in claimed.text_in(chat)
         assert "#1 已认领" in claimed.text_in(DUTY_COMMUNITY)
         assert await status_of(bot) == ("claimed", None, "community", DUTY_OFFICER)
+        # A normal ticket's duty card, replied to.
+        await reported(bot, chat, "小区外墙瓷砖松动 随时会掉下来")
+        escalated = await bot.says(chat, HEAD, "/escalate 2 需要维修基金")
+        [card] = escalated.in_chat(DUTY_COMMUNITY)
+        assert "⬆️" in card["text"] and "（1小时内）" in card["text"]  # high urgency
+        assert labels(card) == ["认领", "办结", "升级"]
+        await bot.says(DUTY_COMMUNITY, DUTY_OFFICER, "/claim", reply_to=card["message_id"])
+        assert await status_of(bot, 2) == ("claimed", None, "community", DUTY_OFFICER)
+        assert labels(current(bot, card)) == ["办结", "升级"]
+    finally:
+        await bot.stop()
+
+
+async def test_an_english_speaking_head_reads_the_limit_in_english(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    bot = OfflineBot(tmp_path / "en.db", staff=(STAFF,), clock=clock, settings={
+        "sla": {"emergency": {"claim": "45m"}},
+    })
+    await bot.start()
+    try:
+        bot.person(STAFF, "小李")
+        bot.person(HEAD, "Wang", language_code="en")
+        bot.person(RESIDENT, "张阿姨")
+        chat = await bound_grid(bot)
+        bot.emulator.private_chat_started(HEAD)
+        filed = await bot.says(chat, RESIDENT, FIRE)
+        assert "09:45 前（45分钟内）" in filed.text_in(chat)
+        assert "by 09:45 (within 45 min)" in filed.text_in(HEAD)
     finally:
         await bot.stop()
 
