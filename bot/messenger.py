@@ -154,12 +154,14 @@ class Messenger:
                 log.warning("network error sending to %s (attempt %d): %s", chat_id, attempt, exc)
                 await asyncio.sleep(NETWORK_BACKOFF_SECONDS * 2 ** (attempt - 1))
 
-    async def edit_text(self, chat_id: int, message_id: int, text: str) -> bool:
-        """Replace the text of one of our messages (and drop its keyboard); False if refused."""
+    async def edit_text(self, chat_id: int, message_id: int, text: str,
+                        keyboard: InlineKeyboardMarkup | None = None) -> bool:
+        """Replace the text of one of our messages (its keyboard with `keyboard`, dropped when
+        None); False if refused."""
         try:
             await self._bot.edit_message_text(
                 text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                link_preview_options=LinkPreviewOptions(is_disabled=True), reply_markup=keyboard,
             )
         except BadRequest as exc:
             if "not modified" in exc.message:

@@ -157,6 +157,30 @@ class Notifier:
             **self._limits(ticket, locale), **context,
         )
 
+    async def report_edited(self, ticket: Ticket, bot_username: str = "") -> None:
+        """The reporter edited their report: its acknowledgement follows (an emergency's
+        stays the alert, with its deadline), for the same audience as before."""
+        if ticket.ack_message_id is None or ticket.ack_message_id == ticket.message_id:
+            return
+        grid = await self._grid(ticket)
+        chat_id = ticket.chat_id
+        locale = await self._messenger.locale_for_chat(chat_id)
+        context: dict[str, Any] = {"ticket": ticket, "grid": grid, **self._limits(ticket, locale)}
+        if ticket.private:
+            template, reader, keyboard = "ticket_ack_private", Audience.REPORTER, None
+        else:
+            reader = Audience.GRID_GROUP
+            keyboard = self._keyboards.card(ticket, locale, residents=True)
+            if ticket.urgency is Urgency.EMERGENCY:
+                template = "emergency_alert"
+                context["heads"] = await self._services.loop.heads_of(ticket.grid_id)
+            else:
+                template = "ticket_ack"
+                context.update(bot_username=bot_username,
+                               suggest_private=ticket.category in PRIVATE_HINT_CATEGORIES)
+        text = self._messenger.render_for_chat(chat_id, template, locale, reader=reader, **context)
+        await self._messenger.edit_text(chat_id, ticket.ack_message_id, text, keyboard)
+
     async def _alert_emergency(self, ticket: Ticket, grid: Grid, heads: list[Person]) -> None:
         """After the group alert: each head privately, and the community duty chat.
 

@@ -13,6 +13,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.errors import UserError
+from bot.domain.loop import next_level
 from bot.domain.tickets import Ticket, TicketStatus
 from bot.render import Renderer
 from handlers.buttons import ButtonPress, CallbackData, button
@@ -99,6 +100,8 @@ class CardKeyboards:
             actions = (CardAction.RESOLVE, CardAction.ESCALATE)
         else:
             return []
+        if next_level(ticket.level) is None:
+            actions = tuple(a for a in actions if a is not CardAction.ESCALATE)
         return [self._button(locale, f"card_{a.value}", CardPress(a, ticket.id))
                 for a in actions]
 

@@ -16,7 +16,6 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.domain.errors import UserError
@@ -24,7 +23,6 @@ from bot.domain.models import Grid, Person
 from bot.domain.permissions import Audience
 from bot.domain.text import whole_number
 from bot.domain.tickets import Source
-from bot.notifications import PRIVATE_HINT_CATEGORIES
 from bot.services.tickets import IncomingReport, IntakeOutcome, IntakeResult
 from handlers.buttons import Button, ButtonPress, CallbackData
 from handlers.cards import ResidentAction, ResidentPress, ticket_keyboard, ticket_on_message
@@ -101,24 +99,8 @@ async def edited_message(update: Update, context: GridContext) -> None:
     services = context.services
     ticket = await services.tickets.edited(message.chat_id, message.message_id, text,
                                            message.from_user.id)
-    if ticket is None or ticket.ack_message_id in (None, ticket.message_id):
-        return
-    grid = await services.grids.grids.by_id(ticket.grid_id)
-    locale = await context.messenger.locale_for_chat(message.chat_id)
-    template = "ticket_ack_private" if ticket.private else "ticket_ack"
-    text_html = context.messenger.renderer.render(
-        template, locale, ticket=ticket, grid=grid, bot_username=context.runtime.bot_username,
-        suggest_private=ticket.category in PRIVATE_HINT_CATEGORIES,
-    )
-    try:
-        await context.bot.edit_message_text(
-            text_html, chat_id=message.chat_id, message_id=ticket.ack_message_id,
-            parse_mode="HTML",
-            reply_markup=None if ticket.private else ticket_keyboard(context, ticket, locale),
-        )
-    except BadRequest as exc:
-        if "not modified" not in exc.message:
-            raise
+    if ticket is not None:
+        await context.notifier.report_edited(ticket, context.runtime.bot_username)
 
 
 async def media_reply(update: Update, context: GridContext) -> None:

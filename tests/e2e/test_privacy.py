@@ -151,8 +151,26 @@ async def test_every_public_view_masks_personal_numbers(
         await bot.advance(timedelta(hours=48, minutes=1))  # confirmed by timeout, digests
         await bot.advance(timedelta(hours=2))  # #2 reaches district and stays overdue
         assert leaks(bot) == []
+        # At the top level a card offers no [升级].
+        district = [b["text"] for m in bot.emulator.messages_in(DUTY_DISTRICT)
+                    for row in m.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+        assert "办结" in district and "升级" not in district
         rendered = {r.args[0] for r in caplog.records
                     if r.name == "bot.render" and r.args and len(r.args) == 2}
         assert PUBLIC_TEMPLATES <= rendered, PUBLIC_TEMPLATES - rendered
     finally:
         await bot.stop()
+
+
+async def test_an_edited_emergency_stays_the_alert_and_stays_masked(bot: OfflineBot) -> None:
+    chat = await bound_grid(bot)
+    report = await bot.says(chat, RESIDENT, "5栋楼道有烟 好像着火了")
+    [alert] = report.in_chat(chat)
+    mine = bot.last_message_id(chat) - 1  # the resident's report, just before the alert
+    await bot.edits(chat, mine, "5栋楼道有烟 好像着火了 我电话138-2468-1357")
+    edited = bot.emulator.message(chat, alert["message_id"])
+    assert edited is not None
+    assert "🚨" in edited["text"] and "（10分钟内）" in edited["text"]
+    assert "138****1357" in edited["text"] and "2468" not in edited["text"]
+    labels = [b["text"] for row in edited["reply_markup"]["inline_keyboard"] for b in row]
+    assert "认领" in labels
