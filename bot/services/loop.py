@@ -130,7 +130,8 @@ class LoopService:
             current = await self._after(ticket.id)
             raise UserError("already_claimed", id=ticket.id,
                             by=await self._name(current.handler_id))
-        return LoopOutcome(TicketEvent.CLAIMED, await self._after(ticket.id), previous, actor.telegram_id)
+        return LoopOutcome(TicketEvent.CLAIMED, await self._after(ticket.id), previous,
+                           actor.telegram_id)
 
     async def resolve(
         self, ticket_id: int, actor: Actor, note: str, proof_file_id: str | None = None
@@ -167,7 +168,8 @@ class LoopService:
             await TimerService.add(tx, "ticket.verify_due", ticket.id, due,
                                    {"due": int(due.timestamp()), "round": round_})
         await self._timers.scheduled(due)
-        return LoopOutcome(TicketEvent.RESOLVED, await self._after(ticket.id), previous, actor.telegram_id,
+        return LoopOutcome(TicketEvent.RESOLVED, await self._after(ticket.id), previous,
+                           actor.telegram_id,
                            note=note, asked=tuple(asked), round=round_)
 
     async def reopen(self, ticket_id: int, actor: Actor, reason: str) -> LoopOutcome:

@@ -82,7 +82,8 @@ async def test_private_alert_is_a_card_pressed_and_replied_to(bot: OfflineBot) -
     assert "认领" not in labels(current(bot, ack))
     # [办结] on the private alert asks for the note there, and the next message is it.
     pressed = await bot.presses(HEAD, alert["message_id"], HEAD, button(alert, "办结"))
-    assert "请发送 #1 的办结说明" in pressed.text_in(HEAD) and "30分钟内有效" in pressed.text_in(HEAD)
+    asked = pressed.text_in(HEAD)
+    assert "请发送 #1 的办结说明" in asked and "30分钟内有效" in asked
     resolved = await bot.says(HEAD, HEAD, "已疏散并关闭燃气总阀")
     assert "已办结：已疏散并关闭燃气总阀" in resolved.text_in(chat)
     assert await status_of(bot) == ("resolved", None, "grid", HEAD)
@@ -107,7 +108,8 @@ async def test_a_head_removed_since_the_alert_is_refused_and_told_why(bot: Offli
 async def test_reminders_are_cards(bot: OfflineBot) -> None:
     chat = await bound_grid(bot)
     bot.emulator.private_chat_started(HEAD)
-    await bot.says(chat, RESIDENT, "3栋电梯困人了 快来")  # emergency: 10 min to claim, 2 h to resolve
+    # An emergency: 10 minutes to claim, 2 hours to resolve.
+    await bot.says(chat, RESIDENT, "3栋电梯困人了 快来")
     reminded = await bot.advance(timedelta(minutes=8, seconds=1))
     [remind] = reminded.in_chat(HEAD)
     assert "还没有人认领" in remind["text"] and "（10分钟内）" in remind["text"]
@@ -210,7 +212,8 @@ async def test_unclaimed_emergency_escalates_with_the_same_actionable_card(
     try:
         chat = await bound_grid(bot)
         await bot.says(DUTY_STREET, DUTY_OFFICER, "街道值班")
-        await bot.says(DUTY_STREET, STAFF, "/duty street", reply_to=bot.last_message_id(DUTY_STREET))
+        await bot.says(DUTY_STREET, STAFF, "/duty street",
+                       reply_to=bot.last_message_id(DUTY_STREET))
         bot.emulator.private_chat_started(DUTY_OFFICER)
         await bot.says(chat, RESIDENT, FIRE)
         await bot.advance(timedelta(minutes=10, seconds=1))  # grid → community

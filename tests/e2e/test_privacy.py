@@ -118,7 +118,8 @@ async def test_every_public_view_masks_personal_numbers(
         chat = await bound_grid(bot)
         await bot.says(chat, NEIGHBOUR, "大家好")
         # Heads cannot be reached privately: reminders and the digest come to the group.
-        ack = (await bot.says(chat, RESIDENT, f"3栋楼道灯坏了好几天了 联系我 {NUMBERS}")).in_chat(chat)[0]
+        filed = await bot.says(chat, RESIDENT, f"3栋楼道灯坏了好几天了 联系我 {NUMBERS}")
+        ack = filed.in_chat(chat)[0]
         await bot.says(chat, NEIGHBOUR, f"5栋电梯困人了 快来 {NUMBERS}")
         await bot.says(chat, NEIGHBOUR, "3栋楼道灯坏了好几天了 我也是", reply_to=ack["message_id"])
         await bot.presses(chat, ack["message_id"], NEIGHBOUR, button(ack, "我也遇到"))
