@@ -237,9 +237,11 @@ class Notifier:
     async def confirm(self, chat_id: int, outcome: LoopOutcome, *,
                       reply_to: int | None = None) -> None:
         """The actor's own confirmation, when nothing else went to their chat; a card too."""
-        context = {"outcome": outcome,
-                   "handler": await self._person(outcome.ticket.handler_id),
-                   "actor": await self._person(outcome.actor_id)}
+        context: dict[str, Any] = {
+            "outcome": outcome,
+            "handler": await self._person(outcome.ticket.handler_id),
+            "actor": await self._person(outcome.actor_id),
+        }
         await self.card(chat_id, "loop_done", outcome.ticket,
                         Audience.HANDLER if chat_id > 0 else Audience.GRID_GROUP,
                         reply_to=reply_to, **context)
@@ -249,6 +251,7 @@ class Notifier:
         ticket = outcome.ticket
         people = [await self._person(p) for p in outcome.asked]
         asked = [p for p in people if p is not None]
+        targets: list[tuple[int, int | None]]
         if ticket.private or chat_id is None:
             targets = [(p.telegram_id, None) for p in asked]
         else:
