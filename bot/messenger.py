@@ -18,6 +18,7 @@ from typing import Any
 from telegram import (
     Bot,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
     Message,
     ReactionTypeEmoji,
@@ -172,6 +173,20 @@ class Messenger:
             await self._forbidden(chat_id, exc)
             return False
         return True
+
+    async def send_photo(self, chat_id: int, photo: bytes, filename: str, template: str, /,
+                         *, locale: str | None = None, **context: Any) -> Message | None:
+        """A picture with a caption from a template; None when Telegram refuses the chat."""
+        locale = locale or await self.locale_for_chat(chat_id)
+        caption = self.render_for_chat(chat_id, template, locale, **context)
+        try:
+            return await self._bot.send_photo(
+                chat_id, InputFile(photo, filename=filename), caption=caption,
+                parse_mode=ParseMode.HTML,
+            )
+        except Forbidden as exc:
+            await self._forbidden(chat_id, exc)
+            return None
 
     async def edit_keyboard(self, chat_id: int, message_id: int,
                             keyboard: InlineKeyboardMarkup | None) -> None:

@@ -18,12 +18,14 @@ import logging
 from typing import Any, Protocol
 
 from telegram import InlineKeyboardMarkup, Message
+from telegram.error import TelegramError
 
 from bot.domain.events import TicketEvent
 from bot.domain.loop import is_overdue
 from bot.domain.models import Grid, Person, Urgency
 from bot.domain.privacy import Audience
 from bot.domain.schedule import format_duration
+from bot.domain.stats import StatsReport
 from bot.domain.tickets import Level, Ticket, TicketStatus
 from bot.messenger import Messenger
 from bot.services.container import Services
@@ -306,6 +308,25 @@ class Notifier:
         if not delivered and grid is not None and grid.chat_id and not ticket.private:
             # Nobody reachable privately: the grid chat still reaches the heads.
             await self.card(grid.chat_id, str(event), ticket, Audience.GRID_GROUP, **context)
+
+    # --- the weekly report ---
+
+    async def weekly_report(self, report: StatsReport, shown: list[Any], hidden: int,
+                            chart_png: bytes | None) -> None:
+        """Last week's figures and chart to the street duty chat (figures only, no ticket)."""
+        chat_id = self._services.config.escalation.duty_chat(Level.STREET.value)
+        if chat_id is None:
+            log.warning("weekly report: no [escalation] street duty chat configured")
+            return
+        await self._messenger.send(chat_id, "stats", reader=Audience.DUTY_CHAT, report=report,
+                                   shown=shown, hidden=hidden, weekly=True)
+        if chart_png is None:
+            return
+        try:
+            await self._messenger.send_photo(chat_id, chart_png, "weekly.png",
+                                             "weekly_chart_caption", report=report)
+        except TelegramError:
+            log.exception("weekly chart could not be sent")
 
     # --- the daily digest ---
 
