@@ -91,6 +91,12 @@ class Notifier:
             await self._services.tickets.link_card(ticket.id, sent.chat_id, sent.message_id)
         return sent
 
+    async def _link_news(self, ticket: Ticket, sent: Message | None) -> None:
+        """News about a ticket answers for it too, but keeps its own buttons (or none)."""
+        if sent is not None:
+            await self._services.tickets.link_card(ticket.id, sent.chat_id, sent.message_id,
+                                                   buttons=False)
+
     async def refresh_cards(self, ticket: Ticket) -> None:
         """Every message standing for the ticket gets the buttons of its new state."""
         for chat_id, message_id, role in await self._services.tickets.tickets.cards_of(ticket.id):
@@ -121,7 +127,8 @@ class Notifier:
         messenger = self._messenger
         services = self._services
         if outcome.result is IntakeResult.FOLLOWED:
-            await messenger.send(chat_id, "ticket_followed", reply_to=reply_to, ticket=ticket)
+            await self._link_news(ticket, await messenger.send(
+                chat_id, "ticket_followed", reply_to=reply_to, ticket=ticket))
             return
         emergency = ticket.urgency is Urgency.EMERGENCY
         heads = await services.loop.heads_of(grid.id)
@@ -218,6 +225,7 @@ class Notifier:
             audience = Audience.REPORTER if ticket.private else Audience.GRID_GROUP
             sent = await self._messenger.send(chat_id, f"resident_{event}", reply_to=reply_to,
                                               reader=audience, ticket=ticket, **context)
+            await self._link_news(ticket, sent)
             told_here |= sent is not None and chat_id == acted_in
         if event is TicketEvent.RESOLVED:
             told_here |= await self._ask_verification(outcome, chat_id, reply_to, acted_in)
@@ -265,6 +273,7 @@ class Notifier:
                 target, "verify_ask", locale=locale, reply_to=reply, ticket=ticket, asked=asked,
                 note=outcome.note, keyboard=self._keyboards.verify(ticket, outcome.round, locale),
             )
+            await self._link_news(ticket, sent)
             told_here |= sent is not None and target == acted_in
         return told_here
 

@@ -252,3 +252,16 @@ async def test_digest_items_are_cards(bot: OfflineBot) -> None:
     await bot.presses(HEAD, items[0]["message_id"], HEAD, button(items[0], "认领"))
     assert (await status_of(bot, 1))[0] == "claimed"
     assert labels(current(bot, items[0])) == ["办结", "升级"]
+
+
+async def test_news_about_a_ticket_answers_for_it_too(bot: OfflineBot) -> None:
+    chat = await bound_grid(bot)
+    await reported(bot, chat)
+    [news] = (await bot.says(chat, HEAD, "/claim 1")).in_chat(chat)
+    assert "已由 王网格长 认领" in news["text"] and labels(news) == []
+    closed = await bot.says(chat, HEAD, "/close 已修好", reply_to=news["message_id"])
+    [ask] = closed.in_chat(chat)
+    assert "已办结：已修好" in ask["text"]
+    # The question keeps its own buttons when the ticket moves on.
+    await bot.says(chat, HEAD, "/note 物业已确认", reply_to=ask["message_id"])
+    assert "已解决 ✅" in labels(current(bot, ask))
