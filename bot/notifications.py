@@ -241,7 +241,10 @@ class Notifier:
             if duty_chat:
                 await self.card(duty_chat, "overdue_top_level", ticket, Audience.DUTY_CHAT,
                                 **context)
-        await self.refresh_cards(ticket)
+        if outcome.previous is not ticket.status or event is TicketEvent.ESCALATED:
+            # Buttons depend on the state (and the level): a reminder or a note changes
+            # neither, so the ticket's cards are left alone.
+            await self.refresh_cards(ticket)
         return told_here
 
     async def confirm(self, chat_id: int, outcome: LoopOutcome, *,
