@@ -21,7 +21,7 @@ from telegram import InlineKeyboardMarkup, Message
 from telegram.error import TelegramError
 
 from bot.domain.events import TicketEvent
-from bot.domain.loop import is_overdue
+from bot.domain.loop import is_overdue, may_handle
 from bot.domain.models import Grid, Person, Urgency
 from bot.domain.privacy import Audience
 from bot.domain.schedule import format_duration
@@ -75,14 +75,31 @@ class Notifier:
     async def _person(self, telegram_id: int | None) -> Person | None:
         return await self._services.people.get(telegram_id) if telegram_id else None
 
+    def _duty_level(self, chat_id: int) -> Level | None:
+        escalation = self._services.config.escalation
+        return next((level for level in (Level.COMMUNITY, Level.STREET, Level.DISTRICT)
+                     if escalation.duty_chat(level.value) == chat_id), None)
+
+    async def _handler_buttons(self, chat_id: int, ticket: Ticket,
+                               locale: str) -> InlineKeyboardMarkup | None:
+        """The handlers' buttons where the readers may use them: privately, if that person may
+        handle the ticket now; in a duty chat, while the ticket is at that chat's level; in a
+        grid chat (a reminder or digest nobody could get privately), always."""
+        if chat_id > 0:
+            if not may_handle(await self._services.loop.actor(chat_id), ticket):
+                return None
+        elif (level := self._duty_level(chat_id)) is not None and level is not ticket.level:
+            return None
+        return self._keyboards.card(ticket, locale)
+
     async def card(
         self, chat_id: int, template: str, ticket: Ticket, audience: Audience, *,
-        reply_to: int | None = None, residents: bool = False, **context: Any,
+        reply_to: int | None = None, **context: Any,
     ) -> Message | None:
         """A message about `ticket` with the buttons for its state, linked to the ticket."""
         locale = await self._messenger.locale_for_chat(chat_id)
         context.setdefault("grid", await self._grid(ticket))
-        keyboard = self._keyboards.card(ticket, locale, residents=residents)
+        keyboard = await self._handler_buttons(chat_id, ticket, locale)
         sent = await self._messenger.send(
             chat_id, template, locale=locale, reply_to=reply_to, keyboard=keyboard,
             reader=audience, ticket=ticket, **self._limits(ticket, locale), **context,
@@ -103,7 +120,8 @@ class Notifier:
             if role == "ack" and ticket.private:
                 continue  # the reporter's own acknowledgement never had handlers' buttons
             locale = await self._messenger.locale_for_chat(chat_id)
-            keyboard = self._keyboards.card(ticket, locale, residents=role == "ack")
+            keyboard = (self._keyboards.card(ticket, locale, residents=True) if role == "ack"
+                        else await self._handler_buttons(chat_id, ticket, locale))
             await self._messenger.edit_keyboard(chat_id, message_id, keyboard)
 
     def _resident_chat(self, ticket: Ticket, grid: Grid | None) -> tuple[int | None, int | None]:

@@ -157,14 +157,16 @@ async def test_duty_cards_and_alerts_work_for_duty_staff_only(
                        reply_to=bot.last_message_id(DUTY_COMMUNITY))
         filed = await bot.says(chat, RESIDENT, FIRE)
         [alert] = filed.in_chat(DUTY_COMMUNITY)
-        assert labels(alert) == ["认领", "办结", "升级"]
-        # At grid level the community's duty officer is told who acts and when it comes to them.
-        early = await bot.presses(DUTY_COMMUNITY, alert["message_id"], DUTY_OFFICER,
-                                  button(alert, "认领"))
-        assert early.answer is not None and "超时未认领会自动上报到社区值班" in early.answer["text"]
-        # Escalated, the same alert and the duty card answer for the ticket.
+        # At grid level it is not the duty chat's to handle yet: no buttons, and a reply is
+        # told who acts and when it comes to them.
+        assert labels(alert) == []
+        early = await bot.says(DUTY_COMMUNITY, DUTY_OFFICER, "/claim",
+                               reply_to=alert["message_id"])
+        assert "超时未认领会自动上报到社区值班" in early.text_in(DUTY_COMMUNITY)
+        # Escalated, the same alert gets the buttons and answers for the ticket.
         await bot.says(chat, HEAD, "/escalate 1 需要社区协调")
         assert await status_of(bot) == ("open", None, "community", None)
+        assert labels(current(bot, alert)) == ["认领", "办结", "升级"]
         refused = await bot.says(DUTY_COMMUNITY, RESIDENT, "/claim", reply_to=alert["message_id"])
         assert "仅限网格长、网格员和值班人员" in refused.text_in(DUTY_COMMUNITY)
         claimed = await bot.says(DUTY_COMMUNITY, DUTY_OFFICER, "/claim",
@@ -229,6 +231,9 @@ async def test_unclaimed_emergency_escalates_with_the_same_actionable_card(
         await bot.says(DUTY_OFFICER, DUTY_OFFICER, "/claim", reply_to=private["message_id"])
         assert await status_of(bot) == ("claimed", None, "street", DUTY_OFFICER)
         assert labels(current(bot, card)) == ["办结", "升级"]
+        # The community's alert is no longer that chat's to act on.
+        alerts = [m for m in bot.emulator.messages_in(DUTY_COMMUNITY) if "🚨" in m["text"]]
+        assert alerts and all(labels(m) == [] for m in alerts)
     finally:
         await bot.stop()
 
