@@ -203,6 +203,10 @@ async def test_an_english_speaking_head_reads_the_limit_in_english(
         filed = await bot.says(chat, RESIDENT, FIRE)
         assert "09:45 前（45分钟内）" in filed.text_in(chat)
         assert "by 09:45 (within 45 min)" in filed.text_in(HEAD)
+        reminded = await bot.advance(timedelta(minutes=36, seconds=1))
+        assert "claim it by 09:45 (within 45 min)" in reminded.text_in(HEAD)
+        digest = await bot.advance(timedelta(hours=23))  # escalations, then 08:30 tomorrow
+        assert "Daily digest" in digest.text_in(HEAD) and "overdue" in digest.text_in(HEAD)
     finally:
         await bot.stop()
 
