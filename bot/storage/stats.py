@@ -61,6 +61,8 @@ class StatsRepository:
                 f.closed += 1
                 if closure:
                     f.by_closure[closure] = f.by_closure.get(closure, 0) + 1
+            elif status == "resolved":
+                f.awaiting_confirmation += 1
             claims, resolves = durations[grid_id]
             if to_claim is not None:
                 claims.append(float(to_claim))
