@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import Bot, Update
+from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import ApplicationBuilder, Defaults, ExtBot
 from telegram.request import HTTPXRequest
@@ -22,21 +22,23 @@ from bot.domain.schedule import parse_clock
 from bot.inbox import Inbox
 from bot.messenger import Messenger
 from bot.notice_worker import NoticeWorker
+from bot.notifications import Notifier
 from bot.outage import OutageLog
 from bot.rate_limit import EvenRateLimiter
 from bot.render import Renderer
-from bot.update_order import ChatOrderedUpdateProcessor
 from bot.services.container import Services
 from bot.services.digest import DigestService
 from bot.services.grids import GridService
 from bot.services.loop import LoopService
 from bot.services.notices import NoticeService, NoticeSettings
 from bot.services.people import PeopleService
-from bot.services.tickets import IntakeSettings, TicketService
 from bot.services.stats import StatsService
+from bot.services.tickets import IntakeSettings, TicketService
 from bot.services.timers import TimerService
 from bot.storage.database import Database
 from bot.storage.inbox import InboxRepository
+from bot.update_order import ChatOrderedUpdateProcessor
+from handlers.cards import CardKeyboards
 from handlers.context import CONTEXT_TYPES, GridApplication, Runtime
 from handlers.registry import publish_menus
 
@@ -180,6 +182,7 @@ def build_application(
         application.bot_data.runtime = Runtime(
             services=services, messenger=messenger, bot_username=me.username or "",
             commands=handlers.COMMANDS, broadcasts=broadcasts,
+            notifier=Notifier(messenger, services, CardKeyboards(services.renderer)),
         )
         # Updates stored but not handled when the process stopped go first.
         inbox = Inbox(InboxRepository(services.db), clock)
@@ -236,19 +239,6 @@ def build_application(
     application: GridApplication = builder.build()
     handlers.register(application)
     return application
-
-
-async def verify_token(config: Config, token: str) -> None:
-    """Raise InvalidToken if Telegram refuses the token; network trouble is left to run()."""
-    bot = Bot(token, base_url=config.telegram.base_url,
-              base_file_url=config.telegram.base_file_url)
-    try:
-        async with bot:
-            pass  # initialize() calls getMe
-    except InvalidToken:
-        raise
-    except TelegramError as exc:
-        log.warning("could not reach the Bot API yet (%s); will keep trying", exc)
 
 
 def run(config: Config, token: str) -> None:

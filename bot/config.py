@@ -8,6 +8,7 @@ expected, so an operator can fix it without reading a traceback.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import types
 import typing
@@ -22,6 +23,8 @@ OFFICIAL_BASE_URL = "https://api.telegram.org/bot"
 OFFICIAL_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 SUPPORTED_LOCALES = ("zh-CN", "en")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
@@ -78,6 +81,7 @@ class BotConfig:
     timezone: str = "Asia/Shanghai"
     locale: str = "zh-CN"
     log_level: str = "INFO"
+    log_format: str = "text"
     templates_dir: str | None = None
     concurrent_chats: int = 8
 
@@ -206,7 +210,8 @@ def load_config(path: Path | str, *, env: typing.Mapping[str, str] | None = None
         raw_bytes = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: file not found (copy config.example.toml to {path} and edit it)"
+            f"{path}: file not found (write a commented one with `gridbot init {path}`, then "
+            "edit it)"
         ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from None
@@ -324,10 +329,23 @@ def _check_semantics(where: str, config: Config) -> None:
             f"{where}: [bot] log_level: expected one of {', '.join(LOG_LEVELS)}, "
             f"got {config.bot.log_level!r}"
         )
+    if config.bot.log_format not in LOG_FORMATS:
+        raise ConfigError(
+            f"{where}: [bot] log_format: expected one of {', '.join(LOG_FORMATS)}, "
+            f"got {config.bot.log_format!r}"
+        )
     for key in ("base_url", "base_file_url", "webhook_url"):
         url = getattr(config.telegram, key)
         if url is not None and not url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}: [telegram] {key}: expected an http(s) URL, got {url!r}")
+    if config.telegram.webhook_url and not config.telegram.webhook_url.startswith("https://"):
+        raise ConfigError(f"{where}: [telegram] webhook_url: Telegram delivers webhooks only over "
+                          f"HTTPS, got {config.telegram.webhook_url!r}")
+    secret = config.telegram.webhook_secret.reveal()
+    if secret and not _WEBHOOK_SECRET.fullmatch(secret):
+        # The secret is not echoed: it is a secret even when it is malformed.
+        raise ConfigError(f"{where}: [telegram] webhook_secret: Telegram accepts 1-256 characters "
+                          "of A-Z, a-z, 0-9, _ and - only")
     if not 0 < config.telegram.webhook_port < 65536:
         raise ConfigError(f"{where}: [telegram] webhook_port: expected a port 1-65535")
     if config.telegram.webhook_url and not config.telegram.webhook_secret:
@@ -438,6 +456,14 @@ def _check_weekly_report(where: str, config: Config) -> None:
     if schedule is None or not schedule.is_repeating or rest.strip():
         raise ConfigError(f'{where}: [reports] weekly: expected a repeating schedule such as '
                           f'"每周一 09:00" or "every mon 09:00", got {config.reports.weekly!r}')
+
+
+def example_config_text() -> str:
+    """The commented example configuration: shipped inside the wheel, or the checkout's."""
+    packaged = Path(__file__).parent / "config.example.toml"
+    source = packaged if packaged.is_file() else Path(__file__).resolve().parent.parent / (
+        "config.example.toml")
+    return source.read_text(encoding="utf-8")
 
 
 def require_token(config: Config) -> str:

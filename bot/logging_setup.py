@@ -1,13 +1,18 @@
-"""Logs to stderr, level from config, and the bot token scrubbed from every line.
+"""Logs to stderr, level from config, the bot token scrubbed from every line.
 
 httpx logs request URLs and Telegram's URLs contain the token, so redaction happens
 on the handler, for every logger, rather than trusting each library to behave.
+Time stamps are in `[bot] timezone`, the zone the chats speak in, not the machine's:
+an operator matching "the alert at 13:29" with the log should not have to convert.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 REDACTED = "<token>"
 
@@ -34,9 +39,41 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: list[str]) -> None:
+class ZonedFormatter(logging.Formatter):
+    """`2026-12-05 15:42:07.123+08:00 INFO bot.app: …`, in the configured zone."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._tz = tz
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        moment = datetime.fromtimestamp(record.created, self._tz)
+        return moment.isoformat(sep=" ", timespec="milliseconds")
+
+
+class JsonFormatter(ZonedFormatter):
+    """One JSON object per line: time (ISO 8601 with offset), level, logger, message[, exc]."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, self._tz)
+        entry = {
+            "time": moment.isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, secrets: list[str], tz: ZoneInfo | None = None,
+                      log_format: str = "text") -> None:
+    zone = tz or ZoneInfo("UTC")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter(zone) if log_format == "json" else ZonedFormatter(zone))
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -17,12 +17,28 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+    ReactionTypeEmoji,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    TelegramError,
+    TimedOut,
+)
 
 from bot.domain.models import Grid
 from bot.rate_limit import URGENT
+from bot.domain.privacy import Audience, audience_of_chat
 from bot.render import Renderer
 from bot.services.grids import ChatRef, GridService
 from bot.services.people import PeopleService
@@ -132,12 +148,20 @@ class Messenger:
         reply_to: int | None = None,
         keyboard: InlineKeyboardMarkup | None = None,
         urgent: bool = False,
+        reader: Audience | None = None,
         **context: Any,
     ) -> Message | None:
+        """Render for the chat's audience (any group is public unless told otherwise)."""
         locale = locale or await self.locale_for_chat(chat_id)
-        text = self.renderer.render(template, locale, **context)
+        text = self.render_for_chat(chat_id, template, locale, reader=reader, **context)
         return await self.send_text(chat_id, text, reply_to=reply_to, keyboard=keyboard,
                                     urgent=urgent)
+
+    def render_for_chat(self, chat_id: int, template: str, locale: str, /, *,
+                        reader: Audience | None = None, **context: Any) -> str:
+        """What `send` would send there: also for edits of messages already in a chat."""
+        return self.renderer.render_for(reader or audience_of_chat(chat_id), template, locale,
+                                        **context)
 
     async def send_text(
         self,
@@ -227,12 +251,14 @@ class Messenger:
             return {"rate_limit_args": URGENT}
         return {}
 
-    async def edit_text(self, chat_id: int, message_id: int, text: str) -> bool:
-        """Replace the text of one of our messages (and drop its keyboard); False if refused."""
+    async def edit_text(self, chat_id: int, message_id: int, text: str,
+                        keyboard: InlineKeyboardMarkup | None = None) -> bool:
+        """Replace the text of one of our messages (its keyboard with `keyboard`, dropped when
+        None); False if refused."""
         try:
             await self._bot.edit_message_text(
                 text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                link_preview_options=LinkPreviewOptions(is_disabled=True), reply_markup=keyboard,
             )
         except BadRequest as exc:
             if "not modified" in exc.message:
@@ -241,6 +267,45 @@ class Messenger:
             return False
         except Forbidden as exc:
             await self._forbidden(chat_id, exc)
+            return False
+        return True
+
+    async def send_photo(self, chat_id: int, photo: bytes, filename: str, template: str, /,
+                         *, locale: str | None = None, **context: Any) -> Message | None:
+        """A picture with a caption from a template; None when Telegram refuses the chat."""
+        locale = locale or await self.locale_for_chat(chat_id)
+        caption = self.render_for_chat(chat_id, template, locale, **context)
+        try:
+            return await self._bot.send_photo(
+                chat_id, InputFile(photo, filename=filename), caption=caption,
+                parse_mode=ParseMode.HTML,
+            )
+        except Forbidden as exc:
+            await self._forbidden(chat_id, exc)
+            return None
+
+    async def edit_keyboard(self, chat_id: int, message_id: int,
+                            keyboard: InlineKeyboardMarkup | None) -> None:
+        """Make a message's buttons match what it stands for now (logged, never fatal)."""
+        try:
+            await self._bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=keyboard
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.warning("could not update buttons of %s in %s: %s", message_id, chat_id,
+                            exc.message)
+        except Forbidden as exc:
+            await self._forbidden(chat_id, exc)
+        except TelegramError as exc:
+            log.warning("could not update buttons of %s in %s: %s", message_id, chat_id, exc)
+
+    async def react(self, chat_id: int, message_id: int, emoji: str) -> bool:
+        """A reaction instead of a reply; False when Telegram refuses it."""
+        try:
+            await self._bot.set_message_reaction(chat_id, message_id, [ReactionTypeEmoji(emoji)])
+        except TelegramError as exc:
+            log.warning("could not react to %s/%s: %s", chat_id, message_id, exc)
             return False
         return True
 

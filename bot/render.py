@@ -10,6 +10,7 @@ HTML parse mode, autoescaped, undefined variables are errors. An operator may po
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -21,6 +22,9 @@ import jinja2
 from markupsafe import Markup, escape
 
 from bot.domain.models import Person
+from bot.domain.privacy import Audience, mask_personal, redact_context
+
+log = logging.getLogger(__name__)
 
 TEMPLATE_SUFFIX = ".html"
 
@@ -42,14 +46,6 @@ def mention(person: Person | None, fallback: str = "?") -> Markup:
     )
 
 
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-
-
-def mask_phones(text: str) -> str:
-    """13812345678 → 138****5678: phone numbers never go out whole in a group reply."""
-    return _PHONE.sub(r"\1****\3", str(text))
-
-
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.0f}%"
 
@@ -64,6 +60,19 @@ def readable_seconds(seconds: float | None, locale: str) -> str:
 
 
 _TAG = re.compile(r"<[^>]+>")
+# Private-ticket placeholder, in each locale: what a public chat sees instead of the words.
+PRIVATE_DETAILS = "private_details"
+
+
+def mask_outside_tags(html_text: str) -> str:
+    """Mask personal numbers in a rendered message's text, leaving tags (links) alone."""
+    out, last = [], 0
+    for tag in _TAG.finditer(html_text):
+        out.append(mask_personal(html_text[last:tag.start()]))
+        out.append(tag.group(0))
+        last = tag.end()
+    out.append(mask_personal(html_text[last:]))
+    return "".join(out)
 
 
 def plain(html_text: str) -> str:
@@ -102,7 +111,8 @@ class Renderer:
         )
         self._env.filters["mention"] = mention
         self._env.filters["shorten"] = shorten
-        self._env.filters["maskphones"] = mask_phones
+        # Kept for templates that mask explicitly; public audiences are masked whole anyway.
+        self._env.filters["maskphones"] = mask_personal
         self._env.filters["pct"] = percent
         self._env.filters["duration"] = readable_seconds
         self._env.filters["localtime"] = self._localtime
@@ -132,6 +142,19 @@ class Renderer:
         template = self._env.get_template(f"{locale or self.default_locale}/{name}{TEMPLATE_SUFFIX}")
         # Longer than one message is the messenger's to split (bot.messenger.split_message).
         return template.render(**context).strip()
+
+    def render_for(self, audience: Audience, name: str, locale: str | None = None, /,
+                   **context: Any) -> str:
+        """Render for whoever will read it. Public chats (a grid group, a duty chat) never
+        see a private ticket's words or flat, nor a whole phone, ID or bank-card number, in
+        whatever template: this is the one place those rules are applied."""
+        if not audience.is_public:
+            return self.render(name, locale, **context)
+        placeholder = self.render(PRIVATE_DETAILS, locale)
+        context = {k: redact_context(v, placeholder) for k, v in context.items()}
+        text = mask_outside_tags(self.render(name, locale, **context))
+        log.debug("rendered %s for %s", name, audience.value)
+        return text
 
     def exists(self, name: str, locale: str) -> bool:
         try:

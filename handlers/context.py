@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.broadcast import NoticeBroadcaster
 from bot.messenger import Messenger
+from bot.notifications import Notifier
 from bot.services.container import Services
 
 
@@ -21,6 +22,8 @@ class Runtime:
     commands: tuple[Any, ...] = field(default_factory=tuple)
     # Sends notice runs in the background (bot.app builds it with the messenger).
     broadcasts: NoticeBroadcaster | None = None
+    # Who is told what about tickets (bot.app builds it with the messenger and the buttons).
+    notifier: Notifier | None = None
 
 
 class BotData:
@@ -45,6 +48,13 @@ class GridContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], B
     @property
     def messenger(self) -> Messenger:
         return self.runtime.messenger
+
+    @property
+    def notifier(self) -> Notifier:
+        notifier = self.runtime.notifier
+        if notifier is None:
+            raise RuntimeError("handlers ran before bot.app wired the notifier")
+        return notifier
 
 
 CONTEXT_TYPES = ContextTypes(context=GridContext, bot_data=BotData)

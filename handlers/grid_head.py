@@ -11,28 +11,20 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from telegram import Chat, InlineKeyboardMarkup, Update
+from telegram import Chat, Update
 from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
 
 from bot.domain.errors import UserError
-from bot.domain.loop import Action, Actor, check, is_overdue
+from bot.domain.events import TicketEvent
+from bot.domain.loop import Action, Actor, is_overdue
 from bot.domain.permissions import Audience
+from bot.domain.schedule import format_duration
 from bot.domain.text import whole_number
-from bot.domain.tickets import Level, Ticket, TicketStatus
+from bot.domain.tickets import TicketStatus
 from bot.services.loop import REASON_BUTTON, LoopOutcome
 from bot.storage.people import PendingActionRepository
 from handlers.buttons import Button, ButtonPress
-from handlers.cards import (
-    CardAction,
-    CardPress,
-    VerifyAnswer,
-    VerifyPress,
-    handler_row,
-    refresh_card,
-    resident_chat,
-    ticket_on_message,
-    verify_keyboard,
-)
+from handlers.cards import CardAction, CardPress, VerifyAnswer, VerifyPress, ticket_on_message
 from handlers.context import GridContext
 from handlers.paging import (
     Asker,
@@ -69,9 +61,11 @@ async def _ticket_and_rest(call: CommandCall) -> tuple[int, str]:
 
 
 async def _done(call: CommandCall, outcome: LoopOutcome) -> None:
-    """Confirm to whoever acted, then tell everyone concerned."""
-    await call.reply("loop_done", outcome=outcome)
-    await announce(call.context, outcome)
+    """Tell everyone concerned; whoever acted gets a confirmation only when none of that
+    went to their chat (one group message per action)."""
+    notifier = call.context.notifier
+    if not await notifier.loop_event(outcome, acted_in=call.chat.id):
+        await notifier.confirm(call.chat.id, outcome, reply_to=call.message.message_id)
 
 
 async def _actor(call: CommandCall) -> Actor:
@@ -165,7 +159,7 @@ async def note(call: CommandCall) -> None:
     """/note 编号 内容 — an internal note (not shown to residents)."""
     ticket_id, text = await _ticket_and_rest(call)
     outcome = await call.context.services.loop.note(ticket_id, await _actor(call), text)
-    await call.reply("loop_done", outcome=outcome)
+    await call.context.notifier.confirm(call.chat.id, outcome, reply_to=call.message.message_id)
 
 
 async def patrol_log(call: CommandCall) -> None:
@@ -223,31 +217,27 @@ async def card_button(press: ButtonPress[CardPress]) -> None:
     await ticket_on_message(press, ticket_id)
     loop = context.services.loop
     actor = await loop.actor(press.user.id)
-    try:
-        if press.data.action is CardAction.CLAIM:
-            outcome = await loop.claim(ticket_id, actor)
-        elif press.data.action is CardAction.ESCALATE:
-            outcome = await loop.escalate(ticket_id, actor, REASON_BUTTON)
-        else:
-            await _ask_for_close_note(context, chat_id, actor, ticket_id)
-            await press.toast("close_note_toast", id=ticket_id)
-            await context.messenger.send(chat_id, "close_note_ask", user=press.user, id=ticket_id)
-            return
-    except UserError as exc:
-        raise await _named(context, exc) from None
+    if press.data.action is CardAction.CLAIM:
+        outcome = await loop.claim(ticket_id, actor)
+    elif press.data.action is CardAction.ESCALATE:
+        outcome = await loop.escalate(ticket_id, actor, REASON_BUTTON)
+    else:
+        await _ask_for_close_note(context, chat_id, actor, ticket_id)
+        await press.toast("close_note_toast", id=ticket_id)
+        chat_locale = await context.messenger.locale_for_chat(chat_id)
+        await context.messenger.send(
+            chat_id, "close_note_ask", locale=chat_locale, user=press.user, id=ticket_id,
+            within=format_duration(CLOSE_NOTE_TTL, chat_locale),
+        )
+        return
     await press.toast("loop_done", outcome=outcome, **await _names(context, outcome))
-    await announce(context, outcome)
+    await context.notifier.loop_event(outcome)
 
 
 async def _ask_for_close_note(context: GridContext, chat_id: int, actor: Actor,
                               ticket_id: int) -> None:
     """[办结] pressed: the presser's next message in this chat is the closing note."""
-    ticket = await context.services.tickets.tickets.get(ticket_id)
-    if ticket is None:
-        raise UserError("unknown_ticket", id=ticket_id)
-    problem = check(Action.RESOLVE, ticket, actor)
-    if problem:
-        raise UserError(problem, id=ticket_id, status=ticket.status.value, action="resolve")
+    await context.services.loop.checked(ticket_id, Action.RESOLVE, actor)
     now = context.services.clock.now()
     async with context.services.db.transaction() as tx:
         await PendingActionRepository.create(
@@ -282,10 +272,8 @@ async def close_note_message(update: Update, context: GridContext) -> None:
         await context.messenger.send(message.chat_id, f"errors/{exc.code}", locale=locale,
                                      reply_to=message.message_id, **exc.context)
         raise ApplicationHandlerStop from None
-    await context.messenger.send(message.chat_id, "loop_done", locale=locale,
-                                 reply_to=message.message_id, outcome=outcome,
-                                 **await _names(context, outcome))
-    await announce(context, outcome)
+    if not await context.notifier.loop_event(outcome, acted_in=message.chat_id):
+        await context.notifier.confirm(message.chat_id, outcome, reply_to=message.message_id)
     raise ApplicationHandlerStop
 
 
@@ -300,17 +288,8 @@ async def verify_button(press: ButtonPress[VerifyPress]) -> None:
         outcome = await loop.verify(data.ticket_id, data.round, press.user.id,
                                     score=int(data.answer.value))
     await press.toast("verify_thanks", outcome=outcome)
-    if outcome.action in ("confirmed", "reopened"):
-        await announce(press.context, outcome)
-
-
-async def _named(context: GridContext, error: UserError) -> UserError:
-    """The error with the person who got there first named, not numbered."""
-    ctx = dict(error.context)
-    if error.code == "already_claimed" and ctx.get("by"):
-        person = await context.services.people.get(int(str(ctx["by"])))
-        ctx["by"] = person.display_name if person else ctx["by"]
-    return UserError(error.code, **ctx)
+    if outcome.action in (TicketEvent.CONFIRMED, TicketEvent.REOPENED):
+        await press.context.notifier.loop_event(outcome)
 
 
 async def _names(context: GridContext, outcome: LoopOutcome) -> dict[str, Any]:
@@ -320,90 +299,6 @@ async def _names(context: GridContext, outcome: LoopOutcome) -> dict[str, Any]:
         "handler": await people.get(handler) if handler else None,
         "actor": await people.get(outcome.actor_id) if outcome.actor_id else None,
     }
-
-
-# --- telling everyone concerned ---
-
-
-async def announce(context: GridContext, outcome: LoopOutcome) -> None:
-    """After a transition: the resident, the handler, the duty chat; and the card's buttons."""
-    ticket = outcome.ticket
-    services = context.services
-    messenger = context.messenger
-    grid = await services.grids.grids.by_id(ticket.grid_id)
-    names = await _names(context, outcome)
-    chat_id, reply_to = resident_chat(ticket, grid)
-    common = {"outcome": outcome, "ticket": ticket, "grid": grid, **names}
-    if outcome.action in ("claimed", "transferred", "rejected", "confirmed",
-                          "confirmed_by_timeout", "reopened", "escalated") and chat_id:
-        await messenger.send(chat_id, f"resident_{outcome.action}", reply_to=reply_to, **common)
-    if outcome.action == "resolved":
-        await _ask_verification(context, outcome, chat_id, reply_to)
-    if outcome.action in ("transferred", "reopened") and ticket.handler_id:
-        await messenger.send(ticket.handler_id, f"handler_{outcome.action}", **common)
-    if outcome.action == "escalated":
-        await _post_to_duty(context, ticket, outcome, common)
-    if outcome.action in ("remind_claim", "remind_resolve", "overdue_top_level"):
-        await _remind(context, outcome, grid, common)
-    await refresh_card(context, ticket)
-
-
-async def _ask_verification(context: GridContext, outcome: LoopOutcome, chat_id: int | None,
-                            reply_to: int | None) -> None:
-    ticket = outcome.ticket
-    people = [await context.services.people.get(p) for p in outcome.asked]
-    asked = [p for p in people if p is not None]
-    if ticket.private or chat_id is None:
-        targets = [(p.telegram_id, None) for p in asked]
-    else:
-        targets = [(chat_id, reply_to)]
-    for target, reply in targets:
-        locale = await context.messenger.locale_for_chat(target)
-        await context.messenger.send(
-            target, "verify_ask", locale=locale, reply_to=reply, ticket=ticket, asked=asked,
-            note=outcome.note, keyboard=verify_keyboard(context, ticket, outcome.round, locale),
-        )
-
-
-async def _post_to_duty(context: GridContext, ticket: Ticket, outcome: LoopOutcome,
-                        common: dict[str, Any]) -> None:
-    duty_chat = context.services.config.escalation.duty_chat(ticket.level.value)
-    if duty_chat is None:
-        log.warning("ticket #%s escalated to %s, which has no duty chat configured",
-                    ticket.id, ticket.level.value)
-        return
-    locale = await context.messenger.locale_for_chat(duty_chat)
-    card = await context.messenger.send(
-        duty_chat, "duty_card", locale=locale,
-        keyboard=InlineKeyboardMarkup([handler_row(context, ticket, locale)]), **common,
-    )
-    if card is not None:
-        await context.services.tickets.link_card(ticket.id, card.chat_id, card.message_id)
-
-
-async def _remind(context: GridContext, outcome: LoopOutcome, grid: Any,
-                  common: dict[str, Any]) -> None:
-    ticket = outcome.ticket
-    messenger = context.messenger
-    if outcome.action == "overdue_top_level":
-        duty_chat = context.services.config.escalation.duty_chat(Level.DISTRICT.value)
-        if duty_chat:
-            await messenger.send(duty_chat, "overdue_top_level", **common)
-        return
-    if outcome.action == "remind_resolve" and ticket.handler_id:
-        recipients = [ticket.handler_id]
-    else:
-        recipients = [p.telegram_id for p in await context.services.loop.heads_of(ticket.grid_id)]
-    delivered = False
-    for person in recipients:
-        delivered |= await messenger.send(person, outcome.action, **common) is not None
-    if not delivered and ticket.level is not Level.GRID:
-        duty_chat = context.services.config.escalation.duty_chat(ticket.level.value)
-        if duty_chat:
-            delivered = await messenger.send(duty_chat, outcome.action, **common) is not None
-    if not delivered and grid is not None and grid.chat_id and not ticket.private:
-        # Nobody reachable privately: the grid chat still reaches the heads.
-        await messenger.send(grid.chat_id, outcome.action, **common)
 
 
 def register_grid_head_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -9,12 +9,11 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.services.container import Services
-from bot.services.digest import DIGEST_TIMER, GridDigest
+from bot.services.digest import DIGEST_TIMER
 from bot.services.timers import AfterCommit
 from bot.storage.database import Transaction
 from bot.storage.timers import Timer
 from handlers.context import GridContext
-from handlers.grid_head import announce
 
 TICKET_TIMERS = (
     "ticket.claim_remind", "ticket.claim_due", "ticket.resolve_remind", "ticket.resolve_due",
@@ -35,7 +34,7 @@ async def register_loop_timers(
             return None
 
         async def tell() -> None:
-            await announce(context, outcome)
+            await context.notifier.loop_event(outcome)
 
         return tell
 
@@ -45,7 +44,7 @@ async def register_loop_timers(
 
         async def send() -> None:
             for digest in digests:
-                await send_digest(context, digest)
+                await context.notifier.digest(digest)
             await services.timers.rearm()
 
         return send
@@ -56,11 +55,3 @@ async def register_loop_timers(
     await services.digest.ensure_scheduled()
 
 
-async def send_digest(context: GridContext, digest: GridDigest) -> None:
-    """To each head privately; if none can be reached that way, to the grid chat."""
-    messenger = context.messenger
-    delivered = False
-    for head in digest.heads:
-        delivered |= await messenger.send(head.telegram_id, "digest", digest=digest) is not None
-    if not delivered and digest.grid.chat_id is not None:
-        await messenger.send(digest.grid.chat_id, "digest", digest=digest)

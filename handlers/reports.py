@@ -101,24 +101,15 @@ async def register_report_timers(
 async def send_weekly_report(context: GridContext) -> None:
     """Last week's figures and chart to the street duty chat."""
     services = context.services
-    chat_id = services.config.escalation.duty_chat("street")
-    if chat_id is None:
-        log.warning("weekly report: no [escalation] street duty chat configured")
-        return
     period = services.stats.period("lastweek")
     report = await services.stats.report(period, None, daily=True)
     shown = sorted(report.grids, key=lambda g: -g.figures.received)[:MAX_GRIDS_IN_CHAT]
-    await context.messenger.send(chat_id, "stats", report=report, shown=shown,
-                                 hidden=len(report.grids) - len(shown), weekly=True)
-    locale = await context.messenger.locale_for_chat(chat_id)
     try:
-        await context.bot.send_photo(
-            chat_id, InputFile(weekly_chart(report), filename="weekly.png"),
-            caption=services.renderer.render("weekly_chart_caption", locale, report=report),
-            parse_mode="HTML",
-        )
+        chart: bytes | None = weekly_chart(report)
     except Exception:
-        log.exception("weekly chart could not be sent")
+        log.exception("weekly chart could not be drawn")  # the figures still go out
+        chart = None
+    await context.notifier.weekly_report(report, shown, len(report.grids) - len(shown), chart)
 
 
 

@@ -15,18 +15,16 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
-    ReactionTypeEmoji,
     Update,
 )
-from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.domain.errors import UserError
 from bot.domain.intake import IntakeParser
-from bot.domain.models import Grid, Person, Role, Urgency
+from bot.domain.models import Grid, Person, Urgency
 from bot.domain.permissions import Audience
 from bot.domain.text import whole_number
-from bot.domain.tickets import Source, Ticket
+from bot.domain.tickets import Source
 from bot.services.tickets import MAX_TICKET_TEXT, IncomingReport, IntakeOutcome, IntakeResult
 from handlers.buttons import Button, ButtonPress, CallbackData
 from handlers.cards import ResidentAction, ResidentPress, ticket_keyboard, ticket_on_message
@@ -35,8 +33,6 @@ from handlers.paging import Asker, ListName, PagedList, PageView, page_of, reply
 from handlers.registry import Command, CommandCall, is_anonymous_sender
 
 log = logging.getLogger(__name__)
-
-PRIVATE_HINT_CATEGORIES = frozenset({"dispute", "assistance"})
 
 
 def _person(user: Any) -> Person:
@@ -49,79 +45,6 @@ def _text_of(message: Message) -> str:
 
 def _photo_id(message: Message) -> str | None:
     return message.photo[-1].file_id if message.photo else None
-
-
-async def _heads(context: GridContext, grid: Grid) -> list[Person]:
-    members = await context.services.grids.grids.members_of([grid.id])
-    return [m.person for m in members[grid.id] if m.role is Role.HEAD]
-
-
-async def announce(
-    context: GridContext, outcome: IntakeOutcome, grid: Grid, chat_id: int,
-    reply_to: int | None, *, private: bool,
-) -> None:
-    """Tell the reporter (and for emergencies everyone who must act) what became of it."""
-    ticket = outcome.ticket
-    assert ticket is not None
-    messenger = context.messenger
-    services = context.services
-    locale = await messenger.locale_for_chat(chat_id)
-    if outcome.result is IntakeResult.FOLLOWED:
-        await messenger.send(chat_id, "ticket_followed", locale=locale, reply_to=reply_to,
-                             ticket=ticket)
-        return
-    emergency = ticket.urgency is Urgency.EMERGENCY
-    keyboard = ticket_keyboard(context, ticket, locale)
-    if private:
-        sent = await messenger.send(chat_id, "ticket_ack_private", locale=locale,
-                                    reply_to=reply_to, ticket=ticket, grid=grid)
-    elif emergency:
-        # One message, not two: the alert mentioning the heads is the acknowledgement.
-        sent = await messenger.send(chat_id, "emergency_alert", locale=locale, reply_to=reply_to,
-                                    ticket=ticket, heads=await _heads(context, grid), grid=grid,
-                                    keyboard=keyboard, urgent=True)
-    elif services.config.intake.acknowledge == "reaction":
-        sent = None
-        if reply_to is not None:
-            try:
-                await context.bot.set_message_reaction(chat_id, reply_to, [ReactionTypeEmoji("✍")])
-            except TelegramError as exc:
-                log.warning("could not react to %s/%s: %s", chat_id, reply_to, exc)
-    else:
-        sent = await messenger.send(
-            chat_id, "ticket_ack", locale=locale, reply_to=reply_to, ticket=ticket,
-            suggest_private=ticket.category in PRIVATE_HINT_CATEGORIES,
-            bot_username=context.runtime.bot_username, grid=grid, keyboard=keyboard,
-        )
-    if sent is not None:
-        await services.tickets.acknowledged(ticket.id, sent.chat_id, sent.message_id)
-    elif reply_to is not None:
-        # Reaction mode or a refused chat: the report itself stands as the acknowledgement, so
-        # a re-delivered update does not acknowledge it again.
-        await services.tickets.acknowledged(ticket.id, chat_id, reply_to)
-    if emergency:
-        await alert_emergency(context, ticket, grid)
-
-
-async def alert_emergency(context: GridContext, ticket: Ticket, grid: Grid) -> None:
-    """After the group alert: each head privately, and the community duty chat.
-
-    A head who never opened a private chat cannot be messaged; the group mention still
-    reaches them, so a refusal there is recorded (for /whoami), not fatal. A private
-    emergency report reaches the heads only privately, never the group.
-    """
-    messenger = context.messenger
-    services = context.services
-    heads = await _heads(context, grid)
-    for head in heads:
-        if head.telegram_id == ticket.reporter_id:
-            continue
-        await messenger.send(head.telegram_id, "emergency_direct", ticket=ticket, grid=grid,
-                             urgent=True)
-    duty_chat = services.config.escalation.duty_chat("community")
-    if duty_chat is not None:
-        await messenger.send(duty_chat, "emergency_duty", ticket=ticket, grid=grid, heads=heads,
-                             urgent=True)
 
 
 async def group_message(update: Update, context: GridContext) -> None:
@@ -166,7 +89,8 @@ async def _after_intake(
         return
     if outcome.result is IntakeResult.ALREADY and outcome.acknowledged:
         return
-    await announce(context, outcome, grid, message.chat_id, message.message_id, private=private)
+    await context.notifier.ticket_filed(outcome, grid, message.chat_id, message.message_id,
+                                        private=private, bot_username=context.runtime.bot_username)
 
 
 async def edited_message(update: Update, context: GridContext) -> None:
@@ -180,24 +104,8 @@ async def edited_message(update: Update, context: GridContext) -> None:
     services = context.services
     ticket = await services.tickets.edited(message.chat_id, message.message_id, text,
                                            message.from_user.id)
-    if ticket is None or ticket.ack_message_id in (None, ticket.message_id):
-        return
-    grid = await services.grids.grids.by_id(ticket.grid_id)
-    locale = await context.messenger.locale_for_chat(message.chat_id)
-    template = "ticket_ack_private" if ticket.private else "ticket_ack"
-    text_html = context.messenger.renderer.render(
-        template, locale, ticket=ticket, grid=grid, bot_username=context.runtime.bot_username,
-        suggest_private=ticket.category in PRIVATE_HINT_CATEGORIES,
-    )
-    try:
-        await context.bot.edit_message_text(
-            text_html, chat_id=message.chat_id, message_id=ticket.ack_message_id,
-            parse_mode="HTML",
-            reply_markup=None if ticket.private else ticket_keyboard(context, ticket, locale),
-        )
-    except BadRequest as exc:
-        if "not modified" not in exc.message:
-            raise
+    if ticket is not None:
+        await context.notifier.report_edited(ticket, context.runtime.bot_username)
 
 
 async def media_reply(update: Update, context: GridContext) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.domain.models import PersonRoles, Urgency
+from bot.domain.models import PersonRoles, Role, Urgency
 from bot.domain.tickets import DEFAULT_DEADLINES, Closure, Level, Ticket, TicketStatus
 
 
@@ -91,6 +91,19 @@ def may_handle(actor: Actor, ticket: Ticket) -> bool:
     )
 
 
+# Once someone has claimed a ticket, finishing or handing it on is theirs (or a supervisor's).
+CLAIMANT_ACTIONS = frozenset({Action.RESOLVE, Action.REJECT, Action.TRANSFER})
+
+
+def supervises(actor: Actor, ticket: Ticket) -> bool:
+    """Staff, the heads of the ticket's grid, duty staff of the level it is at."""
+    return (
+        actor.roles.is_staff
+        or Role.HEAD in actor.roles.roles_in(ticket.grid_id)
+        or (ticket.level is not Level.GRID and ticket.level in actor.duty_levels)
+    )
+
+
 def check(action: Action, ticket: Ticket, actor: Actor) -> str | None:
     """None if allowed; otherwise the error code that explains the refusal."""
     if not may_handle(actor, ticket):
@@ -98,6 +111,10 @@ def check(action: Action, ticket: Ticket, actor: Actor) -> str | None:
     allowed_from, _target = TRANSITIONS[action]
     if ticket.status not in allowed_from:
         return "wrong_state"
+    if (action in CLAIMANT_ACTIONS and ticket.status is TicketStatus.CLAIMED
+            and ticket.handler_id not in (None, actor.telegram_id)
+            and not supervises(actor, ticket)):
+        return "claimed_by_other"
     if action is Action.ESCALATE and next_level(ticket.level) is None:
         return "top_level"
     return None

@@ -25,7 +25,10 @@ class Period:
 
     start: datetime
     end: datetime
-    label: str
+    label: str  # short and file-name safe: "7d", "2026-11", "2026-11-16~2026-11-22"
+    # What people call it (templates say it in words): today, 7d, 30d, month (this month so
+    # far), week (this week so far), lastweek, calendar_month (a whole month asked by name).
+    kind: str
 
     @property
     def days(self) -> int:
@@ -44,18 +47,19 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
         return datetime.combine(day, time(0), tzinfo=tz).astimezone(ZoneInfo("UTC"))
 
     if word == "today":
-        return Period(at(today), until, word)
+        return Period(at(today), until, word, word)
     if word in ("7d", "30d"):
         days = int(word[:-1])
-        return Period(at(today - timedelta(days=days - 1)), until, word)
+        return Period(at(today - timedelta(days=days - 1)), until, word, word)
     if word == "month":
-        return Period(at(today.replace(day=1)), until, today.strftime("%Y-%m"))
+        return Period(at(today.replace(day=1)), until, today.strftime("%Y-%m"), "month")
     if word in ("week", "lastweek"):
         monday = today - timedelta(days=today.weekday())
         if word == "week":
-            return Period(at(monday), until, word)
+            return Period(at(monday), until, word, word)
         last = monday - timedelta(days=7)
-        return Period(at(last), at(monday), f"{last.isoformat()}~{(monday - timedelta(days=1)).isoformat()}")
+        return Period(at(last), at(monday),
+                      f"{last.isoformat()}~{(monday - timedelta(days=1)).isoformat()}", word)
     match = _MONTH.match(word)
     if match:
         year, month = int(match.group(1)), int(match.group(2))
@@ -63,7 +67,7 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
             raise UserError("bad_period", given=text[:20])
         first = date(year, month, 1)
         following = date(year + (month == 12), month % 12 + 1, 1)
-        return Period(at(first), at(following), f"{year:04d}-{month:02d}")
+        return Period(at(first), at(following), f"{year:04d}-{month:02d}", "calendar_month")
     raise UserError("bad_period", given=text[:20])
 
 
@@ -86,7 +90,8 @@ class Figures:
     received: int = 0
     by_category: dict[str, int] = field(default_factory=dict)
     by_urgency: dict[str, int] = field(default_factory=dict)
-    closed: int = 0
+    closed: int = 0  # 已结案: closed for good (confirmed, timed out, rejected …)
+    awaiting_confirmation: int = 0  # 已办结待确认: a handler marked it done, the resident has not said
     by_closure: dict[str, int] = field(default_factory=dict)
     claim_counted: int = 0  # claimed, or whose claim limit passed
     claim_on_time: int = 0
@@ -124,7 +129,7 @@ class Figures:
 
     def add(self, other: Figures) -> None:
         """Sum counts into a total (medians are computed over all durations separately)."""
-        for name in ("received", "closed", "claim_counted", "claim_on_time", "resolve_counted",
+        for name in ("received", "closed", "awaiting_confirmation", "claim_counted", "claim_on_time", "resolve_counted",
                      "resolve_on_time", "reopened", "satisfaction_sum", "satisfaction_count",
                      "verifications_asked", "verifications_answered", "overdue_now",
                      "patrol_logs"):

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.domain.clock import Clock
 from bot.domain.errors import UserError
+from bot.domain.events import TicketEvent
 from bot.domain.loop import (
     REJECT_CODES,
     TRANSITIONS,
@@ -29,6 +30,7 @@ from bot.services.grids import GridService
 from bot.services.tickets import schedule_deadlines
 from bot.services.timers import TimerService
 from bot.storage.database import Database, Transaction
+from bot.storage.people import PeopleRepository
 from bot.storage.tickets import TicketRepository
 from bot.storage.timers import Timer
 
@@ -44,7 +46,7 @@ UNCLAIMED = frozenset({TicketStatus.OPEN, TicketStatus.REOPENED})
 
 @dataclass(frozen=True, slots=True)
 class LoopOutcome:
-    action: str
+    action: TicketEvent
     ticket: Ticket
     previous: TicketStatus | None = None
     actor_id: int | None = None
@@ -67,6 +69,16 @@ class LoopService:
         self._timers = timers
         self._grids = grids
         self.tickets = TicketRepository(db)
+        self._people = PeopleRepository(db)
+
+    async def _name(self, telegram_id: int | None) -> str:
+        """Refusals name who has the ticket ("已被 王网格长 认领")."""
+        person = await self._people.get(telegram_id) if telegram_id else None
+        return person.display_name if person else ""
+
+    @property
+    def sla(self) -> SlaPolicy:
+        return self._sla
 
     async def actor(self, telegram_id: int) -> Actor:
         roles = await self._grids.roles_of(telegram_id)
@@ -79,11 +91,15 @@ class LoopService:
             raise UserError("unknown_ticket", id=ticket_id)
         return ticket
 
-    async def _load(self, ticket_id: int, action: Action, actor: Actor) -> Ticket:
+    async def checked(self, ticket_id: int, action: Action, actor: Actor) -> Ticket:
+        """The ticket, if `actor` may do `action` to it now; otherwise the refusal saying why."""
         ticket = await self.ticket_for(ticket_id, actor)
         problem = check(action, ticket, actor)
         if problem == "not_your_grid_ticket":
-            raise UserError("not_your_grid_ticket", id=ticket.id)
+            raise UserError("not_your_grid_ticket", id=ticket.id, level=ticket.level.value)
+        if problem == "claimed_by_other":
+            raise UserError("claimed_by_other", id=ticket.id,
+                            by=await self._name(ticket.handler_id), action=action.value)
         if problem == "wrong_state":
             raise UserError("wrong_state", id=ticket.id, status=ticket.status.value,
                             action=action.value)
@@ -99,8 +115,9 @@ class LoopService:
     async def claim(self, ticket_id: int, actor: Actor) -> LoopOutcome:
         current = await self.ticket_for(ticket_id, actor)
         if current.status is TicketStatus.CLAIMED and current.handler_id:
-            raise UserError("already_claimed", id=current.id, by=current.handler_id)
-        ticket = await self._load(ticket_id, Action.CLAIM, actor)
+            raise UserError("already_claimed", id=current.id,
+                            by=await self._name(current.handler_id))
+        ticket = await self.checked(ticket_id, Action.CLAIM, actor)
         now = self._clock.now()
         async with self._db.transaction() as tx:
             previous = await TicketRepository.transition(
@@ -111,14 +128,16 @@ class LoopService:
         if previous is None:
             # Lost the race (or the state moved): say who has it.
             current = await self._after(ticket.id)
-            raise UserError("already_claimed", id=ticket.id, by=current.handler_id or 0)
-        return LoopOutcome("claimed", await self._after(ticket.id), previous, actor.telegram_id)
+            raise UserError("already_claimed", id=ticket.id,
+                            by=await self._name(current.handler_id))
+        return LoopOutcome(TicketEvent.CLAIMED, await self._after(ticket.id), previous,
+                           actor.telegram_id)
 
     async def resolve(
         self, ticket_id: int, actor: Actor, note: str, proof_file_id: str | None = None
     ) -> LoopOutcome:
         """办结: handled. The reporter and every +1 follower are asked to verify."""
-        ticket = await self._load(ticket_id, Action.RESOLVE, actor)
+        ticket = await self.checked(ticket_id, Action.RESOLVE, actor)
         note = note.strip()[:MAX_NOTE]
         if not note:
             raise UserError("close_needs_note", id=ticket_id)
@@ -149,11 +168,12 @@ class LoopService:
             await TimerService.add(tx, "ticket.verify_due", ticket.id, due,
                                    {"due": int(due.timestamp()), "round": round_})
         await self._timers.scheduled(due)
-        return LoopOutcome("resolved", await self._after(ticket.id), previous, actor.telegram_id,
+        return LoopOutcome(TicketEvent.RESOLVED, await self._after(ticket.id), previous,
+                           actor.telegram_id,
                            note=note, asked=tuple(asked), round=round_)
 
     async def reopen(self, ticket_id: int, actor: Actor, reason: str) -> LoopOutcome:
-        ticket = await self._load(ticket_id, Action.REOPEN, actor)
+        ticket = await self.checked(ticket_id, Action.REOPEN, actor)
         reason = reason.strip()[:MAX_NOTE]
         if not reason:
             raise UserError("reopen_needs_reason", id=ticket_id)
@@ -175,11 +195,11 @@ class LoopService:
             await TimerService.cancel(tx, "ticket.verify", ticket.id, now)
             moments = await schedule_deadlines(tx, ticket.id, self._sla, now, None, resolve_due)
         await self._timers.scheduled(min(moments))
-        return LoopOutcome("reopened", await self._after(ticket.id), previous, actor_id,
+        return LoopOutcome(TicketEvent.REOPENED, await self._after(ticket.id), previous, actor_id,
                            note=reason)
 
     async def transfer(self, ticket_id: int, actor: Actor, target: Person) -> LoopOutcome:
-        ticket = await self._load(ticket_id, Action.TRANSFER, actor)
+        ticket = await self.checked(ticket_id, Action.TRANSFER, actor)
         target_actor = await self.actor(target.telegram_id)
         if not (target_actor.roles.serves(ticket.grid_id)
                 or (ticket.level is not Level.GRID and ticket.level in target_actor.duty_levels)):
@@ -194,11 +214,11 @@ class LoopService:
             )
         if previous is None:
             raise UserError("wrong_state", id=ticket.id, status="changed", action="transfer")
-        return LoopOutcome("transferred", await self._after(ticket.id), previous,
+        return LoopOutcome(TicketEvent.TRANSFERRED, await self._after(ticket.id), previous,
                            actor.telegram_id, target=target)
 
     async def escalate(self, ticket_id: int, actor: Actor, reason: str) -> LoopOutcome:
-        ticket = await self._load(ticket_id, Action.ESCALATE, actor)
+        ticket = await self.checked(ticket_id, Action.ESCALATE, actor)
         reason = reason.strip()[:MAX_NOTE]
         if not reason:
             raise UserError("escalate_needs_reason", id=ticket_id)
@@ -230,7 +250,7 @@ class LoopService:
         await schedule_deadlines(tx, ticket.id, self._sla, now, claim_due, resolve_due)
         after = await self.tickets.get(ticket.id)
         assert after is not None
-        return LoopOutcome("escalated", after, previous, actor_id, note=reason,
+        return LoopOutcome(TicketEvent.ESCALATED, after, previous, actor_id, note=reason,
                            automatic=automatic)
 
     async def reject(self, ticket_id: int, actor: Actor, args: str) -> LoopOutcome:
@@ -251,7 +271,7 @@ class LoopService:
         reason = rest.strip()[:MAX_NOTE]
         if not reason:
             raise UserError("reject_needs_reason", id=ticket_id)
-        ticket = await self._load(ticket_id, Action.REJECT, actor)
+        ticket = await self.checked(ticket_id, Action.REJECT, actor)
         now = self._clock.now()
         note = f"#{duplicate_of} {reason}" if duplicate_of else reason
         async with self._db.transaction() as tx:
@@ -262,7 +282,7 @@ class LoopService:
             if previous is None:
                 raise UserError("wrong_state", id=ticket.id, status="changed", action="reject")
             await TimerService.cancel(tx, "ticket.", ticket.id, now)
-        return LoopOutcome("rejected", await self._after(ticket.id), previous,
+        return LoopOutcome(TicketEvent.REJECTED, await self._after(ticket.id), previous,
                            actor.telegram_id, note=note,
                            extra={"code": code, "duplicate_of": duplicate_of})
 
@@ -270,13 +290,13 @@ class LoopService:
         text = text.strip()[:MAX_NOTE]
         if not text:
             raise UserError("note_usage")
-        ticket = await self._load(ticket_id, Action.NOTE, actor)
+        ticket = await self.checked(ticket_id, Action.NOTE, actor)
         async with self._db.transaction() as tx:
             await TicketRepository.record_event(
                 tx, ticket.id, at=self._clock.now(), actor_id=actor.telegram_id, kind="note",
                 note=text,
             )
-        return LoopOutcome("noted", ticket, ticket.status, actor.telegram_id, note=text)
+        return LoopOutcome(TicketEvent.NOTED, ticket, ticket.status, actor.telegram_id, note=text)
 
     async def verify(
         self, ticket_id: int, round_: int, telegram_id: int, *, solved: bool | None = None,
@@ -314,7 +334,8 @@ class LoopService:
                 )
                 if previous is not None:
                     await TimerService.cancel(tx, "ticket.", ticket.id, now)
-        action = "confirmed" if previous is not None else ("scored" if score else "answered")
+        action = (TicketEvent.CONFIRMED if previous is not None
+                  else TicketEvent.SCORED if score else TicketEvent.ANSWERED)
         return LoopOutcome(action, await self._after(ticket.id), previous, telegram_id,
                            extra={"score": score})
 
@@ -338,7 +359,7 @@ class LoopService:
         if not live or current is None or int(current.timestamp()) != due:
             return None  # the ticket moved on; this timer belongs to an older deadline
         if stage.endswith("_remind"):
-            return LoopOutcome(f"remind_{stage.split('_')[0]}", ticket, ticket.status,
+            return LoopOutcome(TicketEvent(f"remind_{stage.split('_')[0]}"), ticket, ticket.status,
                                automatic=True)
         if stage == "verify_due":
             previous = await TicketRepository.close(
@@ -349,7 +370,7 @@ class LoopService:
                 return None
             after = await self.tickets.get(ticket.id)
             assert after is not None
-            return LoopOutcome("confirmed_by_timeout", after, previous, automatic=True)
+            return LoopOutcome(TicketEvent.CONFIRMED_BY_TIMEOUT, after, previous, automatic=True)
         await TicketRepository.mark_overdue(tx, ticket.id, now, stage.split('_')[0])
         outcome = await self._escalate(
             tx, ticket, None, f"@{stage.split('_')[0]}_deadline", automatic=True
@@ -357,7 +378,7 @@ class LoopService:
         if outcome is None:
             await TicketRepository.record_event(tx, ticket.id, at=now, actor_id=None,
                                                 kind="overdue_top_level", note=stage)
-            return LoopOutcome("overdue_top_level", ticket, ticket.status, automatic=True)
+            return LoopOutcome(TicketEvent.OVERDUE_TOP_LEVEL, ticket, ticket.status, automatic=True)
         return outcome
 
     # --- listings, patrol logs, duty staff ---

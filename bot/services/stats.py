@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import aclosing
 from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from bot.storage.database import Database
 from bot.storage.stats import StatsRepository
 
 EXPORT_FORMATS = ("csv", "open311")
+PROGRESS_EVERY = 5000
 
 
 class StatsService:
@@ -80,8 +82,14 @@ class StatsService:
         return StatsReport(period, tuple(rows), total, by_day)
 
     async def export(self, kind: str, start: datetime, end: datetime,
-                     grids: list[Grid] | None, out: TextIO) -> int:
-        """Stream tickets filed in [start, end) to `out`; returns how many."""
+                     grids: list[Grid] | None, out: TextIO,
+                     progress: Callable[[int], None] | None = None) -> int:
+        """Stream tickets filed in [start, end) to `out`; returns how many.
+
+        `progress` is called with the count every PROGRESS_EVERY tickets (a terminal's
+        "exporting… 20000" line). The row stream is closed even when writing fails (a
+        reader that went away), so no cursor outlives the export.
+        """
         if kind not in EXPORT_FORMATS:
             raise UserError("bad_export_format", given=kind[:20])
         ids = None if grids is None else [g.id for g in grids]
@@ -90,7 +98,10 @@ class StatsService:
             else Open311Writer(out, self._tz, self._label)
         )
         writer.begin()
-        async for row in self.repository.export_rows(start, end, ids):
-            writer.write(row)
+        async with aclosing(self.repository.export_rows(start, end, ids)) as rows:
+            async for row in rows:
+                writer.write(row)
+                if progress is not None and writer.count % PROGRESS_EVERY == 0:
+                    progress(writer.count)
         writer.end()
         return writer.count

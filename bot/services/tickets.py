@@ -210,10 +210,14 @@ class TicketService:
         async with self._db.transaction() as tx:
             await TicketRepository.set_ack(tx, ticket_id, chat_id, message_id)
 
-    async def link_card(self, ticket_id: int, chat_id: int, message_id: int) -> None:
-        """A card posted elsewhere (duty chat, a head's private chat) answers for its ticket."""
+    async def link_card(self, ticket_id: int, chat_id: int, message_id: int, *,
+                        buttons: bool = True) -> None:
+        """A message the bot sent about a ticket answers for it (a reply needs no number).
+        A card's buttons follow the ticket's state; news ("已由…认领") and questions keep theirs
+        (the schema calls those links 'alert')."""
         async with self._db.transaction() as tx:
-            await TicketRepository.link_message(tx, chat_id, message_id, ticket_id, "card")
+            await TicketRepository.link_message(tx, chat_id, message_id, ticket_id,
+                                                "card" if buttons else "alert")
 
     async def edited(self, chat_id: int, message_id: int, text: str, editor_id: int) -> Ticket | None:
         """An edited report updates its ticket while it is still open and unclaimed."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -190,7 +190,7 @@ class Database(_QuickReads):
 
     async def stream(
         self, sql: str, params: Params = (), batch: int = 500
-    ) -> AsyncIterator[sqlite3.Row]:
+    ) -> AsyncGenerator[sqlite3.Row, None]:
         """Rows one batch at a time, off the loop: an export of a million rows holds `batch`."""
         async with (await self._read_only()).execute(sql, params) as cur:
             while True:

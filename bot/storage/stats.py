@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -61,6 +61,8 @@ class StatsRepository:
                 f.closed += 1
                 if closure:
                     f.by_closure[closure] = f.by_closure.get(closure, 0) + 1
+            elif status == "resolved":
+                f.awaiting_confirmation += 1
             claims, resolves = durations[grid_id]
             if to_claim is not None:
                 claims.append(float(to_claim))
@@ -121,7 +123,7 @@ class StatsRepository:
 
     def export_rows(
         self, start: datetime, end: datetime, grid_ids: list[int] | None
-    ) -> AsyncIterator[sqlite3.Row]:
+    ) -> AsyncGenerator[sqlite3.Row, None]:
         """Every ticket filed in [start, end), with its grid, oldest first, streamed."""
         return self._db.stream(
             "SELECT t.id, t.created_at, t.claimed_at, t.resolved_at, t.closed_at, t.updated_at, "

@@ -109,6 +109,21 @@ class TicketRepository:
         ticket = await self.get(row["ticket_id"])
         return (ticket, row["role"]) if ticket else None
 
+    async def cards_of(self, ticket_id: int) -> list[tuple[int, int, str]]:
+        """The bot's messages standing for a ticket (acknowledgement, cards): chat, id, role."""
+        rows = await self._db.fetchall(
+            "SELECT chat_id, message_id, role FROM ticket_messages "
+            "WHERE ticket_id = ? AND role IN ('ack', 'card') ORDER BY rowid",
+            (ticket_id,),
+        )
+        return [(r["chat_id"], r["message_id"], r["role"]) for r in rows]
+
+    async def duty_staff(self, level: str) -> list[int]:
+        rows = await self._db.fetchall(
+            "SELECT telegram_id FROM duty_staff WHERE level = ? ORDER BY assigned_at", (level,)
+        )
+        return [r["telegram_id"] for r in rows]
+
     async def open_in_grid_since(
         self, grid_id: int, category: str, since: datetime
     ) -> list[Ticket]:

@@ -68,7 +68,8 @@ async def test_a_caption_command_for_another_bot_is_not_run(bot: OfflineBot) -> 
     assert (await status_of(bot))[0] == "claimed"
     mine = await bot.says(chat, HEAD, None, photo=True,
                           caption="/close@gridbot_demo_bot 1 已换灯，见照片")
-    assert "已办结，等待居民确认" in mine.text_in(chat)
+    assert "#1 已办结" in mine.text_in(chat)
+    assert (await status_of(bot))[0] == "resolved"
 
 
 async def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(

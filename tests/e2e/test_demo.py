@@ -26,7 +26,7 @@ def test_demo_runs_offline_and_tells_the_story() -> None:
         "已私下登记 #4",  # a private report
         "居民已确认解决，工单办结",  # claim → close → confirm
         "已重新打开，继续由 陈网格长 处理",  # not solved → reopened
-        "[社区值班群] ⬆️ 上报工单",  # overdue escalation to the duty chat
+        "认领时限已过（超时自动督办），已上报到社区",  # overdue escalation to the duty chat
         "[和平苑网格群] 各位和平苑网格的居民：本周六",  # a notice rendered per grid
         "📣 通知 #1 发送报告",  # ... and its report to the staff member
         "[幸福里第二网格群] 🔥 幸福里第二网格消防安全提醒",  # a weekly notice, on time

@@ -61,14 +61,15 @@ async def test_claim_close_and_the_resident_confirms(bot: OfflineBot) -> None:
     ack = await reported(bot, chat)
     await bot.presses(chat, ack["message_id"], NEIGHBOUR, button(ack, "我也遇到"))
     reply = await bot.says(chat, HEAD, "/claim 1")
-    assert "#1 已认领" in reply.text_in(chat) and "已由 王网格长 认领" in reply.text_in(chat)
+    # One group message per action: the residents' news is the head's confirmation.
+    [claimed] = reply.in_chat(chat)
+    assert "已由 王网格长 认领" in claimed["text"]
     assert await status_of(bot) == ("claimed", None, "grid", HEAD)
     card = bot.emulator.message(chat, ack["message_id"])
     labels = [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
     assert "认领" not in labels and "办结" in labels  # buttons follow the state
     reply = await bot.says(chat, HEAD, "/close 1 已更换灯泡")
-    [confirm, ask] = reply.in_chat(chat)
-    assert "已办结，等待居民确认" in confirm["text"]
+    [ask] = reply.in_chat(chat)
     assert "已办结：已更换灯泡" in ask["text"] and "张阿姨" in ask["text"] and "刘大爷" in ask["text"]
     assert await status_of(bot) == ("resolved", None, "grid", HEAD)
     # A bystander cannot answer; the reporter can.
@@ -127,18 +128,18 @@ async def test_close_button_asks_for_the_note_in_the_next_message(bot: OfflineBo
     # Someone else talking in between is not the note.
     await bot.says(chat, RESIDENT, "谢谢网格长")
     reply = await bot.says(chat, HEAD, "已经找物业换了新灯")
-    assert "已办结，等待居民确认" in reply.text_in(chat)
+    assert "已办结：已经找物业换了新灯" in reply.text_in(chat)
     assert await status_of(bot) == ("resolved", None, "grid", HEAD)
     assert len(await bot.runtime.services.db.fetchall("SELECT id FROM tickets")) == 1
     reply = await bot.says(chat, HEAD, "/close 1")
-    assert "现在的状态不能这样操作" in reply.text_in(chat)
+    assert "#1 已办结，正在等居民确认，不能办结。如果问题没解决：/reopen 1 原因" in reply.text_in(chat)
 
 
 async def test_commands_work_as_replies_without_ids(bot: OfflineBot) -> None:
     chat = await bound_grid(bot)
     ack = await reported(bot, chat)
     reply = await bot.says(chat, HEAD, "/claim", reply_to=ack["message_id"])
-    assert "#1 已认领" in reply.text_in(chat)
+    assert "已由 王网格长 认领" in reply.text_in(chat)
     reply = await bot.says(chat, HEAD, "/note 物业说明天来修", reply_to=ack["message_id"])
     assert "备注已记录" in reply.text_in(chat)
     reply = await bot.says(chat, HEAD, "/claim")
@@ -172,7 +173,7 @@ async def test_reject_with_closure_codes(bot: OfflineBot) -> None:
     assert "已关闭：非本网格职责" in reply.text_in(chat)
     assert await status_of(bot, 2) == ("closed", "not_ours", "grid", None)
     reply = await bot.says(chat, HEAD, "/reject 2 invalid 再来一次")
-    assert "现在的状态不能这样操作" in reply.text_in(chat)
+    assert "#2 已关闭，不能关闭。如需重新处理：/reopen 2 原因" in reply.text_in(chat)
 
 
 async def test_residents_and_other_grids_heads_are_refused_and_nothing_changes(
@@ -358,7 +359,7 @@ async def test_close_with_a_photo_as_proof(bot: OfflineBot) -> None:
     chat = await bound_grid(bot)
     await reported(bot, chat)
     reply = await bot.says(chat, HEAD, None, photo=True, caption="/close 1 已换灯，见照片")
-    assert "已办结，等待居民确认" in reply.text_in(chat)
+    assert "已办结：已换灯，见照片" in reply.text_in(chat)
     attachments = await bot.runtime.services.tickets.tickets.attachments(1)
     assert [a.kind for a in attachments] == ["photo"]
     assert len(await bot.runtime.services.db.fetchall("SELECT id FROM tickets")) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 from datetime import timedelta
@@ -37,15 +38,46 @@ async def test_stats_in_a_grid_chat_show_that_grid(bot: OfflineBot) -> None:
     reply = await bot.says(g01, HEAD, "/stats")
     text = reply.text_in(g01)
     assert "网格 G01 幸福里第一网格" in text
-    assert "收到 2 件 · 办结 1 件（50%）" in text
+    assert "网格统计 · 本月（2026年11月）" in text
+    assert "收到 2 件 · 已结案 1 件（结案率 50%）· 已办结待确认 0 件" in text
     assert "按时认领 100%" in text and "满意度 5.0" in text
     assert "物业管理 1" in text and "市政设施 1" in text
     reply = await bot.says(g01, HEAD, "/stats 7d")
-    assert "收到 2 件" in reply.text_in(g01)
+    assert "收到 2 件" in reply.text_in(g01) and "网格统计 · 近7天" in reply.text_in(g01)
+    for period, words in (("lastweek", "上周"), ("week", "本周"), ("today", "今天"),
+                          ("2026-10", "2026年10月")):
+        heading = (await bot.says(g01, HEAD, f"/stats {period}")).text_in(g01).splitlines()[0]
+        assert f"网格统计 · {words}" in heading and period not in heading, heading
     reply = await bot.says(g01, HEAD, "/stats 2026-13")
     assert "看不懂时间段“2026-13”" in reply.text_in(g01)
     reply = await bot.says(g01, HEAD, "/stats yesterday")  # one unknown word: a grid code
     assert "没有代码为“yesterday”的网格" in reply.text_in(g01)
+
+
+async def test_right_after_close_the_figures_do_not_contradict_each_other(
+        bot: OfflineBot) -> None:
+    """A head's /close is "done, awaiting the resident" (已办结待确认), not closed (已结案)."""
+    g01 = await bound_grid(bot)
+    await bot.says(g01, RESIDENT, "3栋电梯又坏了")
+    await bot.says(g01, HEAD, "/claim 1")
+    await bot.says(g01, HEAD, "/close 1 已修好")
+    text = (await bot.says(g01, HEAD, "/stats")).text_in(g01)
+    assert "已结案 0 件（结案率 0%）· 已办结待确认 1 件" in text
+    assert "按时办结 100%" in text
+    assert "办结 0 件" not in text
+    status = (await bot.says(g01, HEAD, "/status 1")).text_in(g01)
+    assert "已办结待确认" in status
+
+
+async def test_per_grid_lines_label_every_figure(bot: OfflineBot) -> None:
+    await a_busy_morning(bot)
+    staff = (await bot.says_privately(STAFF, "/stats")).text_in(STAFF)
+    line = next(line for line in staff.splitlines() if line.startswith("G01 "))
+    for label in ("收到 2", "结案率 50%", "按时认领 100%", "按时办结 100%", "满意度 5.0",
+                  "当前逾期 0"):
+        assert label in line, line
+    english = (await bot.says_privately(STAFF, "/stats 7d")).text_in(STAFF)
+    assert "按时 100%/100%" not in staff and "7d" not in english.splitlines()[0]
 
 
 async def test_stats_privately_cover_only_the_grids_one_may_see(bot: OfflineBot) -> None:
@@ -125,6 +157,7 @@ async def test_command_line_stats_and_exports(bot: OfflineBot, tmp_path: Path) -
 def test_command_line_stats_before_any_grid_says_so(tmp_path: Path) -> None:
     config = tmp_path / "cli.toml"
     config.write_text(f'[database]\npath = "{tmp_path / "new.db"}"\n', encoding="utf-8")
+    sqlite3.connect(tmp_path / "new.db").close()  # the bot has started once: an empty database
     empty = subprocess.run([sys.executable, "-m", "bot", "stats", "-c", str(config)],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert empty.returncode == 2
