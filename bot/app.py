@@ -21,6 +21,7 @@ from bot.domain.schedule import parse_clock
 from bot.messenger import Messenger
 from bot.rate_limit import EvenRateLimiter
 from bot.render import Renderer
+from bot.services.console import ConsoleService
 from bot.services.container import Services
 from bot.services.digest import DigestService
 from bot.services.grids import GridService
@@ -68,26 +69,30 @@ async def build_services(config: Config, clock: Clock) -> Services:
     )
     timers = TimerService(db, clock)
     grids = GridService(db, clock, config.staff_ids)
+    people = PeopleService(db, clock)
+    loop = LoopService(db, clock, sla, timers, grids)
+    stats = StatsService(db, clock, grids, config.bot.tz,
+                         lambda code: category_label(code, "zh-CN"))
     return Services(
         config=config,
         db=db,
         clock=clock,
         renderer=renderer,
         grids=grids,
-        people=PeopleService(db, clock),
+        people=people,
         tickets=TicketService(
             db, clock, parser,
             IntakeSettings(max_tickets_per_hour=config.intake.max_tickets_per_hour, sla=sla),
             timers,
         ),
         timers=timers,
-        loop=LoopService(db, clock, sla, timers, grids),
+        loop=loop,
         digest=DigestService(db, clock, grids, config.bot.tz, parse_clock(config.digest.time)),
         notices=NoticeService(
             db, clock, timers, NoticeSettings(config.bot.tz, config.notices.grace_period)
         ),
-        stats=StatsService(db, clock, grids, config.bot.tz,
-                           lambda code: category_label(code, "zh-CN")),
+        stats=stats,
+        console=ConsoleService(db, clock, grids, people, loop, stats),
     )
 
 
@@ -165,6 +170,10 @@ def build_application(
         await services.timers.fire_due()
         # Notice runs cut short by a restart carry on (sending only what is still pending).
         broadcasts.resume_after_start()
+        if config.web.enabled:
+            from bot.web.server import start_console
+
+            application.bot_data.runtime.console = await start_console(application, config, token)
         if publish_command_menus:
             await publish_menus(application, services.renderer, handlers.COMMANDS,
                                 sorted(config.staff_ids))
@@ -172,6 +181,8 @@ def build_application(
     async def post_shutdown(application: GridApplication) -> None:
         runtime = application.bot_data.runtime
         if runtime is not None:
+            if runtime.console is not None:
+                await runtime.console.stop()
             await runtime.services.db.close()
 
     bot = _ConfirmAfterHandling(

@@ -7,7 +7,7 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.domain.permissions import Audience
-from handlers import common, grid_head, notices, reports, resident, staff
+from handlers import common, console, grid_head, notices, reports, resident, staff
 from handlers.chats import register_chat_handlers
 from handlers.grid_head import register_grid_head_handlers
 from handlers.loop_timers import register_loop_timers
@@ -50,6 +50,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("notice_pause", notices.notice_pause, Audience.STAFF, Where.PRIVATE),
     Command("notice_resume", notices.notice_resume, Audience.STAFF, Where.PRIVATE),
     Command("notice_cancel", notices.notice_cancel, Audience.STAFF, Where.PRIVATE),
+    Command("console", console.console, Audience.HANDLERS),
 )
 
 

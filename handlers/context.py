@@ -21,6 +21,8 @@ class Runtime:
     commands: tuple[Any, ...] = field(default_factory=tuple)
     # Sends notice runs in the background (bot.app builds it with the messenger).
     broadcasts: NoticeBroadcaster | None = None
+    # The staff console's web server when [web] enabled (bot.web.server.ConsoleServer).
+    console: Any = None
 
 
 class BotData:

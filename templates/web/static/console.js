@@ -1,0 +1,46 @@
+// The staff console's only script: live updates and the Mini App login. No libraries.
+"use strict";
+
+// Pages marked data-live reload their content (not the whole page) whenever tickets change.
+function startLive() {
+  if (!document.body.dataset.live || !window.EventSource) return;
+  let busy = false, again = false;
+  async function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    try {
+      const url = new URL(window.location.href);
+      url.searchParams.set("partial", "1");
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.ok) {
+        document.getElementById("live").innerHTML = await response.text();
+        document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+      }
+    } finally {
+      busy = false;
+      if (again) { again = false; refresh(); }
+    }
+  }
+  const events = new EventSource("/events");
+  events.addEventListener("change", refresh);
+}
+
+// Inside Telegram the Mini App's launch parameters arrive in the address's fragment
+// (tgWebAppData=…); the server checks their signature and answers with a session cookie.
+async function startMiniApp() {
+  const box = document.getElementById("mini-app");
+  if (!box) return;
+  const launch = new URLSearchParams(window.location.hash.slice(1));
+  const initData = launch.get("tgWebAppData") ||
+    (window.Telegram && window.Telegram.WebApp && window.Telegram.WebApp.initData) || "";
+  const body = new URLSearchParams({ init_data: initData, _xsrf: box.dataset.xsrf });
+  const response = await fetch("/auth/webapp", { method: "POST", body, credentials: "same-origin" });
+  if (response.ok) {
+    window.location.replace("/");
+  } else {
+    document.getElementById("app-status").hidden = true;
+    document.getElementById("app-failed").hidden = false;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => { startLive(); startMiniApp(); });

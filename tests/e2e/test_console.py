@@ -1,0 +1,140 @@
+"""The staff console over HTTP: login link, scoping, actions told to the chat as from chat."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.domain.clock import FakeClock
+from bot.offline import OfflineBot
+from tests.e2e.conftest import HEAD, OTHER_HEAD, RESIDENT, STAFF
+from tests.e2e.console_world import console_bot, console_url, logged_in, login_link, two_grids, xsrf
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, clock: FakeClock) -> AsyncIterator[OfflineBot]:
+    offline = await console_bot(tmp_path, clock)
+    try:
+        yield offline
+    finally:
+        await offline.stop()
+
+
+async def test_a_login_link_works_once(bot: OfflineBot) -> None:
+    await two_grids(bot)
+    link = await login_link(bot, HEAD)
+    async with httpx.AsyncClient(follow_redirects=True) as first:
+        page = await first.get(link)
+        assert page.status_code == 200 and "幸福里第一网格" in page.text
+        cookie = first.cookies.jar
+        [session] = [c for c in cookie if c.name == "gridbot_console"]
+        assert session.has_nonstandard_attr("HttpOnly")
+    async with httpx.AsyncClient(follow_redirects=True) as second:
+        again = await second.get(link)
+        assert again.status_code == 403 and "已失效" in again.text
+        assert "gridbot_console" not in second.cookies
+
+
+async def test_a_forged_or_missing_session_sees_only_the_login_page(bot: OfflineBot) -> None:
+    await two_grids(bot)
+    async with httpx.AsyncClient(base_url=console_url(bot)) as client:
+        page = await client.get("/tickets/1")
+        assert page.status_code == 401 and "/console" in page.text
+        client.cookies.set("gridbot_console", f"{STAFF}||9999999999|00")
+        forged = await client.get("/")
+        assert forged.status_code == 401
+        link = await client.get("/login", params={"t": "made-up"})
+        assert link.status_code == 403
+
+
+async def test_a_resident_gets_no_console(bot: OfflineBot) -> None:
+    await two_grids(bot)
+    exchange = await bot.says_privately(RESIDENT, "/console")
+    assert "login" not in exchange.text_in(RESIDENT)
+    assert "仅限" in exchange.text_in(RESIDENT)
+
+
+async def test_the_link_is_never_posted_in_a_group(bot: OfflineBot) -> None:
+    chat, _other = await two_grids(bot)
+    bot.emulator.private_chat_started(HEAD)
+    exchange = await bot.says(chat, HEAD, "/console")
+    assert "login?t=" not in exchange.text_in(chat)
+    assert "已私聊发送" in exchange.text_in(chat)
+    assert "login?t=" in exchange.text_in(HEAD)
+
+
+async def test_a_head_sees_only_their_grid(bot: OfflineBot) -> None:
+    chat, other = await two_grids(bot)
+    await bot.says(chat, RESIDENT, "3栋楼道灯坏了好几天了")
+    await bot.says(other, RESIDENT, "5栋门口垃圾没人清理")
+    async with logged_in(bot, HEAD) as head:
+        listing = await head.get("/tickets")
+        assert 'data-ticket="1"' in listing.text and 'data-ticket="2"' not in listing.text
+        mine = await head.get("/tickets/1")
+        assert mine.status_code == 200 and "楼道灯" in mine.text
+        theirs = await head.get("/tickets/2")
+        assert theirs.status_code == 404 and "垃圾" not in theirs.text
+        missing = await head.get("/tickets/99")
+        assert missing.status_code == 404
+        # Acting on another grid's ticket by hand-made request changes nothing.
+        forced = await head.post("/tickets/2/claim", data={"_xsrf": xsrf(head)})
+        assert forced.status_code == 404
+        assert "幸福里第二网格" not in (await head.get("/")).text
+    async with logged_in(bot, STAFF) as staff:
+        everything = await staff.get("/tickets")
+        assert 'data-ticket="1"' in everything.text and 'data-ticket="2"' in everything.text
+
+
+async def test_claim_and_resolve_tell_the_group_what_the_commands_tell_it(
+    bot: OfflineBot,
+) -> None:
+    chat, _other = await two_grids(bot)
+    await bot.says(chat, RESIDENT, "3栋楼道灯坏了好几天了")
+    async with logged_in(bot, HEAD) as head:
+        mark = bot.emulator.mark()
+        page = await head.post("/tickets/1/claim", data={"_xsrf": xsrf(head)})
+        await bot.settle()
+        assert "#1 已认领" in page.text
+        told = "\n".join(m["text"] for m in bot.emulator.bot_messages_since(mark)
+                         if m["chat"]["id"] == chat)
+        assert "已由 王网格长 认领" in told
+        mark = bot.emulator.mark()
+        page = await head.post("/tickets/1/resolve",
+                               data={"_xsrf": xsrf(head), "text": "已更换灯泡"})
+        await bot.settle()
+        assert "已办结，等待居民确认" in page.text
+        asked = [m for m in bot.emulator.bot_messages_since(mark) if m["chat"]["id"] == chat]
+        assert "已办结：已更换灯泡" in asked[0]["text"] and asked[0]["reply_markup"]
+        # The same event log as the chat's commands.
+        rows = await bot.runtime.services.db.fetchall(
+            "SELECT kind, actor_id FROM ticket_events WHERE ticket_id = 1 ORDER BY id")
+        assert [(r["kind"], r["actor_id"]) for r in rows][-2:] == [("claimed", HEAD),
+                                                                  ("resolved", HEAD)]
+        again = await head.post("/tickets/1/claim", data={"_xsrf": xsrf(head)})
+        assert "problem" in str(again.url) or "action-problem" in again.text
+
+
+async def test_an_action_without_the_xsrf_token_is_refused(bot: OfflineBot) -> None:
+    chat, _other = await two_grids(bot)
+    await bot.says(chat, RESIDENT, "3栋楼道灯坏了好几天了")
+    async with logged_in(bot, HEAD) as head:
+        refused = await head.post("/tickets/1/claim")
+        assert refused.status_code == 403
+    row = await bot.runtime.services.db.fetchone("SELECT status FROM tickets WHERE id = 1")
+    assert row is not None and row["status"] == "open"
+
+
+async def test_english_for_an_english_speaker_and_figures_and_export(bot: OfflineBot) -> None:
+    chat, other = await two_grids(bot)
+    await bot.says(other, RESIDENT, "5栋门口垃圾没人清理")
+    async with logged_in(bot, OTHER_HEAD) as head:
+        overview = await head.get("/")
+        assert "Grids (worst first)" in overview.text
+        figures = await head.get("/figures", params={"period": "7d"})
+        assert figures.status_code == 200 and "<svg" in figures.text
+        export = await head.get("/export", params={"kind": "csv", "period": "7d"})
+        assert export.status_code == 200 and "G02" in export.text and "G01" not in export.text
+        assert chat != other
