@@ -20,6 +20,7 @@ import tornado.httpserver
 import tornado.iostream
 import tornado.netutil
 import tornado.web
+from markupsafe import Markup
 
 from bot.config import Config
 from bot.domain.console_auth import (
@@ -202,7 +203,7 @@ class ConsoleHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.write(self.server.pages.html(
             name, self.locale_code, viewer=self.viewer, request=self.request,
-            xsrf_input=self.xsrf_form_html(), xsrf_token=self.xsrf_token.decode(),
+            xsrf_input=Markup(self.xsrf_form_html()), xsrf_token=self.xsrf_token.decode(),
             partial=self.get_query_argument("partial", "") == "1",
             **context,
         ))
