@@ -49,16 +49,21 @@ class Bar:
     text: str
 
 
-def bars(values: list[tuple[str, float]], *, as_percent: bool = False,
+def bars(values: list[tuple[str, float | None]], *, as_percent: bool = False,
          width: float = 600.0) -> list[Bar]:
-    """Bars for an inline SVG bar chart drawn on the server (no script, no internet)."""
+    """Bars for an inline SVG bar chart drawn on the server (no script, no internet).
+
+    A value of None (a rate with nothing to count yet) is drawn as no bar, labelled "—".
+    """
     if not values:
         return []
-    top = 1.0 if as_percent else max(1.0, max(v for _label, v in values))
+    known = [v for _label, v in values if v is not None]
+    top = 1.0 if as_percent else max(1.0, *known) if known else 1.0
     slot = width / len(values)
     return [
-        Bar(label, value, i * slot + slot * 0.15, slot * 0.7, 100.0 * value / top,
-            percent(value) if as_percent else f"{value:g}")
+        Bar(label, value or 0.0, i * slot + slot * 0.15, slot * 0.7,
+            100.0 * (value or 0.0) / top,
+            percent(value) if as_percent else ("—" if value is None else f"{value:g}"))
         for i, (label, value) in enumerate(values)
     ]
 

@@ -9,9 +9,11 @@ the chat commands would.
 from __future__ import annotations
 
 import asyncio
+import html
 import io
 import logging
 import socket
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -118,6 +120,8 @@ class ConsoleServer:
                 (r"/figures", FiguresPage, ctx),
                 (r"/export", ExportDownload, ctx),
                 (r"/notices", NoticesPage, ctx),
+                (r"/notices/draft", NoticeDraftPage, ctx),
+                (r"/notices/(\d+)/(confirm|discard)", NoticeDecision, ctx),
                 (r"/events", LiveEvents, ctx),
                 (r"/login", LinkLogin, ctx),
                 (r"/app", MiniAppStart, ctx),
@@ -204,7 +208,6 @@ class ConsoleHandler(tornado.web.RequestHandler):
         self.write(self.server.pages.html(
             name, self.locale_code, viewer=self.viewer, request=self.request,
             xsrf_input=Markup(self.xsrf_form_html()), xsrf_token=self.xsrf_token.decode(),
-            partial=self.get_query_argument("partial", "") == "1",
             **context,
         ))
 
@@ -221,7 +224,7 @@ class ConsoleHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(self.server.pages.html(
             "error", self.locale_code, viewer=None, request=self.request, xsrf_input="",
-            xsrf_token="", partial=False, live=False, message=f"{status_code} {self._reason}",
+            xsrf_token="", live=False, message=f"{status_code} {self._reason}",
         ))
 
     def actor(self) -> Actor:
@@ -260,7 +263,7 @@ class TicketsPage(ConsoleHandler):
             return
         grids = await self.services.console.visible_grids(self.actor())
         kept = [(k, v) for k, vs in self.request.query_arguments.items()
-                if k not in ("page", "partial") for v in vs]
+                if k != "page" for v in vs]
         self.page("tickets", found=found, page_query=urlencode(
                       [(k, v.decode()) for k, v in kept]) + ("&" if kept else ""), wanted=wanted, grids=grids,
                   grid_names={g.id: g for g in await self.services.grids.grids.all()},
@@ -338,10 +341,16 @@ class FiguresPage(ConsoleHandler):
         except UserError as exc:
             self.page_error(403, exc)
             return
-        day_values = [(day[5:], float(sum(by_category.values())))
-                      for day, by_category in sorted(report.daily_by_category.items())]
-        grid_rates = [(row.grid.code, row.figures.resolve_on_time_rate or 0.0)
-                      for row in report.grids]
+        tz = self.services.config.bot.tz
+        first = period.start.astimezone(tz).date()
+        last = (period.end - timedelta(seconds=1)).astimezone(tz).date()
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        day_values: list[tuple[str, float | None]] = [
+            (day.strftime("%m-%d"),
+             float(sum(report.daily_by_category.get(day.isoformat(), {}).values())))
+            for day in days
+        ]
+        grid_rates = [(row.grid.code, row.figures.resolve_on_time_rate) for row in report.grids]
         self.page("figures", report=report, grids=grids, period=period, periods=PERIODS,
                   word=word, day_values=day_values, grid_rates=grid_rates, live=False)
 
@@ -380,7 +389,58 @@ class NoticesPage(ConsoleHandler):
             except UserError as exc:
                 self.page_error(404, exc)
                 return
-        self.page("notices", notices=notices, detail=detail, live=False)
+        self.page("notices", notices=notices, detail=detail, problem="", command="", text="",
+                  done=self.get_query_argument("done", ""))
+
+
+class NoticeDraftPage(ConsoleHandler):
+    """A new notice: the same draft, preview and confirmation as /notice in private."""
+
+    async def post(self) -> None:
+        if not self.actor().roles.is_staff:
+            self.page_error(403, UserError("not_allowed", command="notice", audience="staff"))
+            return
+        command = self.get_body_argument("command", "").strip()[:200]
+        # What Telegram's text_html gives for typed text: the words, HTML-escaped.
+        text = html.escape(self.get_body_argument("text", "").replace("\r\n", "\n"), quote=False)
+        try:
+            if not command:
+                raise UserError("notice_usage")
+            draft = await self.services.notices.draft(self.actor().telegram_id, self.locale_code,
+                                                      command, text)
+        except UserError as exc:
+            self.set_status(400)
+            notices = await self.services.notices.listing()
+            self.page("notices", notices=notices, detail=None, problem=self.user_error_text(exc),
+                      command=command, text=self.get_body_argument("text", ""))
+            return
+        summary = plain(self.services.renderer.render(
+            "notice_preview", self.locale_code, draft=draft,
+            schedule=draft.notice.schedule.describe(self.locale_code)))
+        self.page("notice_preview", draft=draft, preview=plain(draft.preview), summary=summary)
+
+
+class NoticeDecision(ConsoleHandler):
+    """[确认] / [取消] under the preview, as the buttons under /notice's preview do."""
+
+    async def post(self, raw_id: str, decision: str) -> None:
+        if not self.actor().roles.is_staff:
+            self.page_error(403, UserError("not_allowed", command="notice", audience="staff"))
+            return
+        notice_id = int(raw_id)
+        try:
+            if decision == "confirm":
+                confirmed = await self.services.notices.confirm(notice_id)
+                done = plain(self.services.renderer.render(
+                    "notice_confirmed", self.locale_code, notice=confirmed,
+                    schedule=confirmed.schedule.describe(self.locale_code)))
+            else:
+                await self.services.notices.discard(notice_id)
+                done = plain(self.services.renderer.render("notice_discarded", self.locale_code))
+        except UserError as exc:
+            self.page_error(409, exc)
+            return
+        self.redirect("/notices?" + urlencode({"id": notice_id, "done": done}), status=303)
 
 
 class LiveEvents(ConsoleHandler):

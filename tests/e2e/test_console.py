@@ -138,3 +138,36 @@ async def test_english_for_an_english_speaker_and_figures_and_export(bot: Offlin
         export = await head.get("/export", params={"kind": "csv", "period": "7d"})
         assert export.status_code == 200 and "G02" in export.text and "G01" not in export.text
         assert chat != other
+
+
+async def test_staff_write_a_notice_with_the_same_preview_and_confirmation(
+    bot: OfflineBot,
+) -> None:
+    chat, other = await two_grids(bot)
+    async with logged_in(bot, STAFF) as staff:
+        bad = await staff.post("/notices/draft", data={"_xsrf": xsrf(staff), "command": "someday",
+                                                       "text": "x"})
+        assert bad.status_code == 400 and 'id="notice-problem"' in bad.text
+        before = bot.emulator.mark()
+        preview = await staff.post("/notices/draft", data={
+            "_xsrf": xsrf(staff), "command": "now all",
+            "text": "各位{{ grid.name }}的居民：本周六上午停水 <注意储水>",
+        })
+        assert preview.status_code == 200
+        assert "各位幸福里第一网格的居民：本周六上午停水 &lt;注意储水&gt;" in preview.text
+        assert "共 2 个网格" in preview.text
+        await bot.settle()
+        assert bot.emulator.bot_messages_since(before) == []  # nothing goes out before [确认]
+        mark = bot.emulator.mark()
+        done = await staff.post("/notices/1/confirm", data={"_xsrf": xsrf(staff)})
+        assert done.status_code == 200 and 'id="notice-done"' in done.text
+        await bot.settle()
+        sent = {m["chat"]["id"]: m["text"] for m in bot.emulator.bot_messages_since(mark)}
+        assert "各位幸福里第二网格的居民：本周六上午停水 <注意储水>" in sent[other]
+        assert "幸福里第一网格" in sent[chat]
+        again = await staff.post("/notices/1/confirm", data={"_xsrf": xsrf(staff)})
+        assert again.status_code == 409
+    async with logged_in(bot, HEAD) as head:
+        refused = await head.post("/notices/draft", data={"_xsrf": xsrf(head),
+                                                          "command": "now all", "text": "x"})
+        assert refused.status_code == 403

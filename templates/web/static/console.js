@@ -1,7 +1,8 @@
 // The staff console's only script: live updates and the Mini App login. No libraries.
 "use strict";
 
-// Pages marked data-live reload their content (not the whole page) whenever tickets change.
+// Pages marked data-live refresh their #live region (never the filter form someone may be
+// typing in) whenever tickets change; the rest of the page stays as it is.
 function startLive() {
   if (!document.body.dataset.live || !window.EventSource) return;
   let busy = false, again = false;
@@ -9,12 +10,13 @@ function startLive() {
     if (busy) { again = true; return; }
     busy = true;
     try {
-      const url = new URL(window.location.href);
-      url.searchParams.set("partial", "1");
-      const response = await fetch(url, { credentials: "same-origin" });
+      const response = await fetch(window.location.href, { credentials: "same-origin" });
       if (response.ok) {
-        document.getElementById("live").innerHTML = await response.text();
-        document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        const incoming = fresh.getElementById("live"), current = document.getElementById("live");
+        if (incoming && current && incoming.innerHTML !== current.innerHTML) {
+          current.innerHTML = incoming.innerHTML;
+        }
       }
     } finally {
       busy = false;
