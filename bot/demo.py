@@ -7,6 +7,7 @@ person writing (or pressing a button); the transcript shows what the bot answere
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -255,4 +256,7 @@ async def serve_console(bot: OfflineBot, out: Any) -> None:
     secret = await bot.runtime.services.console.issue_login_link(STAFF)
     print(f"\n工作台 / staff console: {bot.runtime.console.login_url(secret)}", file=out)
     print("（按 Ctrl+C 结束 / Ctrl+C to stop）", file=out, flush=True)
-    await asyncio.Event().wait()
+    stop = asyncio.Event()
+    # A service manager or a terminal closing sends SIGTERM: stop as cleanly as on Ctrl+C.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()

@@ -325,7 +325,9 @@ class TicketFile(ConsoleHandler):
             raise tornado.web.HTTPError(404)
         file = await self.server.application.bot.get_file(view.attachments[index].file_id)
         data = await file.download_as_bytearray()
-        self.set_header("Content-Type", "image/jpeg")
+        # Telegram's photos are JPEG; other bytes (an emulator's PNG) say what they are.
+        self.set_header("Content-Type",
+                        "image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
         self.set_header("Cache-Control", "private, max-age=3600")
         self.write(bytes(data))
 

@@ -171,3 +171,17 @@ async def test_staff_write_a_notice_with_the_same_preview_and_confirmation(
         refused = await head.post("/notices/draft", data={"_xsrf": xsrf(head),
                                                           "command": "now all", "text": "x"})
         assert refused.status_code == 403
+
+
+async def test_a_tickets_photo_is_shown_to_those_who_may_see_the_ticket(bot: OfflineBot) -> None:
+    chat, _other = await two_grids(bot)
+    await bot.says(chat, RESIDENT, None, photo=True, caption="2栋后面垃圾堆了一个星期了 臭")
+    async with logged_in(bot, HEAD) as head:
+        page = await head.get("/tickets/1")
+        assert 'src="/tickets/1/files/0"' in page.text
+        photo = await head.get("/tickets/1/files/0")
+        assert photo.status_code == 200 and photo.headers["content-type"].startswith("image/")
+        assert len(photo.content) > 0
+        assert (await head.get("/tickets/1/files/5")).status_code == 404
+    async with logged_in(bot, OTHER_HEAD) as other_head:
+        assert (await other_head.get("/tickets/1/files/0")).status_code == 404

@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_demo_serves_the_console_until_interrupted() -> None:
+@pytest.mark.parametrize("stop_with", [signal.SIGINT, signal.SIGTERM])
+def test_demo_serves_the_console_until_interrupted(stop_with: signal.Signals) -> None:
     demo = subprocess.Popen(
         [sys.executable, "-m", "bot", "demo", "--console"], cwd=ROOT, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -34,7 +36,7 @@ def test_demo_serves_the_console_until_interrupted() -> None:
             assert "幸福里第一网格" in overview.text and "和平苑" in overview.text
             tickets = client.get(link.split("/login")[0] + "/tickets")
             assert 'data-ticket="1"' in tickets.text
-        demo.send_signal(signal.SIGINT)
+        demo.send_signal(stop_with)
         assert demo.wait(timeout=60) == 0
     finally:
         if demo.poll() is None:
