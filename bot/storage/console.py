@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.tickets import Ticket
-from bot.storage.database import Database, Transaction, from_epoch, to_epoch
+from bot.storage.database import Database, Transaction, to_epoch
 from bot.storage.tickets import _TICKET_COLUMNS, ticket_from_row
 
 # Open and past a time limit now, or escalated because one passed (bot.domain.loop.is_overdue).
@@ -101,19 +101,21 @@ class ConsoleRepository:
             where.append("instr(text, :text) > 0")
             params["text"] = wanted.text
         condition = " AND ".join(where)
-        total = await self._db.fetchone(
+        # Off the loop: a text search or a filter without an index reads every ticket, and
+        # the bot's chats must not wait for a desk screen.
+        total = await self._db.fetchall_in_thread(
             f"SELECT COUNT(*) FROM tickets WHERE {condition}", params
         )
-        rows = await self._db.fetchall(
+        rows = await self._db.fetchall_in_thread(
             f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE {condition} "
             "ORDER BY updated_at DESC, id DESC LIMIT :limit OFFSET :offset",
             params,
         )
-        return [ticket_from_row(r) for r in rows], int(total[0]) if total else 0
+        return [ticket_from_row(r) for r in rows], int(total[0][0]) if total else 0
 
     async def open_by_grid(self, scope: Scope, now: datetime) -> dict[int, tuple[int, int]]:
         """Per grid: (open tickets, of which overdue now)."""
-        rows = await self._db.fetchall(
+        rows = await self._db.fetchall_in_thread(
             f"SELECT grid_id, COUNT(*) AS open, SUM({OVERDUE_SQL}) AS overdue FROM tickets "
             f"WHERE status IN ('open', 'claimed', 'reopened') AND {scope.sql()} GROUP BY grid_id",
             {"now": to_epoch(now)},
@@ -143,7 +145,3 @@ class ConsoleRepository:
         )
         assert row is not None
         return int(row[0]), int(row[1])
-
-
-def epoch_to_datetime(seconds: int | None) -> datetime | None:
-    return from_epoch(seconds)
