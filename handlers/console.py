@@ -53,13 +53,21 @@ async def console(call: CommandCall) -> None:
 
 async def _menu_button(call: CommandCall, url: str, locale: str) -> None:
     """The chat's menu button opens the console from then on (staff, heads, duty staff)."""
-    text = call.context.messenger.renderer.render("buttons/console_open", locale)
+    await set_console_menu_button(call.context.application, call.user.id, url, locale)
+
+
+async def set_console_menu_button(application: GridApplication, telegram_id: int, url: str,
+                                  locale: str | None = None) -> None:
+    runtime = application.bot_data.runtime
+    assert runtime is not None
+    text = runtime.messenger.renderer.render("buttons/console_open", locale)
     try:
-        await call.context.bot.set_chat_menu_button(
-            chat_id=call.user.id, menu_button=MenuButtonWebApp(text, WebAppInfo(url))
+        await application.bot.set_chat_menu_button(
+            chat_id=telegram_id, menu_button=MenuButtonWebApp(text, WebAppInfo(url))
         )
     except TelegramError as exc:
-        log.warning("could not set the console menu button for %s: %s", call.user.id, exc)
+        # Someone who never opened a private chat with the bot has no chat to set it in.
+        log.warning("could not set the console menu button for %s: %s", telegram_id, exc)
 
 
 async def act_from_console(application: GridApplication, actor: Actor, ticket_id: int,

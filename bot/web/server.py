@@ -23,6 +23,7 @@ from bot.render import shipped_templates_dir
 from bot.web import login, views
 from bot.web.live import ChangeFeed
 from bot.web.pages import Pages
+from handlers.console import set_console_menu_button
 from handlers.context import GridApplication, Runtime
 
 log = logging.getLogger(__name__)
@@ -129,4 +130,8 @@ async def start_console(application: GridApplication, config: Config,
                         token: str) -> ConsoleServer:
     server = ConsoleServer(application, config, token)
     await server.start()
+    if server.serves_mini_app:
+        # Staff are known from the config; heads and duty staff get theirs on /console.
+        for staff_id in sorted(config.staff_ids):
+            await set_console_menu_button(application, staff_id, server.mini_app_url)
     return server

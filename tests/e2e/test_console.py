@@ -165,6 +165,8 @@ async def test_staff_write_a_notice_with_the_same_preview_and_confirmation(
         sent = {m["chat"]["id"]: m["text"] for m in bot.emulator.bot_messages_since(mark)}
         assert "各位幸福里第二网格的居民：本周六上午停水 <注意储水>" in sent[other]
         assert "幸福里第一网格" in sent[chat]
+        report = await staff.get("/notices", params={"id": "1"})
+        assert "送达 2/2" in report.text and "已结束" in report.text
         again = await staff.post("/notices/1/confirm", data={"_xsrf": xsrf(staff)})
         assert again.status_code == 409
     async with logged_in(bot, HEAD) as head:
@@ -185,3 +187,48 @@ async def test_a_tickets_photo_is_shown_to_those_who_may_see_the_ticket(bot: Off
         assert (await head.get("/tickets/1/files/5")).status_code == 404
     async with logged_in(bot, OTHER_HEAD) as other_head:
         assert (await other_head.get("/tickets/1/files/0")).status_code == 404
+
+
+DUTY_OFFICER = 4001
+
+
+async def test_duty_staff_see_what_was_escalated_to_them_and_lose_it_with_the_role(
+    bot: OfflineBot,
+) -> None:
+    chat, other = await two_grids(bot)
+    bot.person(DUTY_OFFICER, "社区值班员")
+    await bot.says(chat, RESIDENT, "小区外墙瓷砖松动 随时会掉下来")
+    await bot.says(other, RESIDENT, "5栋门口垃圾没人清理")
+    async with logged_in(bot, HEAD) as head:
+        escalated = await head.post("/tickets/1/escalate",
+                                    data={"_xsrf": xsrf(head), "text": "需要社区协调维修基金"})
+        assert "已上报到社区" in escalated.text
+    await bot.says(chat, DUTY_OFFICER, "我今天值班")
+    officer_said = bot.last_message_id(chat)
+    await bot.says(chat, STAFF, "/duty community", reply_to=officer_said)
+    async with logged_in(bot, DUTY_OFFICER) as officer:
+        listing = await officer.get("/tickets")
+        assert 'data-ticket="1"' in listing.text and 'data-ticket="2"' not in listing.text
+        assert (await officer.get("/tickets/2")).status_code == 404
+        claimed = await officer.post("/tickets/1/claim", data={"_xsrf": xsrf(officer)})
+        assert "#1 已认领" in claimed.text
+        # The role goes, and with it the console, at the very next request.
+        await bot.says(chat, STAFF, "/unduty community", reply_to=officer_said)
+        gone = await officer.get("/tickets")
+        assert gone.status_code == 403
+
+
+async def test_over_https_console_sends_a_mini_app_button(tmp_path: Path) -> None:
+    offline = OfflineBot(tmp_path / "https.db", staff=(STAFF,), settings={
+        "web": {"enabled": True, "port": 0, "public_url": "https://console.example.org"}})
+    await offline.start()
+    try:
+        offline.person(STAFF, "街道小李")
+        exchange = await offline.says_privately(STAFF, "/console")
+        [message] = exchange.in_chat(STAFF)
+        assert "https://console.example.org/login?t=" in message["text"]
+        [[button]] = message["reply_markup"]["inline_keyboard"]
+        assert button["web_app"] == {"url": "https://console.example.org/app"}
+        assert button["text"] == "打开工作台"
+    finally:
+        await offline.stop()
