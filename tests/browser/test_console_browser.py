@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -129,6 +130,14 @@ async def test_the_mini_app_logs_in_with_telegrams_init_data(bot: OfflineBot,
     await browser.wait_for_text("h1", "Grids (worst first)")
     assert "G02" in await browser.text("table") and "G01" not in await browser.text("table")
     await browser.screenshot("mini-app-overview")
+    # A phone inside Telegram: the same page, narrow.
+    await asyncio.to_thread(browser.driver.set_window_size, 390, 844)
+    try:
+        await browser.open(console_url(bot) + "tickets")
+        await browser.wait_for_text("h1", "Tickets")
+        await browser.screenshot("mini-app-phone-tickets")
+    finally:
+        await asyncio.to_thread(browser.driver.set_window_size, 1280, 900)
     # A forged one does not get in.
     await browser.script("document.cookie = ''")
     browser.driver.delete_all_cookies()

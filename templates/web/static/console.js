@@ -32,6 +32,7 @@ function startLive() {
 async function startMiniApp() {
   const box = document.getElementById("mini-app");
   if (!box) return;
+  tellTelegram("web_app_ready");
   const launch = new URLSearchParams(window.location.hash.slice(1));
   const initData = launch.get("tgWebAppData") ||
     (window.Telegram && window.Telegram.WebApp && window.Telegram.WebApp.initData) || "";
@@ -42,6 +43,19 @@ async function startMiniApp() {
   } else {
     document.getElementById("app-status").hidden = true;
     document.getElementById("app-failed").hidden = false;
+  }
+}
+
+// Telegram's Mini App events, posted the way its clients listen for them (no SDK to load):
+// "web_app_ready" takes away Telegram's loading placeholder.
+function tellTelegram(eventType) {
+  const data = JSON.stringify({ eventType, eventData: {} });
+  if (window.TelegramWebviewProxy) {
+    window.TelegramWebviewProxy.postEvent(eventType, "{}");
+  } else if (window.external && "notify" in window.external) {
+    window.external.notify(data);
+  } else if (window.parent !== window) {
+    window.parent.postMessage(data, "https://web.telegram.org");
   }
 }
 
