@@ -123,13 +123,15 @@ class TicketFile(ConsoleHandler):
 
 
 class FiguresPage(ConsoleHandler):
+    """/stats as a page: a period, optionally one grid; charts per day and per grid."""
+
     async def get(self) -> None:
         word = self.get_query_argument("period", "month")
         word = word if word in PERIODS else "month"
         period = self.services.stats.period(word)
+        chosen = whole(self.get_query_argument("grid", ""))
         try:
-            grids, report = await self.services.console.figures(
-                self.actor(), period, whole(self.get_query_argument("grid", "")))
+            grids, report = await self.services.console.figures(self.actor(), period, chosen)
         except UserError as exc:
             self.page_error(403, exc)
             return
@@ -143,8 +145,9 @@ class FiguresPage(ConsoleHandler):
             for day in days
         ]
         grid_rates = [(row.grid.code, row.figures.resolve_on_time_rate) for row in report.grids]
-        self.page("figures", report=report, grids=grids, period=period, periods=PERIODS,
-                  word=word, day_values=day_values, grid_rates=grid_rates, live=False)
+        self.page("figures", report=report, period=period, periods=PERIODS, word=word,
+                  choices=await self.services.console.visible_grids(self.actor()),
+                  chosen=chosen, day_values=day_values, grid_rates=grid_rates)
 
 
 class ExportDownload(ConsoleHandler):

@@ -135,6 +135,9 @@ async def test_english_for_an_english_speaker_and_figures_and_export(bot: Offlin
         assert "Grids (worst first)" in overview.text
         figures = await head.get("/figures", params={"period": "7d"})
         assert figures.status_code == 200 and "<svg" in figures.text
+        assert "G02" in figures.text and "G01" not in figures.text
+        not_theirs = await head.get("/figures", params={"period": "7d", "grid": "1"})
+        assert not_theirs.status_code == 403
         export = await head.get("/export", params={"kind": "csv", "period": "7d"})
         assert export.status_code == 200 and "G02" in export.text and "G01" not in export.text
         assert chat != other
