@@ -26,6 +26,7 @@ from bot.notifications import Notifier
 from bot.outage import OutageLog
 from bot.rate_limit import EvenRateLimiter
 from bot.render import Renderer
+from bot.services.console import ConsoleService
 from bot.services.container import Services
 from bot.services.digest import DigestService
 from bot.services.grids import GridService
@@ -75,27 +76,31 @@ async def build_services(config: Config, clock: Clock) -> Services:
     )
     timers = TimerService(db, clock)
     grids = GridService(db, clock, config.staff_ids)
+    people = PeopleService(db, clock)
+    loop = LoopService(db, clock, sla, timers, grids)
+    stats = StatsService(db, clock, grids, config.bot.tz,
+                         lambda code: category_label(code, "zh-CN"))
     return Services(
         config=config,
         db=db,
         clock=clock,
         renderer=renderer,
         grids=grids,
-        people=PeopleService(db, clock),
+        people=people,
         tickets=TicketService(
             db, clock, parser,
             IntakeSettings(max_tickets_per_hour=config.intake.max_tickets_per_hour, sla=sla),
             timers,
         ),
         timers=timers,
-        loop=LoopService(db, clock, sla, timers, grids),
+        loop=loop,
         digest=DigestService(db, clock, grids, config.bot.tz, parse_clock(config.digest.time)),
         notices=NoticeService(
             db, clock, timers, NoticeSettings(config.bot.tz, config.notices.grace_period),
             NoticeWorker(),
         ),
-        stats=StatsService(db, clock, grids, config.bot.tz,
-                           lambda code: category_label(code, "zh-CN")),
+        stats=stats,
+        console=ConsoleService(db, clock, grids, people, loop, stats),
     )
 
 
@@ -199,6 +204,10 @@ def build_application(
         await services.timers.fire_due()
         # Notice runs cut short by a restart carry on (sending only what is still pending).
         broadcasts.resume_after_start()
+        if config.web.enabled:
+            from bot.web.server import start_console
+
+            application.bot_data.runtime.console = await start_console(application, config, token)
         if publish_command_menus:
             await publish_menus(application, services.renderer, handlers.COMMANDS,
                                 sorted(config.staff_ids))
@@ -211,6 +220,8 @@ def build_application(
             bot.use_inbox(None)
         if runtime is not None:
             await runtime.services.notices.close()
+            if runtime.console is not None:
+                await runtime.console.stop()
             await runtime.services.db.close()
 
     bot = _StoreBeforeConfirming(

@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--db", default=None,
                       help="keep the demo database at this path (a new file)")
+    demo.add_argument("--console", action="store_true",
+                      help="then serve the staff console on the demo's data until interrupted")
+    demo.add_argument("--port", type=int, default=0,
+                      help="the console's port with --console (default: any free port)")
     export = commands.add_parser("export", help="export tickets as CSV or Open311 JSON")
     export.add_argument("-c", "--config", default="config.toml", help="config file (config.toml)")
     export.add_argument("--since", required=True, help="first day, YYYY-MM-DD (local time)")
@@ -278,7 +282,7 @@ def _main(args: argparse.Namespace) -> int:
         if args.db and Path(args.db).exists():
             raise UsageError(f"--db {args.db}: the file exists; the demo plays its morning on "
                              "a new database (remove the file or pick another name)")
-        return run_demo(db_path=args.db)
+        return run_demo(db_path=args.db, console=args.console, console_port=args.port)
     if args.command == "init":
         return _init(args.path, args.force)
     try:

@@ -168,6 +168,18 @@ class NoticesConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebConfig:
+    # The staff console (Telegram Mini App and web page), served by the bot process itself.
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    # 0 picks a free port (tests); the console's address is then logged at start.
+    port: int = 8080
+    # The address people open, as seen from outside (a reverse proxy's https URL). A Mini
+    # App button needs https; without public_url the console is reached at listen:port.
+    public_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -180,6 +192,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     notices: NoticesConfig = field(default_factory=NoticesConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     source: Path | None = None
 
     @property
@@ -199,6 +212,7 @@ _SECTIONS: dict[str, type] = {
     "digest": DigestConfig,
     "notices": NoticesConfig,
     "reports": ReportsConfig,
+    "web": WebConfig,
 }
 
 
@@ -338,6 +352,11 @@ def _check_semantics(where: str, config: Config) -> None:
         url = getattr(config.telegram, key)
         if url is not None and not url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}: [telegram] {key}: expected an http(s) URL, got {url!r}")
+    if config.web.public_url and not config.web.public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: [web] public_url: expected an http(s) URL, "
+                          f"got {config.web.public_url!r}")
+    if not 0 <= config.web.port <= 65535:
+        raise ConfigError(f"{where}: [web] port: expected 0–65535, got {config.web.port}")
     if config.telegram.webhook_url and not config.telegram.webhook_url.startswith("https://"):
         raise ConfigError(f"{where}: [telegram] webhook_url: Telegram delivers webhooks only over "
                           f"HTTPS, got {config.telegram.webhook_url!r}")

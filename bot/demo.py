@@ -7,6 +7,7 @@ person writing (or pressing a button); the transcript shows what the bot answere
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -223,16 +224,39 @@ async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
     await say_privately(STAFF, "/export month all")
 
 
-def run_demo(db_path: str | None = None, out: Any = sys.stdout) -> int:
+def run_demo(db_path: str | None = None, out: Any = sys.stdout, *, console: bool = False,
+             console_port: int = 0) -> int:
+    """Play the morning; with `console`, then serve the staff console on its data until ^C."""
+
     async def main() -> None:
         with tempfile.TemporaryDirectory(prefix="gridbot-demo-") as scratch:
             path = Path(db_path) if db_path else Path(scratch) / "demo.db"
             clock = FakeClock(datetime(2026, 11, 23, 0, 30, tzinfo=UTC))  # 08:30 in Shanghai
-            settings = {"escalation": {"community": COMMUNITY_DUTY_CHAT}}
+            settings: dict[str, dict[str, Any]] = {
+                "escalation": {"community": COMMUNITY_DUTY_CHAT},
+            }
+            if console:
+                settings["web"] = {"enabled": True, "port": console_port}
             async with OfflineBot(path, staff=(STAFF,), clock=clock, settings=settings) as bot:
                 print("gridbot demo — 本地模拟的 Telegram，没有网络、无需 token", file=out)
                 await play(bot, out)
                 print("\n演示结束。", file=out)
+                if console:
+                    await serve_console(bot, out)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
     return 0
+
+
+async def serve_console(bot: OfflineBot, out: Any) -> None:
+    """Print a login link for the demo's street staff member and serve until interrupted."""
+    secret = await bot.runtime.services.console.issue_login_link(STAFF)
+    print(f"\n工作台 / staff console: {bot.runtime.console.login_url(secret)}", file=out)
+    print("（按 Ctrl+C 结束 / Ctrl+C to stop）", file=out, flush=True)
+    stop = asyncio.Event()
+    # A service manager or a terminal closing sends SIGTERM: stop as cleanly as on Ctrl+C.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()

@@ -128,6 +128,10 @@ class Renderer:
         """Helpers templates call, e.g. category_label(code, locale); wired in bot.app."""
         self._env.globals[name] = value
 
+    def global_helper(self, name: str) -> Any:
+        """A helper added with add_global (the staff console's pages use them too)."""
+        return self._env.globals[name]
+
     def pick_locale(self, *preferences: str | None) -> str:
         """The first preference we have templates for; a Telegram language_code works too."""
         for preference in preferences:

@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from handlers import common, grid_head, notices, reports, resident, staff
+from handlers import common, console, grid_head, notices, reports, resident, staff
 from handlers.buttons import Button, register_buttons
 from handlers.chats import register_chat_handlers
 from handlers.grid_head import register_grid_head_handlers
@@ -21,7 +21,7 @@ from handlers.resident import register_resident_handlers, urgency_check
 # The order is the order of /help and of the command menus.
 COMMANDS: tuple[Command, ...] = (
     common.COMMANDS + resident.COMMANDS + grid_head.COMMANDS + reports.COMMANDS
-    + staff.COMMANDS + notices.COMMANDS
+    + staff.COMMANDS + notices.COMMANDS + console.COMMANDS
 )
 
 LISTS: dict[ListName, PagedList] = {

@@ -24,6 +24,8 @@ class Runtime:
     broadcasts: NoticeBroadcaster | None = None
     # Who is told what about tickets (bot.app builds it with the messenger and the buttons).
     notifier: Notifier | None = None
+    # The staff console's web server when [web] enabled (bot.web.server.ConsoleServer).
+    console: Any = None
 
 
 class BotData:

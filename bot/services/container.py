@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.config import Config
 from bot.domain.clock import Clock
 from bot.render import Renderer
+from bot.services.console import ConsoleService
 from bot.services.digest import DigestService
 from bot.services.grids import GridService
 from bot.services.loop import LoopService
@@ -32,3 +33,4 @@ class Services:
     digest: DigestService
     notices: NoticeService
     stats: StatsService
+    console: ConsoleService

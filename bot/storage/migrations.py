@@ -284,4 +284,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX inbox_unhandled ON inbox(update_id) WHERE handled = 0;
     """,
+    # The staff console's one-time login links: only a hash of the link's secret is kept,
+    # so a copy of the database cannot log anyone in; used_at makes a second use fail.
+    """
+    CREATE TABLE console_logins (
+        secret_hash TEXT PRIMARY KEY,
+        telegram_id INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER
+    );
+    """,
 )
