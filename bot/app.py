@@ -75,7 +75,9 @@ async def build_services(config: Config, clock: Clock) -> Services:
         by_category=per_category, verification_timeout=verification_timeout,
     )
     timers = TimerService(db, clock)
-    grids = GridService(db, clock, config.staff_ids)
+    grids = GridService(db, clock, config.staff_ids, {
+        level: chat for level in ("community", "street", "district")
+        if (chat := config.escalation.duty_chat(level)) is not None})
     people = PeopleService(db, clock)
     loop = LoopService(db, clock, sla, timers, grids)
     stats = StatsService(db, clock, grids, config.bot.tz,

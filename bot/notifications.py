@@ -75,10 +75,9 @@ class Notifier:
     async def _person(self, telegram_id: int | None) -> Person | None:
         return await self._services.people.get(telegram_id) if telegram_id else None
 
-    def _duty_level(self, chat_id: int) -> Level | None:
-        escalation = self._services.config.escalation
-        return next((level for level in (Level.COMMUNITY, Level.STREET, Level.DISTRICT)
-                     if escalation.duty_chat(level.value) == chat_id), None)
+    async def _duty_level(self, chat_id: int) -> Level | None:
+        level = await self._services.grids.duty_level_of(chat_id)
+        return Level(level) if level else None
 
     async def _handler_buttons(self, chat_id: int, ticket: Ticket,
                                locale: str) -> InlineKeyboardMarkup | None:
@@ -88,7 +87,7 @@ class Notifier:
         if chat_id > 0:
             if not may_handle(await self._services.loop.actor(chat_id), ticket):
                 return None
-        elif (level := self._duty_level(chat_id)) is not None and level is not ticket.level:
+        elif (level := await self._duty_level(chat_id)) is not None and level is not ticket.level:
             return None
         return self._keyboards.card(ticket, locale)
 
@@ -225,7 +224,7 @@ class Notifier:
             if head.telegram_id != ticket.reporter_id:
                 await self.card(head.telegram_id, "emergency_direct", ticket, Audience.HANDLER,
                                 urgent=True, grid=grid)
-        duty_chat = self._services.config.escalation.duty_chat(Level.COMMUNITY.value)
+        duty_chat = await self._services.grids.duty_chat(Level.COMMUNITY.value)
         if duty_chat is not None:
             await self.card(duty_chat, "emergency_duty", ticket, Audience.DUTY_CHAT, grid=grid,
                             heads=heads, level=Level.COMMUNITY.value, outcome=None, urgent=True)
@@ -261,7 +260,7 @@ class Notifier:
         if event in (TicketEvent.REMIND_CLAIM, TicketEvent.REMIND_RESOLVE):
             await self._remind(ticket, event, grid, context)
         if event is TicketEvent.OVERDUE_TOP_LEVEL:
-            duty_chat = self._services.config.escalation.duty_chat(Level.DISTRICT.value)
+            duty_chat = await self._services.grids.duty_chat(Level.DISTRICT.value)
             if duty_chat:
                 await self.card(duty_chat, "overdue_top_level", ticket, Audience.DUTY_CHAT,
                                 **context)
@@ -310,7 +309,7 @@ class Notifier:
         same alert the grid had (with the new claim limit), and each duty officer of that
         level privately."""
         level = ticket.level.value
-        duty_chat = self._services.config.escalation.duty_chat(level)
+        duty_chat = await self._services.grids.duty_chat(level)
         emergency = ticket.urgency is Urgency.EMERGENCY
         if duty_chat is None:
             log.warning("ticket #%s escalated to %s, which has no duty chat configured",
@@ -337,7 +336,7 @@ class Notifier:
             delivered |= await self.card(person, str(event), ticket, Audience.HANDLER,
                                          **context) is not None
         if not delivered and ticket.level is not Level.GRID:
-            duty_chat = self._services.config.escalation.duty_chat(ticket.level.value)
+            duty_chat = await self._services.grids.duty_chat(ticket.level.value)
             if duty_chat:
                 delivered = await self.card(duty_chat, str(event), ticket, Audience.DUTY_CHAT,
                                             **context) is not None
@@ -350,7 +349,7 @@ class Notifier:
     async def weekly_report(self, report: StatsReport, shown: list[Any], hidden: int,
                             chart_png: bytes | None) -> None:
         """Last week's figures and chart to the street duty chat (figures only, no ticket)."""
-        chat_id = self._services.config.escalation.duty_chat(Level.STREET.value)
+        chat_id = await self._services.grids.duty_chat(Level.STREET.value)
         if chat_id is None:
             log.warning("weekly report: no [escalation] street duty chat configured")
             return

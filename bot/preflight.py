@@ -194,13 +194,32 @@ async def online_findings(config: Config, token: str) -> list[Finding]:
     try:
         async with bot:
             findings.append(await _webhook_finding(bot, config))
+            stored = _stored_duty_chats(config)
             for level in DUTY_LEVELS:
-                chat_id = config.escalation.duty_chat(level)
+                chat_id = config.escalation.duty_chat(level) or stored.get(level)
                 if chat_id is not None:
                     findings.append(await _duty_chat_finding(bot, level, chat_id))
     except TelegramError as exc:
         findings.append(Finding("fail", f"Telegram said: {exc.message}"))
     return findings
+
+
+def _stored_duty_chats(config: Config) -> dict[str, int]:
+    """Duty chats staff set with /setduty, read from the database without changing it."""
+    import sqlite3
+
+    path = Path(config.database.path)
+    if not path.is_file():
+        return {}
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = connection.execute("SELECT level, chat_id FROM duty_chats").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error:  # an older schema, before /setduty existed
+        return {}
+    return {str(level): int(chat_id) for level, chat_id in rows}
 
 
 async def _webhook_finding(bot: Any, config: Config) -> Finding:
@@ -224,10 +243,10 @@ async def _duty_chat_finding(bot: Any, level: str, chat_id: int) -> Finding:
         chat = await bot.get_chat(chat_id)
         member = await bot.get_chat_member(chat_id, bot.id)
     except TelegramError as exc:
-        return Finding("fail", f"[escalation] {level} = {chat_id}: {exc.message}")
+        return Finding("fail", f"{level} duty chat {chat_id}: {exc.message}")
     title = chat.title or chat_id
     if member.status in ("member", "administrator", "creator"):
         return Finding("ok", f"{level} duty chat {title!s} ({chat_id}): the bot is a "
                              f"{member.status}")
-    return Finding("fail", f"[escalation] {level} = {chat_id} ({title!s}): the bot is not a "
+    return Finding("fail", f"{level} duty chat {chat_id} ({title!s}): the bot is not a "
                            f"member ({member.status}); add it to the chat")

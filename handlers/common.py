@@ -43,8 +43,14 @@ async def whoami_page(asker: Asker, _args: str, page: int, _locale: str) -> Page
     roles = asker.roles
     person = roles.person
     part = page_of(roles.grid_roles, page, ROLES_PER_PAGE)
+    in_group = asker.chat.type != "private"
     return PageView("whoami", {
         "user": asker.user, "roles": roles, "grid_roles": part.items,
+        # In a group, what this chat is: staff need its id for [escalation] and /setduty.
+        "chat": asker.chat if in_group else None,
+        "chat_grid": asker.grid if in_group else None,
+        "chat_duty_level": (await asker.context.services.grids.duty_level_of(asker.chat.id)
+                            if in_group else None),
         "reachable_privately": bool(person and person.has_private_chat),
         "serves_any": bool(roles.grid_roles) or roles.is_staff,
         "bot_username": asker.context.runtime.bot_username,

@@ -1,4 +1,5 @@
-"""Staff and grid-head commands: bind chats to grids, tag grids, assign heads and workers."""
+"""Staff and grid-head commands: bind chats to grids, tag grids, assign heads and workers,
+make a group a level's duty chat."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from bot.domain.errors import UserError
 from bot.domain.models import Person, Role
 from bot.domain.permissions import Audience
 from bot.domain.text import whole_number
-from bot.services.grids import BindResult, ChatRef
+from bot.services.grids import DUTY_LEVELS, BindResult, ChatRef
 from handlers.buttons import Button, ButtonPress, CallbackData, button
 from handlers.paging import Asker, ListName, PagedList, PageView, page_of, reply_page
 from handlers.registry import Command, CommandCall, Where, is_anonymous_sender, publish_member_menu
@@ -87,9 +88,23 @@ async def grids(call: CommandCall) -> None:
 
 
 async def grids_page(asker: Asker, _args: str, page: int, _locale: str) -> PageView:
-    part = page_of(await asker.context.services.grids.overview(), page, GRIDS_PER_PAGE)
-    return PageView("grids_list", {"grids": part.items, "total": part.total},
+    services = asker.context.services
+    part = page_of(await services.grids.overview(), page, GRIDS_PER_PAGE)
+    duty = await services.grids.duty_chats() if part.page == 0 else {}
+    return PageView("grids_list", {"grids": part.items, "total": part.total,
+                                   "duty_chats": [duty[level] for level in DUTY_LEVELS
+                                                  if level in duty]},
                     part.page, part.pages)
+
+
+async def setduty(call: CommandCall) -> None:
+    """/setduty community|street|district — this group becomes that level's duty chat."""
+    level = call.arg_list[0].lower() if call.arg_list else ""
+    if level not in DUTY_LEVELS:
+        raise UserError("setduty_usage")
+    outcome = await call.context.services.grids.set_duty_chat(call.user.id, level,
+                                                               _chat_ref(call))
+    await call.reply("duty_chat_set", outcome=outcome, chat_id=call.chat.id)
 
 
 async def tags(call: CommandCall) -> None:
@@ -188,6 +203,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("head", head, Audience.STAFF, Where.GROUP, needs_grid=True),
     Command("worker", worker, Audience.STAFF, Where.GROUP, needs_grid=True),
     Command("unhead", unhead, Audience.STAFF, Where.GROUP, needs_grid=True),
+    Command("setduty", setduty, Audience.STAFF, Where.GROUP),
 )
 
 BUTTONS: tuple[Button, ...] = (Button(BindPress, bind_button, Audience.STAFF),)

@@ -6,13 +6,14 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from collections.abc import Mapping
 from enum import StrEnum
 
 from bot.domain.clock import Clock
 from bot.domain.errors import UserError
 from bot.domain.models import Grid, GridOverview, Person, PersonRoles, Role
 from bot.storage.database import Database
-from bot.storage.grids import AuditLog, GridRepository
+from bot.storage.grids import AuditLog, DutyChatRepository, GridRepository
 from bot.storage.people import ChatRepository, PendingActionRepository, PeopleRepository
 
 log = logging.getLogger(__name__)
@@ -68,13 +69,79 @@ def validate_name(name: str) -> str:
     return name
 
 
+DUTY_LEVELS = ("community", "street", "district")
+
+
+@dataclass(frozen=True, slots=True)
+class DutyChat:
+    """A level's duty chat and where it comes from: `config` ([escalation]) or `set` (/setduty)."""
+
+    level: str
+    chat_id: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class DutyChatOutcome:
+    duty: DutyChat
+    previous_chat_id: int | None  # the chat that was this level's duty chat before, if another
+    overridden_by: int | None  # the config's chat id, which still wins over this one
+
+
 class GridService:
-    def __init__(self, db: Database, clock: Clock, staff_ids: frozenset[int]) -> None:
+    def __init__(self, db: Database, clock: Clock, staff_ids: frozenset[int],
+                 configured_duty_chats: Mapping[str, int] | None = None) -> None:
         self._db = db
         self._clock = clock
         self._staff_ids = staff_ids
+        self._configured_duty_chats = {
+            level: chat for level, chat in (configured_duty_chats or {}).items() if chat}
+        self._set_duty_chats: tuple[int, dict[str, int]] = (-1, {})
         self.grids = GridRepository(db)
         self.people = PeopleRepository(db)
+        self.duty_chat_rows = DutyChatRepository(db)
+
+    # --- duty chats ---
+
+    async def duty_chats(self) -> dict[str, DutyChat]:
+        """Each level's duty chat: the config's [escalation] key when set, else /setduty's."""
+        version = self._db.version("duty_chats")
+        if self._set_duty_chats[0] != version:
+            # Read at most once per change: every alert and card asks.
+            self._set_duty_chats = (version, await self.duty_chat_rows.all())
+        chats = {level: DutyChat(level, chat, "set")
+                 for level, chat in self._set_duty_chats[1].items()}
+        chats.update({level: DutyChat(level, chat, "config")
+                      for level, chat in self._configured_duty_chats.items()})
+        return chats
+
+    async def duty_chat(self, level: str) -> int | None:
+        duty = (await self.duty_chats()).get(level)
+        return duty.chat_id if duty else None
+
+    async def duty_level_of(self, chat_id: int) -> str | None:
+        """Which level's duty chat this chat is, if any (the lowest level when several)."""
+        chats = await self.duty_chats()
+        return next((level for level in DUTY_LEVELS
+                     if level in chats and chats[level].chat_id == chat_id), None)
+
+    async def set_duty_chat(self, actor_id: int, level: str, chat: ChatRef) -> DutyChatOutcome:
+        """/setduty LEVEL in a group: it becomes that level's duty chat (staff only)."""
+        if level not in DUTY_LEVELS:
+            raise UserError("setduty_usage")
+        if await self.grids.by_chat(chat.chat_id) is not None:
+            raise UserError("setduty_grid_chat")
+        before = (await self.duty_chats()).get(level)
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            await ChatRepository.upsert(tx, chat_id=chat.chat_id, type_=chat.type,
+                                        title=chat.title, bot_member=True, now=now)
+            await DutyChatRepository.set(tx, level, chat.chat_id, actor_id, now)
+            await AuditLog.record(tx, at=now, actor_id=actor_id, action="duty_chat.set",
+                                  grid_id=None, chat_id=chat.chat_id, level=level)
+        previous = before.chat_id if before and before.chat_id != chat.chat_id else None
+        return DutyChatOutcome(DutyChat(level, chat.chat_id, "set"), previous,
+                               self._configured_duty_chats.get(level))
 
     def is_staff(self, telegram_id: int) -> bool:
         return telegram_id in self._staff_ids

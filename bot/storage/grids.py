@@ -247,3 +247,24 @@ class AuditLog:
             "INSERT INTO audit_log (at, actor_id, action, grid_id, detail) VALUES (?, ?, ?, ?, ?)",
             (to_epoch(at), actor_id, action, grid_id, json.dumps(detail, ensure_ascii=False)),
         )
+
+
+class DutyChatRepository:
+    """Each escalation level's duty chat, as staff set it with /setduty."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def all(self) -> dict[str, int]:
+        rows = await self._db.fetchall("SELECT level, chat_id FROM duty_chats")
+        return {str(row["level"]): int(row["chat_id"]) for row in rows}
+
+    @staticmethod
+    async def set(tx: Transaction, level: str, chat_id: int, by: int, now: datetime) -> None:
+        tx.touches("duty_chats")
+        await tx.execute(
+            "INSERT INTO duty_chats (level, chat_id, set_by, set_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (level) DO UPDATE SET chat_id = excluded.chat_id, "
+            "set_by = excluded.set_by, set_at = excluded.set_at",
+            (level, chat_id, by, to_epoch(now)),
+        )

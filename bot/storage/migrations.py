@@ -295,4 +295,14 @@ MIGRATIONS: tuple[str, ...] = (
         used_at     INTEGER
     );
     """,
+    # Each escalation level's duty chat as staff set it in that chat with /setduty; the
+    # [escalation] keys of the config, when set, override it.
+    """
+    CREATE TABLE duty_chats (
+        level   TEXT PRIMARY KEY CHECK (level IN ('community', 'street', 'district')),
+        chat_id INTEGER NOT NULL,
+        set_by  INTEGER,
+        set_at  INTEGER NOT NULL
+    );
+    """,
 )

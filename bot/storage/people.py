@@ -18,6 +18,7 @@ from bot.storage.grids import person_from_row
 CHAT_ID_COLUMNS: list[tuple[str, str]] = [
     ("grids", "chat_id"),
     ("pending_actions", "chat_id"),
+    ("duty_chats", "chat_id"),
 ]
 
 

@@ -58,9 +58,9 @@ async def test_online_check_reports_bot_privacy_webhook_and_duty_chats(tmp_path:
     assert any(line.startswith("WARN") and "privacy mode is on" in line for line in lines)
     assert any(line.startswith("OK") and "long polling" in line for line in lines)
     assert any(line.startswith("OK") and "community duty chat 社区值班群" in line for line in lines)
-    assert any(line.startswith("FAIL") and f"street = {not_joined}" in line
+    assert any(line.startswith("FAIL") and f"street duty chat {not_joined}" in line
                and "not a member" in line for line in lines)
-    assert any(line.startswith("FAIL") and "district = -1009999" in line for line in lines)
+    assert any(line.startswith("FAIL") and "district duty chat -1009999" in line for line in lines)
     assert TOKEN not in out + err
 
 
