@@ -60,9 +60,19 @@ class Browser:
             css)))
 
     async def click(self, css: str) -> None:
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.common.by import By
 
-        await self._run(lambda: self.driver.find_element(By.CSS_SELECTOR, css).click())
+        def click() -> None:
+            for attempt in range(3):  # a live update may replace the element: find it again
+                try:
+                    self.driver.find_element(By.CSS_SELECTOR, css).click()
+                    return
+                except StaleElementReferenceException:
+                    if attempt == 2:
+                        raise
+
+        await self._run(click)
 
     async def type(self, css: str, text: str) -> None:
         from selenium.webdriver.common.by import By
@@ -81,7 +91,7 @@ class Browser:
 
     async def wait_for_text(self, css: str, wanted: str, timeout: float = 20.0) -> str:
         """Until the element's text contains `wanted` (a failure shows the last text)."""
-        from selenium.common.exceptions import TimeoutException
+        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
 
@@ -91,7 +101,10 @@ class Browser:
                 return elements and wanted in elements[0].text and elements[0].text
 
             try:
-                return str(WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(found))
+                # A live update may replace the element between the find and the read.
+                return str(WebDriverWait(self.driver, timeout, poll_frequency=0.2,
+                                         ignored_exceptions=[StaleElementReferenceException])
+                           .until(found))
             except TimeoutException:
                 raise AssertionError(f"{css!r} never showed {wanted!r}; page: "
                                      f"{self.driver.find_element(By.TAG_NAME, 'body').text}")
