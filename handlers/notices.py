@@ -99,10 +99,12 @@ async def notices(call: CommandCall) -> None:
 
 
 async def notices_page(asker: Asker, _args: str, page: int, locale: str) -> PageView:
-    listing = await asker.context.services.notices.listing(NOTICES_LISTED)
-    part = page_of(listing, page, NOTICES_PER_PAGE)
+    notices = asker.context.services.notices
+    part = page_of(await notices.listing(NOTICES_LISTED), page, NOTICES_PER_PAGE)
     return PageView("notices_list", {
         "notices": [(n, n.schedule.describe(locale)) for n in part.items], "total": part.total,
+        # What residents read (the first grid's rendering), not the template source.
+        "texts": await notices.first_grid_texts(part.items),
     }, part.page, part.pages)
 
 

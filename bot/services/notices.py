@@ -28,6 +28,7 @@ from bot.domain.notices import (
     first_run,
     is_missed,
     parse_notice_command,
+    plain_text,
     run_after,
     template_context,
 )
@@ -278,6 +279,21 @@ class NoticeService:
 
     async def listing(self, limit: int = 15) -> list[Notice]:
         return await self.repository.listing(limit)
+
+    async def first_grid_texts(self, notices: Sequence[Notice]) -> dict[int, str]:
+        """Each notice as its first target grid reads it today (plain text), for listings;
+        a notice that reaches no grid now, or fails to render, is left out."""
+        today = self.today(self._clock.now())
+        texts: dict[int, str] = {}
+        for notice in notices:
+            grid_ids = await NoticeRepository.target_grid_ids(self._db, notice.targets)
+            if not grid_ids:
+                continue
+            grids = await self.repository.target_grids(grid_ids[:1])
+            [rendered] = await self._render_all(notice.text, grids, today)
+            if isinstance(rendered, str):
+                texts[notice.id] = plain_text(rendered)
+        return texts
 
     async def show(self, notice_id: int) -> tuple[Notice, list[RunReport]]:
         notice = await self.repository.get(notice_id)

@@ -207,6 +207,16 @@ async def test_each_form_of_when_schedules_its_first_run(
     assert f"下次 {local:%Y-%m-%d %H:%M}" in listing
 
 
+async def test_the_list_shows_what_residents_read_not_the_template(bot: OfflineBot) -> None:
+    await quick_grids(bot, "G01", "G02")
+    _preview, asking = await schedule(bot, "/notice 每周一 09:00 G02",
+                                      "{{ grid.code }}的居民：周六停水")
+    await bot.presses(STAFF, asking["message_id"], STAFF, button(asking, "确认"))
+    listing = (await bot.says_privately(STAFF, "/notices")).text_in(STAFF)
+    assert "G02的居民：周六停水" in listing
+    assert "{{" not in listing and "grid.code" not in listing
+
+
 async def test_targets_by_code_and_by_tag(bot: OfflineBot) -> None:
     chats = await quick_grids(bot, "G01", "G02", "G03")
     await bot.says_privately(STAFF, "/tags G02 幸福社区")
