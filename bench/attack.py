@@ -283,7 +283,8 @@ def summary(result: Result) -> str:
         f"code: {result.code}",
         f"flood {result.flood} messages in G1; {result.reports} reports in G2; "
         f"{result.emergencies} emergencies in G1; hostile templates: {len(result.templates)}",
-        f"acknowledgements ({result.acked} of {result.reports + result.emergencies}): p50 {result.p50_s} s, p99 {result.p99_s} s, "
+        f"acknowledgements ({result.acked} of {result.reports + result.emergencies}): "
+        f"p50 {result.p50_s} s, p99 {result.p99_s} s, "
         f"max {result.max_s} s; slowest emergency {result.emergency_max_s} s",
         f"bot peak RSS {result.bot_peak_rss_mb} MB; template worker peak RSS "
         f"{result.worker_peak_rss_mb} MB",

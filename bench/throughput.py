@@ -1,6 +1,7 @@
 """Benchmark: gridbot as a real process under resident traffic, against a bare echo bot.
 
-    python bench/throughput.py                        # echo, gridbot (500 grids), gridbot on stats.db
+    python bench/throughput.py                        # echo, gridbot (500 grids),
+                                                      # gridbot on stats.db
     python bench/throughput.py --no-big               # skip the 1,000-grid / 1,000,000-ticket run
     python bench/throughput.py --updates 2000 --rate-seconds 5
     python bench/throughput.py --mix requests         # only the request-only traffic
@@ -487,7 +488,8 @@ def summary(report: dict[str, Any]) -> str:
     lines = []
     for r in report["results"]:
         lines.append(
-            f"{r['bot']:8} {r['mix']:8} {r['grids']:5} grids, {r['tickets_before']:>9,} tickets before: "
+            f"{r['bot']:8} {r['mix']:8} {r['grids']:5} grids, "
+            f"{r['tickets_before']:>9,} tickets before: "
             f"{r['updates_per_s']:7.1f} updates/s sustained; at {r['offered_per_s']}/s "
             f"ack p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, "
             f"max {r['max_ms']} ms ({r['acked']} acks); peak RSS {r['peak_rss_mb']} MB; "

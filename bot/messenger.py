@@ -37,8 +37,8 @@ from telegram.error import (
 )
 
 from bot.domain.models import Grid
-from bot.rate_limit import URGENT
 from bot.domain.privacy import Audience, audience_of_chat
+from bot.rate_limit import URGENT
 from bot.render import Renderer
 from bot.services.grids import ChatRef, GridService
 from bot.services.people import PeopleService

@@ -28,6 +28,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from bot.domain.errors import UserError
+
 # The emulator's text module is Telegram's text rules (standard library only); checking
 # with the same rules means what passes here is what Telegram accepts.
 from bot.emulator.text import EntityParseError, parse_html

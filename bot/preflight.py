@@ -92,7 +92,9 @@ async def probe(config: Config, token: str, *, client: httpx.AsyncClient | None 
     try:
         response = await client.post(api_url(config.telegram.base_url, token, "getMe"))
     except httpx.TimeoutException:
-        raise BotApiUnreachable(f"{where}: no answer within {PROBE_TIMEOUT_SECONDS:.0f} s") from None
+        raise BotApiUnreachable(
+            f"{where}: no answer within {PROBE_TIMEOUT_SECONDS:.0f} s"
+        ) from None
     except httpx.TransportError as exc:
         raise BotApiUnreachable(f"{where}: {_transport_reason(exc)}") from None
     finally:

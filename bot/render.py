@@ -143,7 +143,9 @@ class Renderer:
         return self.default_locale
 
     def render(self, name: str, locale: str | None = None, /, **context: Any) -> str:
-        template = self._env.get_template(f"{locale or self.default_locale}/{name}{TEMPLATE_SUFFIX}")
+        template = self._env.get_template(
+            f"{locale or self.default_locale}/{name}{TEMPLATE_SUFFIX}"
+        )
         # Longer than one message is the messenger's to split (bot.messenger.split_message).
         return template.render(**context).strip()
 

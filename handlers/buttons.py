@@ -41,7 +41,7 @@ import dataclasses
 import enum
 import logging
 import typing
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -121,7 +121,8 @@ class CallbackData:
         fields = cls._field_types()
         if prefix != cls.prefix or len(values) != len(fields):
             raise ValueError(f"not {cls.__name__}: {data!r}")
-        parsed = [_parse_field(kind, text) for (_name, kind), text in zip(fields, values)]
+        parsed = [_parse_field(kind, text)
+                  for (_name, kind), text in zip(fields, values, strict=True)]
         return cls(*parsed)
 
 
@@ -240,7 +241,9 @@ class ButtonTable:
             return None
 
 
-def _dispatcher(table: ButtonTable) -> Callable[[Update, GridContext], Awaitable[None]]:
+def _dispatcher(
+    table: ButtonTable,
+) -> Callable[[Update, GridContext], Coroutine[Any, Any, None]]:
     async def dispatch(update: Update, context: GridContext) -> None:
         query = update.callback_query
         if query is None:

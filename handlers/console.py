@@ -18,12 +18,12 @@ from telegram import (
 from telegram.error import TelegramError
 
 from bot.domain.errors import UserError
+from bot.domain.events import TicketEvent
 from bot.domain.loop import Action, Actor
+from bot.domain.permissions import Audience
 from bot.services.loop import LoopOutcome
 from handlers.context import GridApplication, GridContext
-from bot.domain.events import TicketEvent
 from handlers.grid_head import _names
-from bot.domain.permissions import Audience
 from handlers.registry import Command, CommandCall
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,11 @@ async def console(call: CommandCall) -> None:
 
 async def _menu_button(call: CommandCall, url: str, locale: str) -> None:
     """The chat's menu button opens the console from then on (staff, heads, duty staff)."""
-    await set_console_menu_button(call.context.application, call.user.id, url, locale)
+    # PTB types CallbackContext.application with the context class as an unbound TypeVar,
+    # so it cannot be a GridApplication even though GridContext is the context type.
+    await set_console_menu_button(
+        call.context.application, call.user.id, url, locale  # type: ignore[arg-type]
+    )
 
 
 async def set_console_menu_button(application: GridApplication, telegram_id: int, url: str,

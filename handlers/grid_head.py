@@ -57,7 +57,8 @@ async def _ticket_and_rest(call: CommandCall) -> tuple[int, str]:
         )
         if linked is not None:
             return linked[0].id, call.args
-    raise UserError("needs_ticket_id", command=call.message.text.split()[0] if call.message.text else "")
+    command = call.message.text.split()[0] if call.message.text else ""
+    raise UserError("needs_ticket_id", command=command)
 
 
 async def _done(call: CommandCall, outcome: LoopOutcome) -> None:
@@ -149,7 +150,10 @@ async def escalate(call: CommandCall) -> None:
 
 
 async def reject(call: CommandCall) -> None:
-    """/reject 编号 代码 原因 — closed without a fix: unable, not_ours, duplicate N, referred, invalid."""
+    """/reject 编号 代码 原因 — closed without a fix.
+
+    Codes: unable, not_ours, duplicate N, referred, invalid.
+    """
     ticket_id, rest = await _ticket_and_rest(call)
     outcome = await call.context.services.loop.reject(ticket_id, await _actor(call), rest)
     await _done(call, outcome)

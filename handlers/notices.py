@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message
 from telegram.ext import Application
@@ -21,8 +20,8 @@ from bot.services.notices import NOTICE_TIMER
 from bot.services.timers import AfterCommit
 from bot.storage.database import Transaction
 from bot.storage.timers import Timer
-from handlers.context import GridContext
 from handlers.buttons import Button, ButtonPress, CallbackData, button
+from handlers.context import GridContext
 from handlers.paging import Asker, ListName, PagedList, PageView, page_of, reply_page
 from handlers.registry import Command, CommandCall, Where
 

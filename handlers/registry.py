@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -109,7 +109,7 @@ def describe(renderer: Renderer, command: Command, locale: str) -> tuple[str, st
     return description, usage
 
 
-def _guarded(command: Command) -> Callable[[Update, GridContext], Awaitable[None]]:
+def _guarded(command: Command) -> Callable[[Update, GridContext], Coroutine[Any, Any, None]]:
     async def run(update: Update, context: GridContext) -> None:
         message = update.effective_message
         chat = update.effective_chat
@@ -150,7 +150,8 @@ def _guarded(command: Command) -> Callable[[Update, GridContext], Awaitable[None
         roles = await services.grids.roles_of(user.id)
         if not allowed(command.audience, roles, grid.id if grid else None):
             log.info("refused /%s for user %s in chat %s", command.name, user.id, chat.id)
-            await refuse("errors/not_allowed", command=command.name, audience=command.audience.value)
+            await refuse("errors/not_allowed", command=command.name,
+                         audience=command.audience.value)
             return
         if command.needs_grid and in_group and grid is None:
             await refuse("errors/not_a_grid_chat")

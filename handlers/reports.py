@@ -11,6 +11,7 @@ from telegram import InputFile
 from telegram.ext import Application
 
 from bot.charts import weekly_chart
+from bot.domain.permissions import Audience
 from bot.domain.schedule import Schedule, parse_when
 from bot.domain.stats import PERIOD_WORDS
 from bot.services.container import Services
@@ -18,7 +19,6 @@ from bot.services.timers import AfterCommit, TimerService
 from bot.storage.database import Transaction
 from bot.storage.timers import Timer
 from handlers.context import GridContext
-from bot.domain.permissions import Audience
 from handlers.registry import Command, CommandCall
 
 log = logging.getLogger(__name__)

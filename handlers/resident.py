@@ -152,7 +152,9 @@ async def private_message(update: Update, context: GridContext) -> None:
     await _private_report(context, message, text, forced=False)
 
 
-async def _private_report(context: GridContext, message: Message, text: str, *, forced: bool) -> None:
+async def _private_report(
+    context: GridContext, message: Message, text: str, *, forced: bool
+) -> None:
     assert message.from_user is not None
     services = context.services
     grid_id, choices = await services.tickets.private_grid_choice(message.from_user.id)

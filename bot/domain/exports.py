@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from bot.domain.intake import Location
 
 UTF8_BOM = "\ufeff"
 
-Row = Mapping[str, Any]
+
+class Row(Protocol):
+    """A ticket row read by column name: a dict, or storage's sqlite3.Row (not a Mapping)."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
+
+
 Labels = Callable[[str], str]
 
 

@@ -140,7 +140,9 @@ class SlaPolicy:
             return min(claim, override[0]), min(resolve, override[1])
         return override
 
-    def deadlines(self, urgency: Urgency, category: str, start: datetime) -> tuple[datetime, datetime]:
+    def deadlines(
+        self, urgency: Urgency, category: str, start: datetime
+    ) -> tuple[datetime, datetime]:
         claim, resolve = self.windows(urgency, category)
         return start + claim, start + resolve
 

@@ -91,7 +91,8 @@ class Figures:
     by_category: dict[str, int] = field(default_factory=dict)
     by_urgency: dict[str, int] = field(default_factory=dict)
     closed: int = 0  # 已结案: closed for good (confirmed, timed out, rejected …)
-    awaiting_confirmation: int = 0  # 已办结待确认: a handler marked it done, the resident has not said
+    # 已办结待确认: a handler marked it done, the resident has not said
+    awaiting_confirmation: int = 0
     by_closure: dict[str, int] = field(default_factory=dict)
     claim_counted: int = 0  # claimed, or whose claim limit passed
     claim_on_time: int = 0
@@ -129,8 +130,9 @@ class Figures:
 
     def add(self, other: Figures) -> None:
         """Sum counts into a total (medians are computed over all durations separately)."""
-        for name in ("received", "closed", "awaiting_confirmation", "claim_counted", "claim_on_time", "resolve_counted",
-                     "resolve_on_time", "reopened", "satisfaction_sum", "satisfaction_count",
+        for name in ("received", "closed", "awaiting_confirmation", "claim_counted",
+                     "claim_on_time", "resolve_counted", "resolve_on_time", "reopened",
+                     "satisfaction_sum", "satisfaction_count",
                      "verifications_asked", "verifications_answered", "overdue_now",
                      "patrol_logs"):
             setattr(self, name, getattr(self, name) + getattr(other, name))

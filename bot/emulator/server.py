@@ -101,7 +101,8 @@ class _Waiters:
                 future.set_result(None)
         self._futures.clear()
 
-    async def until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+    # A test emulator's awaitable: the timeout is the callers' to state (ASYNC109 by design).
+    async def until(self, predicate: Callable[[], bool], timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until ``predicate()`` holds; False if ``timeout`` seconds pass first."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -211,7 +212,8 @@ class BotApiEmulator(World):
 
     # -- waiting ------------------------------------------------------------------------
 
-    async def wait_until_delivered(self, timeout: float = 5.0) -> None:
+    # Test emulator's awaitables take a timeout by design (callers state how long to wait).
+    async def wait_until_delivered(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Return once the bot has taken every queued update and confirmed it.
 
         An update counts as confirmed when a later getUpdates carries an offset past it;
@@ -230,7 +232,7 @@ class BotApiEmulator(World):
         self,
         chat_id: int,
         predicate: Callable[[JSONDict], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - emulator awaitable, timeout by design
         *,
         since: int | None = None,
     ) -> JSONDict:
@@ -264,7 +266,7 @@ class BotApiEmulator(World):
         self,
         method: str,
         predicate: Callable[[Any], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109 - emulator awaitable, timeout by design
         *,
         since: int = 0,
     ) -> Any:

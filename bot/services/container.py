@@ -13,8 +13,8 @@ from bot.services.grids import GridService
 from bot.services.loop import LoopService
 from bot.services.notices import NoticeService
 from bot.services.people import PeopleService
-from bot.services.tickets import TicketService
 from bot.services.stats import StatsService
+from bot.services.tickets import TicketService
 from bot.services.timers import TimerService
 from bot.storage.database import Database
 

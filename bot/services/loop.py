@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
 from bot.domain.clock import Clock
 from bot.domain.errors import UserError
@@ -56,6 +57,12 @@ class LoopOutcome:
     round: int = 0
     automatic: bool = False  # escalations by a deadline, closures by timeout
     extra: dict[str, object] = field(default_factory=dict)
+
+
+class _ClaimedAt(TypedDict, total=False):
+    """The optional transition field, typed so mypy knows no other keyword rides along."""
+
+    claimed_at: datetime
 
 
 class LoopService:
@@ -145,17 +152,14 @@ class LoopService:
         due = now + self._sla.verification_timeout
         asked = [ticket.reporter_id, *await self.tickets.followers(ticket.id)]
         round_ = await self.tickets.verification_round(ticket.id) + 1
-        fields: dict[str, object] = {
-            "resolved_at": now, "verification_due_at": due,
-            "handler_id": ticket.handler_id or actor.telegram_id,
-        }
-        if ticket.status is TicketStatus.OPEN:
-            fields["claimed_at"] = now  # resolved straight away: claimed at the same moment
+        # Resolved straight away: claimed at the same moment.
+        claimed: _ClaimedAt = {"claimed_at": now} if ticket.status is TicketStatus.OPEN else {}
         async with self._db.transaction() as tx:
             previous = await TicketRepository.transition(
                 tx, ticket.id, from_states=TRANSITIONS[Action.RESOLVE][0],
                 to_status=TicketStatus.RESOLVED, actor_id=actor.telegram_id, now=now,
-                kind="resolved", note=note, **fields,
+                kind="resolved", note=note, resolved_at=now, verification_due_at=due,
+                handler_id=ticket.handler_id or actor.telegram_id, **claimed,
             )
             if previous is None:
                 raise UserError("wrong_state", id=ticket.id, status="changed", action="resolve")

@@ -129,9 +129,11 @@ class NoticeService:
         request = parse_notice_command(command_line, text_html, now=now, tz=self._settings.tz)
         grids = await self.repository.target_grids(await self._grid_ids_for(request.targets))
         rendered = await self._render_all(request.text, grids, self.today(now))
+        previews: list[str] = []
         for text in rendered:
             if isinstance(text, UserError):
                 raise text
+            previews.append(text)
         async with self._db.transaction() as tx:
             notice_id = await NoticeRepository.create(
                 tx, author_id=author_id, text=request.text, schedule=request.schedule,
@@ -140,7 +142,7 @@ class NoticeService:
             notice = await NoticeRepository.get_in(tx, notice_id)
         assert notice is not None
         return Draft(
-            notice=notice, preview=rendered[0], preview_grid=grids[0], grid_count=len(grids),
+            notice=notice, preview=previews[0], preview_grid=grids[0], grid_count=len(grids),
             next_runs=tuple(request.schedule.next_runs(now, count=3)),
         )
 
@@ -344,7 +346,8 @@ class NoticeService:
         except UserError as problem:  # checked at creation; today's data made it worse
             texts = [problem] * len(grids)
         return RunPlan(
-            run_id=run_id, notice=notice, texts={g.id: t for g, t in zip(grids, texts)},
+            run_id=run_id, notice=notice,
+            texts={g.id: t for g, t in zip(grids, texts, strict=True)},
             grids=tuple(grids), total=report.total, done=report.sent + report.failed,
             today=today, progress_message_id=progress_message_id,
         )

@@ -177,9 +177,9 @@ class Database(_QuickReads):
 
     async def _read_only(self) -> aiosqlite.Connection:
         if self._reader is None:
-            reader = await aiosqlite.connect(
-                f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True
-            )
+            # resolve() is a few stats, once per connection: not worth a thread.
+            uri = f"{Path(self.path).resolve().as_uri()}?mode=ro"  # noqa: ASYNC240
+            reader = await aiosqlite.connect(uri, uri=True)
             reader.row_factory = sqlite3.Row
             self._reader = reader
         return self._reader

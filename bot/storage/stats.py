@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.stats import Figures, Period
 from bot.storage.database import Database, to_epoch
 
+
 def _cohort(table: str = "") -> str:
     """The cohort: tickets received in the period, without those withdrawn as not a report."""
     return (f"{table}created_at >= :start AND {table}created_at < :end "
@@ -21,7 +22,9 @@ _COHORT = _cohort()
 
 
 def _grid_filter(grid_ids: list[int] | None, column: str = "grid_id") -> str:
-    return "" if grid_ids is None else f" AND {column} IN ({','.join(str(int(g)) for g in grid_ids)})"
+    if grid_ids is None:
+        return ""
+    return f" AND {column} IN ({','.join(str(int(g)) for g in grid_ids)})"
 
 
 class StatsRepository:

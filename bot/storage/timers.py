@@ -1,4 +1,5 @@
-"""Durable timers: every reminder, deadline, notice run and digest is a row, so restarts lose none."""
+"""Durable timers: every reminder, deadline, notice run and digest is a row, so restarts lose
+none."""
 
 from __future__ import annotations
 
@@ -83,7 +84,8 @@ class TimerRepository:
         return from_epoch(row[0]) if row and row[0] is not None else None
 
     async def pending(self, kind_prefix: str = "", ref_id: int | None = None) -> list[Timer]:
-        sql = "SELECT id, kind, ref_id, due_at, payload FROM timers WHERE done_at IS NULL AND kind LIKE ?"
+        sql = ("SELECT id, kind, ref_id, due_at, payload FROM timers"
+               " WHERE done_at IS NULL AND kind LIKE ?")
         params: list[Any] = [f"{kind_prefix}%"]
         if ref_id is not None:
             sql += " AND ref_id = ?"

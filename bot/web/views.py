@@ -54,8 +54,8 @@ class TicketsPage(ConsoleHandler):
         grids = await self.services.console.visible_grids(self.actor())
         kept = [(k, v) for k, vs in self.request.query_arguments.items()
                 if k != "page" for v in vs]
-        self.page("tickets", found=found, page_query=urlencode(
-                      [(k, v.decode()) for k, v in kept]) + ("&" if kept else ""), wanted=wanted, grids=grids,
+        page_query = urlencode([(k, v.decode()) for k, v in kept]) + ("&" if kept else "")
+        self.page("tickets", found=found, page_query=page_query, wanted=wanted, grids=grids,
                   grid_names={g.id: g for g in await self.services.grids.grids.all()},
                   categories=sorted(categories), statuses=STATUSES, urgencies=URGENCIES,
                   now=self.services.clock.now(), live=True)

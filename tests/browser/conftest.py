@@ -107,7 +107,8 @@ class Browser:
                            .until(found))
             except TimeoutException:
                 raise AssertionError(f"{css!r} never showed {wanted!r}; page: "
-                                     f"{self.driver.find_element(By.TAG_NAME, 'body').text}")
+                                     f"{self.driver.find_element(By.TAG_NAME, 'body').text}"
+                                     ) from None
 
         return str(await self._run(wait))
 

@@ -149,7 +149,8 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
                 user = RESIDENT + rng.randrange(20)
                 if rng.random() < 0.5:
                     building += 1  # a building of its own: never merged into a "+1"
-                    message = emulator.post_message(chat, user, f"{building}栋电梯坏了，老人上不了楼")
+                    message = emulator.post_message(
+                        chat, user, f"{building}栋电梯坏了，老人上不了楼")
                     requests.add((chat, message["message_id"]))
                 else:
                     message = emulator.post_message(chat, user, rng.choice(CHATTER))
@@ -206,7 +207,8 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
     # no ticket was reminded more often than its reminder timers fired: a kill between the
     # timer's commit and its message can lose that message, never double it.
     assert query(db, "SELECT COUNT(*) FROM timers WHERE done_at IS NULL AND kind LIKE "
-                     "'ticket.claim%' AND due_at < CAST(strftime('%s', 'now') AS INT) - 2") == [(0,)]
+                     "'ticket.claim%' AND due_at < CAST(strftime('%s', 'now') AS INT) - 2"
+                 ) == [(0,)]
     fired = Counter(ticket for (ticket,) in query(
         db, "SELECT ref_id FROM timers WHERE kind = 'ticket.claim_remind' AND outcome = 'fired'"))
     reminded = Counter(
@@ -254,7 +256,8 @@ async def test_sigkill_during_a_notice_broadcast_reaches_every_active_grid(
         kills = 0
         try:
             await bot.start()
-            emulator.post_message(STAFF, STAFF, "/notice now all\n停水通知：{{ grid.code }} 本周六停水")
+            emulator.post_message(
+                STAFF, STAFF, "/notice now all\n停水通知：{{ grid.code }} 本周六停水")
             await until(lambda: any(m.get("reply_markup") for m in emulator.messages_in(STAFF)),
                         10, "the preview with its buttons")
             asking = next(m for m in emulator.messages_in(STAFF) if m.get("reply_markup"))
@@ -263,7 +266,7 @@ async def test_sigkill_during_a_notice_broadcast_reaches_every_active_grid(
             emulator.press_button(STAFF, asking["message_id"], STAFF, confirm)
             for lower, upper in ((5, 25), (30, 50)):  # two kills, at drawn points of the run
                 at = rng.randint(lower, upper)
-                await until(lambda: sent_so_far() >= at, 30, f"{at} notices sent")
+                await until(lambda at=at: sent_so_far() >= at, 30, f"{at} notices sent")
                 await bot.kill()
                 kills += 1
                 await bot.start()

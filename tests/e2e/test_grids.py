@@ -124,7 +124,8 @@ async def test_help_differs_by_role_and_language(bot: OfflineBot) -> None:
     # Menus: residents' default menu has no staff commands; staff's private chat has them.
     default_menu = [c["command"] for c in bot.emulator.commands_for(None)]
     assert "report" in default_menu and "bind" not in default_menu
-    staff_menu = [c["command"] for c in bot.emulator.commands_for({"type": "chat", "chat_id": STAFF})]
+    staff_scope = {"type": "chat", "chat_id": STAFF}
+    staff_menu = [c["command"] for c in bot.emulator.commands_for(staff_scope)]
     assert "grids" in staff_menu
 
 

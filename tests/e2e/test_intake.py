@@ -138,7 +138,8 @@ async def test_explicit_report_and_report_as_reply(bot: OfflineBot) -> None:
     assert "已登记 #1" in reply.text_in(chat)
     reply = await bot.says(chat, NEIGHBOUR, "/report 想问一下社区的活动室几点开门")
     assert "已登记 #2" in reply.text_in(chat)
-    row = await bot.runtime.services.db.fetchone("SELECT reporter_id, source FROM tickets WHERE id = 1")
+    row = await bot.runtime.services.db.fetchone(
+        "SELECT reporter_id, source FROM tickets WHERE id = 1")
     assert row is not None and tuple(row) == (RESIDENT, "command")
     reply = await bot.says(chat, NEIGHBOUR, "/report")
     assert "用法：/report" in reply.text_in(chat)
@@ -281,7 +282,8 @@ async def test_rate_limit_and_long_text(tmp_path: Path) -> None:
         long_text = "4栋楼道灯坏了，" + "真的很黑很危险，" * 400
         reply = await bot.says(chat, RESIDENT, long_text[:4000])
         assert "已登记 #2" in reply.text_in(chat)
-        row = await bot.runtime.services.db.fetchone("SELECT length(text) FROM tickets WHERE id = 2")
+        row = await bot.runtime.services.db.fetchone(
+            "SELECT length(text) FROM tickets WHERE id = 2")
         assert row is not None and row[0] == len(long_text[:4000].strip())
         reply = await bot.says(chat, RESIDENT, "9栋下水道堵了")
         assert "一小时内已反映了 2 个问题" in reply.text_in(chat)

@@ -70,7 +70,8 @@ async def test_claim_close_and_the_resident_confirms(bot: OfflineBot) -> None:
     assert "认领" not in labels and "办结" in labels  # buttons follow the state
     reply = await bot.says(chat, HEAD, "/close 1 已更换灯泡")
     [ask] = reply.in_chat(chat)
-    assert "已办结：已更换灯泡" in ask["text"] and "张阿姨" in ask["text"] and "刘大爷" in ask["text"]
+    assert "已办结：已更换灯泡" in ask["text"]
+    assert "张阿姨" in ask["text"] and "刘大爷" in ask["text"]
     assert await status_of(bot) == ("resolved", None, "grid", HEAD)
     # A bystander cannot answer; the reporter can.
     bystander = await bot.presses(chat, ask["message_id"], WORKER, button(ask, "已解决"))
@@ -132,7 +133,8 @@ async def test_close_button_asks_for_the_note_in_the_next_message(bot: OfflineBo
     assert await status_of(bot) == ("resolved", None, "grid", HEAD)
     assert len(await bot.runtime.services.db.fetchall("SELECT id FROM tickets")) == 1
     reply = await bot.says(chat, HEAD, "/close 1")
-    assert "#1 已办结，正在等居民确认，不能办结。如果问题没解决：/reopen 1 原因" in reply.text_in(chat)
+    assert ("#1 已办结，正在等居民确认，不能办结。如果问题没解决：/reopen 1 原因"
+            in reply.text_in(chat))
 
 
 async def test_commands_work_as_replies_without_ids(bot: OfflineBot) -> None:
@@ -152,7 +154,8 @@ async def test_transfer_to_a_worker_and_not_to_a_resident(bot: OfflineBot) -> No
     await with_worker(bot, chat)
     await reported(bot, chat)
     bot.emulator.private_chat_started(WORKER)
-    reply = await bot.says(chat, HEAD, "/transfer 1 @赵网格员", text_mentions=[("@赵网格员", WORKER)])
+    reply = await bot.says(chat, HEAD, "/transfer 1 @赵网格员",
+                           text_mentions=[("@赵网格员", WORKER)])
     assert "已转由 赵网格员 处理" in reply.text_in(chat)
     assert "转给您处理" in reply.text_in(WORKER)
     assert await status_of(bot) == ("claimed", None, "grid", WORKER)

@@ -165,7 +165,8 @@ def test_check_config_refuses_what_run_refuses(tmp_path: Path) -> None:
             "only over HTTPS",
         "[telegram]\nwebhook_url = \"https://bot.example.org/hook\"\nwebhook_secret = \"a b!\"\n":
             "[telegram] webhook_secret: Telegram accepts 1-256 characters",
-        "[bot]\ntemplates_dir = \"no-such-folder\"\n": "[bot] templates_dir: 'no-such-folder' is not",
+        "[bot]\ntemplates_dir = \"no-such-folder\"\n":
+            "[bot] templates_dir: 'no-such-folder' is not",
         "[database]\npath = \"missing/dir/x.db\"\n": "the folder 'missing/dir' does not exist",
     }
     for text, expected in cases.items():

@@ -47,7 +47,8 @@ group_max_rate = 10
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[bot]\ntimezone = \"Mars/Olympus\"\n", "[bot] timezone: unknown time zone 'Mars/Olympus'"),
+        ("[bot]\ntimezone = \"Mars/Olympus\"\n",
+         "[bot] timezone: unknown time zone 'Mars/Olympus'"),
         ("[bot]\nlocal = \"en\"\n", "[bot] local: unknown key"),
         ("[bott]\n", "unknown table [bott]"),
         ("[bot]\nconcurrent_chats = 0\n", "[bot] concurrent_chats: must be at least 1"),

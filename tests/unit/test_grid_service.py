@@ -57,7 +57,8 @@ async def test_migrations_are_applied_once(tmp_path: Path) -> None:
 async def test_bind_creates_then_renames(grids: GridService) -> None:
     created = await grids.bind(STAFF, CHAT_A, "G01", "幸福里 第一网格")
     assert created.result is BindResult.CREATED
-    assert (created.grid.code, created.grid.name, created.grid.chat_id) == ("G01", "幸福里 第一网格", -1001)
+    assert (created.grid.code, created.grid.name, created.grid.chat_id) == (
+        "G01", "幸福里 第一网格", -1001)
     renamed = await grids.bind(STAFF, CHAT_A, "G01", "幸福里一网格")
     assert renamed.result is BindResult.RENAMED
     assert renamed.grid.name == "幸福里一网格" and renamed.previous is not None

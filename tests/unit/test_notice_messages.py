@@ -35,7 +35,8 @@ CONTEXT = {
     "next_run_at": NOW, "grace": "1h",
     # errors/…
     "id": 3, "status": "finished", "command": "notice_show", "code": "G05", "tags": "x",
-    "line": 2, "detail": "oops", "grid": "G01", "length": 5000, "limit": 4096, "budget": 500, "page": 0, "pages": 2,
+    "line": 2, "detail": "oops", "grid": "G01", "length": 5000, "limit": 4096, "budget": 500,
+    "page": 0, "pages": 2,
 }
 
 
