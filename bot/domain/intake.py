@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from bot.domain.intake_location import Location, mentions_a_place, read_location
+from bot.domain.intake_model import SIGNAL_MARK, IntakeModel, ModelScores
 from bot.domain.intake_normalise import MAX_CHARS, Normaliser
 from bot.domain.intake_scan import (
     EMERGENCY_EVIDENCE,
@@ -62,7 +63,9 @@ __all__ = [
     "Category",
     "CategoryWords",
     "Intake",
+    "IntakeModel",
     "IntakeParser",
+    "Blend",
     "Location",
     "Vocabulary",
     "VocabularyError",
@@ -107,12 +110,36 @@ _DANGER_COUNTER_WEIGHTS: Mapping[str, float] = MappingProxyType(
 )
 _FUTURE_WEIGHT = 1.0
 _FUTURE_OUTAGE_WEIGHT = 2.0  # "明天停水" is a notice however it is phrased
+# With a model, the rules read this much of a message: where a resident names the danger
+# and the place. The model reads the rest (``intake_model.MAX_MODEL_CHARS``).
+RULE_CHARS = 160
+LOCATION_CHARS = 300
 _MIN_EVIDENCE = 2.0
 _MIN_NET = 1.0
 _MAX_REASONS = 10
 _COUNTER_ROLES = frozenset(NON_REQUEST_KINDS)
 _RECURRENCE = frozenset({"problem", "emergency", "high"})  # after a fix word: it broke again
+_IMAGINABLE = frozenset({"emergency", "trapped", "high"})
+_IMAGINED_REACH = 16
+_HYPOTHETICAL_RE = re.compile(r"万一|假如|假设|如果|要是哪天|要是|哪天|what if|\bif\b|in case")
+_CLAUSE_END_RE = re.compile(r"[。！？!?.,，;；]")
 _PHONE_RE = re.compile(r"(?<!\d)\d(?:[- ]?\d){9,11}(?!\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class Blend:
+    """How the learned model and the rules decide together (chosen by cross-validation).
+
+    The model decides request or not and the category. Urgency is the rules' reading of
+    danger, checked by the model: an emergency the rules see stands unless the model is
+    sure it is not one (a hypothetical, a story, news), and one the model is sure of stands
+    without the rules. Location is the rules' alone.
+    """
+
+    request_threshold: float = 0.5
+    emergency_veto: float = 0.05  # below this model probability a rule emergency is dropped
+    emergency_alone: float = 0.6  # at or above this the model alone calls an emergency
+    high_alone: bool = True  # the model's "high" stands without the rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +157,18 @@ class Intake:
 class IntakeParser:
     """Reads resident messages with one vocabulary; build once, call ``parse`` often."""
 
-    def __init__(self, vocabulary: Vocabulary | None = None) -> None:
+    def __init__(
+        self,
+        vocabulary: Vocabulary | None = None,
+        model: IntakeModel | None = None,
+        blend: Blend | None = None,
+    ) -> None:
+        """``model=None`` reads with the rules alone; ``IntakeModel.shipped()`` is the default
+        the bot runs with (``bot.app.build_parser``)."""
         self.vocabulary = vocabulary or Vocabulary.default()
+        self.model = model
+        self.model_categories = frozenset(model.categories) if model else frozenset()
+        self.blend = blend or Blend()
         self._normaliser = Normaliser(self.vocabulary.traditional, self.vocabulary.dialect)
         self._scanner = Scanner(self.vocabulary, self._normaliser)
 
@@ -141,12 +178,104 @@ class IntakeParser:
 
     def parse(self, text: str) -> Intake:
         """Decide whether ``text`` is a request and read its category, urgency and place."""
+        read = self._read(text)
+        if read is None:
+            return Intake(False, OTHER, Urgency.NORMAL, Location(), 1.0, ("empty",))
+        normalised, hits, location, by_rules = read
+        if self.model is None:
+            return by_rules
+        rule_urgency, urgency_reasons = self._urgency(hits, location, normalised)
+        signals = self._signals(hits, location, by_rules, rule_urgency)
+        scores = self.model.score(normalised, signals)
+        return self._blend(by_rules, scores, rule_urgency, urgency_reasons, location)
+
+    def signals(self, text: str) -> tuple[str, frozenset[str]]:
+        """``text`` as the model reads it: normalised, and what the rules saw in it."""
+        read = self._read(text)
+        if read is None:
+            return "", frozenset()
+        normalised, hits, location, by_rules = read
+        rule_urgency, _ = self._urgency(hits, location, normalised)
+        return normalised, self._signals(hits, location, by_rules, rule_urgency)
+
+    def _read(self, text: str) -> tuple[str, list[Hit], Location, Intake] | None:
         normalised = self._normaliser.text(text) if isinstance(text, str) else ""
         if not normalised.strip():
-            return Intake(False, OTHER, Urgency.NORMAL, Location(), 1.0, ("empty",))
-        hits = self._scanner.scan(normalised)
-        location = read_location(normalised) if mentions_a_place(normalised) else Location()
-        return self._decide(normalised, hits, location)
+            return None
+        # The rules read the head of a long message (their cost grows with every
+        # character); the model reads on to MAX_MODEL_CHARS.
+        head = normalised[:RULE_CHARS] if self.model is not None else normalised
+        hits = self._scanner.scan(head)
+        place = normalised[:LOCATION_CHARS]
+        location = read_location(place) if mentions_a_place(place) else Location()
+        return normalised, hits, location, self._decide(head, hits, location)
+
+    @staticmethod
+    def _signals(
+        hits: list[Hit], location: Location, by_rules: Intake, rule_urgency: Urgency
+    ) -> frozenset[str]:
+        found = set()
+        for hit in hits:
+            mark = f"{SIGNAL_MARK}!" if hit.negated else SIGNAL_MARK
+            found.update(mark + role for role in hit.entry.roles)
+            if not hit.negated:
+                found.update(f"{SIGNAL_MARK}c:{code}" for code, _ in hit.entry.points)
+        if by_rules.is_request:
+            found.add(f"{SIGNAL_MARK}R:request")
+            found.add(f"{SIGNAL_MARK}R:c:{by_rules.category}")
+        if rule_urgency is not Urgency.NORMAL:
+            found.add(f"{SIGNAL_MARK}R:u:{rule_urgency.value}")
+        if not location.is_empty():
+            found.add(f"{SIGNAL_MARK}place")
+        return frozenset(found)
+
+    def _blend(
+        self,
+        by_rules: Intake,
+        scores: ModelScores,
+        rule_urgency: Urgency,
+        urgency_reasons: list[str],
+        location: Location,
+    ) -> Intake:
+        blend = self.blend
+        rule_emergency = by_rules.is_request and rule_urgency is Urgency.EMERGENCY
+        emergency = (rule_emergency and scores.emergency >= blend.emergency_veto) or (
+            scores.emergency >= blend.emergency_alone
+        )
+        is_request = emergency or scores.request >= blend.request_threshold
+        model_reason = f"model {scores.request:.2f}"
+        if not is_request:
+            return Intake(
+                False,
+                OTHER,
+                Urgency.NORMAL,
+                location,
+                round(1.0 - scores.request, 3),
+                (model_reason, *by_rules.reasons)[:_MAX_REASONS],
+            )
+        if emergency:
+            urgency = Urgency.EMERGENCY
+            if not rule_emergency:
+                urgency_reasons = [f"model {scores.emergency:.2f}→emergency"]
+        elif rule_urgency is Urgency.HIGH or (blend.high_alone and scores.urgency == "high"):
+            urgency = Urgency.HIGH
+        else:
+            urgency = Urgency.NORMAL
+            urgency_reasons = []
+        category = scores.category
+        if by_rules.is_request and by_rules.category not in self.model_categories:
+            # A category the deployment added to the vocabulary: only the rules know it.
+            category = by_rules.category
+        reasons = [model_reason, f"model→{category}", *urgency_reasons]
+        reasons += [reason for reason in by_rules.reasons if reason not in reasons]
+        return Intake(
+            True,
+            category,
+            urgency,
+            location,
+            round(max(scores.request, 0.5), 3),
+            tuple(reasons[:_MAX_REASONS]),
+        )
 
     def _decide(self, text: str, hits: list[Hit], location: Location) -> Intake:
         has_askable = any(hit.entry.askable_subject and not hit.negated for hit in hits)
@@ -226,7 +355,7 @@ class IntakeParser:
             )
 
         category = self._category(hits)
-        urgency, urgency_reasons = self._urgency(hits, location)
+        urgency, urgency_reasons = self._urgency(hits, location, text)
         reasons = []
         for hit in hits:
             if hit.negated:
@@ -274,12 +403,17 @@ class IntakeParser:
         # Ties go to the category named first: residents lead with what is broken.
         return max(scores, key=lambda code: (scores[code], -first_seen[code]))
 
-    def _urgency(self, hits: list[Hit], location: Location) -> tuple[Urgency, list[str]]:
+    def _urgency(
+        self, hits: list[Hit], location: Location, text: str = ""
+    ) -> tuple[Urgency, list[str]]:
         first: dict[str, str] = {}
         for hit in hits:
-            if not hit.negated:
-                for role in hit.entry.roles:
-                    first.setdefault(role, hit.word)
+            if hit.negated:
+                continue
+            for role in hit.entry.roles:
+                if role in _IMAGINABLE and _imagined(text, hit.start):
+                    continue  # "万一着火了怎么办": a worry, not a fire
+                first.setdefault(role, hit.word)
         if "emergency" in first:
             return Urgency.EMERGENCY, [f"{first['emergency']}→emergency"]
         if "lift" in first and "trapped" in first:
@@ -297,6 +431,13 @@ class IntakeParser:
         ):
             return Urgency.HIGH, [f"{first['lift']}+{floor}楼→high"]
         return Urgency.NORMAL, []
+
+
+def _imagined(text: str, start: int) -> bool:
+    """Whether a hypothetical ("万一", "如果", "what if") opens the clause before ``start``."""
+    before = text[max(0, start - _IMAGINED_REACH) : start]
+    found = _HYPOTHETICAL_RE.search(before)
+    return found is not None and not _CLAUSE_END_RE.search(before, found.end())
 
 
 def _likelihood(net: float) -> float:

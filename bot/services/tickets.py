@@ -21,6 +21,7 @@ from bot.domain.tickets import (
     is_probable_duplicate,
 )
 from bot.storage.database import Database, Transaction
+from bot.storage.intake_examples import IntakeExampleRepository
 from bot.storage.tickets import NewTicket, TicketRepository
 from bot.storage.timers import NewTimer
 from bot.services.timers import TimerService
@@ -242,6 +243,12 @@ class TicketService:
                 from_states=frozenset({TicketStatus.OPEN}), actor_id=actor_id,
                 now=self._clock.now(),
             )
+            if previous is not None:
+                # The recogniser misread it: keep it as an example of what is not a request.
+                await IntakeExampleRepository.record(
+                    tx, ticket.id, ticket.text, category=None, actor_id=actor_id,
+                    now=self._clock.now(),
+                )
         if previous is None:
             raise UserError("ticket_not_cancellable", id=ticket.id)
         return await self._must_get(ticket_id)
@@ -256,6 +263,11 @@ class TicketService:
         async with self._db.transaction() as tx:
             await TicketRepository.set_category(tx, ticket.id, code, actor_id=actor_id,
                                                 now=self._clock.now())
+            # Who must act, in the street's own words: an example for `gridbot train-intake`.
+            await IntakeExampleRepository.record(
+                tx, ticket.id, ticket.text, category=code, actor_id=actor_id,
+                now=self._clock.now(),
+            )
         return await self._must_get(ticket_id)
 
     async def attach(
