@@ -75,10 +75,12 @@ def main() -> int:
         "parser_ready_seconds": round(ready_seconds, 3),
         "model_file_bytes": (ROOT / "bot/domain/data/intake_model.npz").stat().st_size,
     }
+    rules = IntakeParser()
     for name, texts in sets.items():
         figures[f"{name}_messages"] = len(texts)
         figures[f"{name}_mean_chars"] = round(statistics.mean(map(len, texts)), 1)
         figures[f"{name}_per_second"] = round(_rate(parser.parse, texts))
+        figures[f"{name}_rules_alone_per_second"] = round(_rate(rules.parse, texts))
     print(json.dumps(figures))
     missed = [
         f"{name}: {figures[f'{name}_per_second']:,.0f} messages/s < {TARGET_RATE:,}"

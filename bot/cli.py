@@ -72,6 +72,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _intake_usage_ok(args: argparse.Namespace, has_input: bool, wanted: str) -> bool:
+    """Say what is missing from an eval-intake or train-intake command line."""
+    if not has_input:
+        print(f"gridbot: {args.command}: give {wanted}", file=sys.stderr)
+        return False
+    if args.from_db and not args.config:
+        print(f"gridbot: {args.command} --from-db: -c config.toml names the database",
+              file=sys.stderr)
+        return False
+    return True
+
+
 def _intake_inputs(config_path: str | None) -> tuple[Any, Any]:
     """The vocabulary and the configured model file (or None) of ``config_path``."""
     from bot.domain.intake import Vocabulary
@@ -102,12 +114,8 @@ def _eval_intake(args: argparse.Namespace) -> int:
     from bot.domain.intake_eval import evaluate, format_report, load_records, report_as_json
     from bot.domain.intake_model import IntakeModel, ModelError
 
-    if (args.file is None) == (not args.from_db):
-        print("gridbot: eval-intake: give a JSONL file or --from-db (with -c)", file=sys.stderr)
-        return EXIT_CONFIG
-    if args.from_db and not args.config:
-        print("gridbot: eval-intake --from-db: -c config.toml names the database",
-              file=sys.stderr)
+    if not _intake_usage_ok(args, (args.file is None) != (not args.from_db),
+                            "a JSONL file or --from-db"):
         return EXIT_CONFIG
     vocabulary, config = _intake_inputs(args.config)
     try:
@@ -150,13 +158,8 @@ def _train_intake(args: argparse.Namespace) -> int:
         train,
     )
 
-    if not args.data and not args.from_db:
-        print("gridbot: train-intake: give labelled JSONL files and/or --from-db",
-              file=sys.stderr)
-        return EXIT_CONFIG
-    if args.from_db and not args.config:
-        print("gridbot: train-intake --from-db: -c config.toml names the database",
-              file=sys.stderr)
+    if not _intake_usage_ok(args, bool(args.data or args.from_db),
+                            "labelled JSONL files and/or --from-db"):
         return EXIT_CONFIG
     vocabulary, config = _intake_inputs(args.config)
     try:

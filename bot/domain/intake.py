@@ -128,18 +128,20 @@ _PHONE_RE = re.compile(r"(?<!\d)\d(?:[- ]?\d){9,11}(?!\d)")
 
 @dataclass(frozen=True, slots=True)
 class Blend:
-    """How the learned model and the rules decide together (chosen by cross-validation).
+    """How the learned model and the rules decide together (chosen by cross-validation,
+    ``bench/intake_quality.py``).
 
-    The model decides request or not and the category. Urgency is the rules' reading of
-    danger, checked by the model: an emergency the rules see stands unless the model is
-    sure it is not one (a hypothetical, a story, news), and one the model is sure of stands
-    without the rules. Location is the rules' alone.
+    The model decides request or not, and the category. An emergency the rules read
+    (a danger word or situation) stands unless the model is sure the message is no request
+    at all (news, a story, a tip) or sure it is no emergency; one the model alone is sure
+    of stands too. Location is the rules' alone.
     """
 
     request_threshold: float = 0.5
-    emergency_veto: float = 0.05  # below this model probability a rule emergency is dropped
-    emergency_alone: float = 0.6  # at or above this the model alone calls an emergency
-    high_alone: bool = True  # the model's "high" stands without the rules
+    emergency_request_floor: float = 0.1  # a rule emergency needs this request probability
+    emergency_veto: float = 0.05  # ... and this emergency probability
+    emergency_alone: float = 0.5  # the model alone calls an emergency from here
+    rule_category_below: float = 0.0  # the rules' category wins under this model confidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,10 +241,13 @@ class IntakeParser:
     ) -> Intake:
         blend = self.blend
         rule_emergency = by_rules.is_request and rule_urgency is Urgency.EMERGENCY
-        emergency = (rule_emergency and scores.emergency >= blend.emergency_veto) or (
-            scores.emergency >= blend.emergency_alone
-        )
-        is_request = emergency or scores.request >= blend.request_threshold
+        is_request = scores.request >= blend.request_threshold
+        emergency = (
+            rule_emergency
+            and scores.request >= blend.emergency_request_floor
+            and scores.emergency >= blend.emergency_veto
+        ) or (is_request and scores.emergency >= blend.emergency_alone)
+        is_request = is_request or emergency
         model_reason = f"model {scores.request:.2f}"
         if not is_request:
             return Intake(
@@ -257,14 +262,18 @@ class IntakeParser:
             urgency = Urgency.EMERGENCY
             if not rule_emergency:
                 urgency_reasons = [f"model {scores.emergency:.2f}→emergency"]
-        elif rule_urgency is Urgency.HIGH or (blend.high_alone and scores.urgency == "high"):
+        elif rule_urgency is Urgency.HIGH or scores.urgency == "high":
             urgency = Urgency.HIGH
         else:
             urgency = Urgency.NORMAL
             urgency_reasons = []
         category = scores.category
-        if by_rules.is_request and by_rules.category not in self.model_categories:
-            # A category the deployment added to the vocabulary: only the rules know it.
+        if by_rules.is_request and (
+            by_rules.category not in self.model_categories
+            or scores.category_confidence < blend.rule_category_below
+        ):
+            # A category the deployment added to the vocabulary (only the rules know it),
+            # or a model unsure of its own.
             category = by_rules.category
         reasons = [model_reason, f"model→{category}", *urgency_reasons]
         reasons += [reason for reason in by_rules.reasons if reason not in reasons]

@@ -162,9 +162,9 @@ class IntakeModel:
                 categories = tuple(str(stored["categories"]).split("\n"))
                 weights = stored["weights"].astype(np.float32)
                 bias = stored["bias"].astype(np.float32)
-        except (OSError, KeyError, ValueError, EOFError) as error:
-            if isinstance(error, ModelError):
-                raise
+        except ModelError:
+            raise
+        except Exception as error:  # noqa: BLE001 - whatever a bad file raises, say so plainly
             raise ModelError(f"{path}: not an intake model ({error})") from None
         return cls(grams, weights, bias, categories)
 
