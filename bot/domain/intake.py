@@ -26,6 +26,11 @@ How a message is read
        a lift with someone inside; outage and hazard words; a hazard next to a
        vulnerable person; a lift down at or above ``high_rise_floor``).
     5. Located (``intake_location``; the canonical forms are documented there).
+    6. With a model (``intake_model``, the default in the bot): the rules read only the
+       first ``RULE_CHARS`` characters, and what they saw becomes signals the model reads
+       beside the character n-grams. The model decides request or not and the category;
+       the rules' emergency stands unless the model is sure there is none (``Blend``).
+       Hypotheticals ("万一着火", "what if") never make an emergency.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from bot.domain.intake_scan import (
     EMERGENCY_EVIDENCE,
     PROBLEM_EVIDENCE,
     SUBJECT_POINTS,
+    Entry,
     Hit,
     Scanner,
 )
@@ -119,6 +125,7 @@ _MIN_NET = 1.0
 _MAX_REASONS = 10
 _COUNTER_ROLES = frozenset(NON_REQUEST_KINDS)
 _RECURRENCE = frozenset({"problem", "emergency", "high"})  # after a fix word: it broke again
+_SIGNAL_CACHE_SIZE = 8192
 _IMAGINABLE = frozenset({"emergency", "trapped", "high"})
 _IMAGINED_REACH = 16
 _HYPOTHETICAL_RE = re.compile(r"万一|假如|假设|如果|要是哪天|要是|哪天|what if|\bif\b|in case")
@@ -137,10 +144,13 @@ class Blend:
     of stands too. Location is the rules' alone.
     """
 
-    request_threshold: float = 0.5
-    emergency_request_floor: float = 0.1  # a rule emergency needs this request probability
+    request_threshold: float = 0.6
+    # Written to the bot in a private chat: chit-chat is rare there and a false ticket
+    # bothers nobody else, so the bar is lower.
+    addressed_threshold: float = 0.3
+    emergency_request_floor: float = 0.2  # a rule emergency needs this request probability
     emergency_veto: float = 0.05  # ... and this emergency probability
-    emergency_alone: float = 0.5  # the model alone calls an emergency from here
+    emergency_alone: float = 0.3  # the model alone calls an emergency from here
     rule_category_below: float = 0.0  # the rules' category wins under this model confidence
 
 
@@ -173,34 +183,39 @@ class IntakeParser:
         self.blend = blend or Blend()
         self._normaliser = Normaliser(self.vocabulary.traditional, self.vocabulary.dialect)
         self._scanner = Scanner(self.vocabulary, self._normaliser)
+        # Signal names per (vocabulary entry, negated): a few thousand at most.
+        self._signal_names: dict[tuple[Entry, bool], tuple[str, ...]] = {}
 
     def parse_location(self, text: str) -> Location:
         """Where the message says the problem is; empty ``Location`` when it does not."""
         return read_location(self._normaliser.text(text))
 
-    def parse(self, text: str) -> Intake:
-        """Decide whether ``text`` is a request and read its category, urgency and place."""
+    def parse(self, text: str, *, addressed: bool = False) -> Intake:
+        """Decide whether ``text`` is a request and read its category, urgency and place.
+
+        ``addressed``: written to the bot itself (a private chat), not to a group.
+        """
         read = self._read(text)
         if read is None:
             return Intake(False, OTHER, Urgency.NORMAL, Location(), 1.0, ("empty",))
-        normalised, hits, location, by_rules = read
+        normalised, hits, location, by_rules, (rule_urgency, urgency_reasons) = read
         if self.model is None:
             return by_rules
-        rule_urgency, urgency_reasons = self._urgency(hits, location, normalised)
         signals = self._signals(hits, location, by_rules, rule_urgency)
         scores = self.model.score(normalised, signals)
-        return self._blend(by_rules, scores, rule_urgency, urgency_reasons, location)
+        return self._blend(by_rules, scores, rule_urgency, urgency_reasons, location, addressed)
 
     def signals(self, text: str) -> tuple[str, frozenset[str]]:
         """``text`` as the model reads it: normalised, and what the rules saw in it."""
         read = self._read(text)
         if read is None:
             return "", frozenset()
-        normalised, hits, location, by_rules = read
-        rule_urgency, _ = self._urgency(hits, location, normalised)
+        normalised, hits, location, by_rules, (rule_urgency, _) = read
         return normalised, self._signals(hits, location, by_rules, rule_urgency)
 
-    def _read(self, text: str) -> tuple[str, list[Hit], Location, Intake] | None:
+    def _read(
+        self, text: str
+    ) -> tuple[str, list[Hit], Location, Intake, tuple[Urgency, list[str]]] | None:
         normalised = self._normaliser.text(text) if isinstance(text, str) else ""
         if not normalised.strip():
             return None
@@ -210,18 +225,22 @@ class IntakeParser:
         hits = self._scanner.scan(head)
         place = normalised[:LOCATION_CHARS]
         location = read_location(place) if mentions_a_place(place) else Location()
-        return normalised, hits, location, self._decide(head, hits, location)
+        urgency = self._urgency(hits, location, head)
+        return normalised, hits, location, self._decide(head, hits, location, urgency), urgency
 
-    @staticmethod
     def _signals(
-        hits: list[Hit], location: Location, by_rules: Intake, rule_urgency: Urgency
+        self, hits: list[Hit], location: Location, by_rules: Intake, rule_urgency: Urgency
     ) -> frozenset[str]:
-        found = set()
+        found: set[str] = set()
+        names = self._signal_names
         for hit in hits:
-            mark = f"{SIGNAL_MARK}!" if hit.negated else SIGNAL_MARK
-            found.update(mark + role for role in hit.entry.roles)
-            if not hit.negated:
-                found.update(f"{SIGNAL_MARK}c:{code}" for code, _ in hit.entry.points)
+            key = (hit.entry, hit.negated)
+            named = names.get(key)
+            if named is None:
+                named = _entry_signals(hit.entry, hit.negated)
+                if len(names) < _SIGNAL_CACHE_SIZE:  # pattern matches are open-ended
+                    names[key] = named
+            found.update(named)
         if by_rules.is_request:
             found.add(f"{SIGNAL_MARK}R:request")
             found.add(f"{SIGNAL_MARK}R:c:{by_rules.category}")
@@ -238,10 +257,12 @@ class IntakeParser:
         rule_urgency: Urgency,
         urgency_reasons: list[str],
         location: Location,
+        addressed: bool,
     ) -> Intake:
         blend = self.blend
         rule_emergency = by_rules.is_request and rule_urgency is Urgency.EMERGENCY
-        is_request = scores.request >= blend.request_threshold
+        threshold = blend.addressed_threshold if addressed else blend.request_threshold
+        is_request = scores.request >= threshold
         emergency = (
             rule_emergency
             and scores.request >= blend.emergency_request_floor
@@ -286,7 +307,13 @@ class IntakeParser:
             tuple(reasons[:_MAX_REASONS]),
         )
 
-    def _decide(self, text: str, hits: list[Hit], location: Location) -> Intake:
+    def _decide(
+        self,
+        text: str,
+        hits: list[Hit],
+        location: Location,
+        urgency_read: tuple[Urgency, list[str]],
+    ) -> Intake:
         has_askable = any(hit.entry.askable_subject and not hit.negated for hit in hits)
         has_subject = any(hit.entry.points and not hit.negated for hit in hits)
         last_contrast = max(
@@ -364,7 +391,7 @@ class IntakeParser:
             )
 
         category = self._category(hits)
-        urgency, urgency_reasons = self._urgency(hits, location, text)
+        urgency, urgency_reasons = urgency_read
         reasons = []
         for hit in hits:
             if hit.negated:
@@ -440,6 +467,15 @@ class IntakeParser:
         ):
             return Urgency.HIGH, [f"{first['lift']}+{floor}楼→high"]
         return Urgency.NORMAL, []
+
+
+def _entry_signals(entry: Entry, negated: bool) -> tuple[str, ...]:
+    """The signal names one vocabulary word gives the model: its roles, its categories."""
+    if negated:
+        return tuple(f"{SIGNAL_MARK}!{role}" for role in entry.roles)
+    return tuple(SIGNAL_MARK + role for role in entry.roles) + tuple(
+        f"{SIGNAL_MARK}c:{code}" for code, _ in entry.points
+    )
 
 
 def _imagined(text: str, start: int) -> bool:

@@ -120,7 +120,7 @@ class TicketService:
                 return IntakeOutcome(IntakeResult.ALREADY, ticket,
                                      acknowledged=ticket.ack_message_id is not None)
         text = report.text.strip()[:MAX_TICKET_TEXT]
-        parsed = self.parser.parse(text)
+        parsed = self.parser.parse(text, addressed=report.private)
         if not parsed.is_request and not report.forced:
             return IntakeOutcome(IntakeResult.IGNORED, intake=parsed)
         now = self._clock.now()

@@ -5,7 +5,7 @@
 Per line: stray leading "|" and spaces dropped from the text; a non-request's category and
 urgency nulled; a request without an urgency given "normal"; lines whose text is already in
 another file (or in tests/data/intake_eval.jsonl) dropped. Then every line is checked by
-``bot.domain.intake_eval.load_records``. Hand corrections live in ``corrections.jsonl``
+``bot.domain.intake_eval.load_records``. Hand corrections live in ``data/intake-label-fixes.jsonl``
 (text → fields to overwrite) and are applied last, so a re-import keeps them.
 """
 
@@ -17,14 +17,15 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 EVAL_SET = HERE.parent.parent / "tests" / "data" / "intake_eval.jsonl"
+FIXES = HERE.parent / "intake-label-fixes.jsonl"
 
 
 def main(paths: list[str]) -> int:
     from bot.domain.intake_eval import load_records
 
     corrections = {}
-    if (HERE / "corrections.jsonl").exists():
-        for line in (HERE / "corrections.jsonl").read_text(encoding="utf-8").splitlines():
+    if FIXES.exists():
+        for line in FIXES.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 fix = json.loads(line)
                 corrections[fix.pop("text")] = fix

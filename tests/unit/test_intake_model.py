@@ -116,3 +116,12 @@ def test_a_category_only_the_deployment_added_comes_from_the_rules() -> None:
     parser = IntakeParser(vocabulary, IntakeModel.shipped())
     intake = parser.parse("楼道里猫咪乱叫 晚上睡不着")
     assert intake.is_request and intake.category == "pets"
+
+
+def test_a_message_written_to_the_bot_meets_a_lower_bar(small_model: IntakeModel) -> None:
+    from bot.domain.intake import Blend
+
+    parser = IntakeParser(model=small_model,
+                          blend=Blend(request_threshold=1.01, addressed_threshold=0.0))
+    assert not parser.parse("楼道灯坏了").is_request
+    assert parser.parse("楼道灯坏了", addressed=True).is_request
