@@ -148,8 +148,8 @@ class Blend:
     # Written to the bot in a private chat: chit-chat is rare there and a false ticket
     # bothers nobody else, so the bar is lower.
     addressed_threshold: float = 0.3
-    emergency_request_floor: float = 0.2  # a rule emergency needs this request probability
-    emergency_veto: float = 0.05  # ... and this emergency probability
+    emergency_request_floor: float = 0.3  # a rule emergency needs this request probability
+    emergency_veto: float = 0.2  # ... and this emergency probability
     emergency_alone: float = 0.3  # the model alone calls an emergency from here
     rule_category_below: float = 0.0  # the rules' category wins under this model confidence
 
