@@ -125,3 +125,12 @@ def test_a_message_written_to_the_bot_meets_a_lower_bar(small_model: IntakeModel
                           blend=Blend(request_threshold=1.01, addressed_threshold=0.0))
     assert not parser.parse("楼道灯坏了").is_request
     assert parser.parse("楼道灯坏了", addressed=True).is_request
+
+
+def test_a_long_letter_meets_a_lower_bar(small_model: IntakeModel) -> None:
+    from bot.domain.intake import Blend
+
+    parser = IntakeParser(model=small_model,
+                          blend=Blend(request_threshold=1.01, long_threshold=0.0, long_chars=20))
+    assert not parser.parse("楼道灯坏了").is_request
+    assert parser.parse("尊敬的领导：我们单元的楼道灯已经坏了一个多月，晚上老人上下楼很不方便。").is_request
