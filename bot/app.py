@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import NetworkError
 from telegram.ext import ApplicationBuilder, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
@@ -15,7 +16,7 @@ import handlers
 from bot.broadcast import NoticeBroadcaster
 from bot.config import Config, time_limits
 from bot.domain.clock import Clock, SystemClock
-from bot.domain.intake import IntakeParser, Vocabulary
+from bot.domain.intake import IntakeModel, IntakeParser, Vocabulary
 from bot.domain.loop import SlaPolicy
 from bot.domain.models import Urgency
 from bot.domain.schedule import parse_clock
@@ -49,11 +50,15 @@ ALLOWED_UPDATES = Update.ALL_TYPES
 
 
 def build_parser(config: Config) -> IntakeParser:
-    """The request recogniser with the deployment's extra vocabulary (checked at config time)."""
+    """The request recogniser: rules with the deployment's extra vocabulary, and the model
+    `[intake] model` names (the shipped one by default); both checked at config time."""
     vocabulary = Vocabulary.default()
     if config.intake.vocabulary:
         vocabulary = vocabulary.merged_with(config.intake.vocabulary)
-    return IntakeParser(vocabulary)
+    model = (
+        IntakeModel.load(Path(config.intake.model)) if config.intake.model else IntakeModel.shipped()
+    )
+    return IntakeParser(vocabulary, model)
 
 
 async def build_services(config: Config, clock: Clock) -> Services:

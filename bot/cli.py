@@ -1,4 +1,5 @@
-"""The `gridbot` command: run, check-config, init, demo, stats, export, backup, eval-intake.
+"""The `gridbot` command: run, check-config, init, demo, stats, export, backup, and the
+recogniser's eval-intake and train-intake.
 
 Every failure an operator can cause ends in one line on stderr and exit status 2; a
 reader that goes away (`gridbot export | head`) ends the command quietly.
@@ -76,34 +77,156 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "eval-intake", help="measure the request recogniser on a labelled JSONL file"
     )
-    evaluate.add_argument("file", help="JSONL: text, is_request, category, urgency, building, unit, room")
+    evaluate.add_argument("file", nargs="?", default=None,
+                          help="JSONL: text, is_request, category, urgency, building, unit, room")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("-c", "--config", default=None,
-                          help="use this config's [intake] vocabulary too")
+                          help="use this config's [intake] vocabulary and model too")
+    evaluate.add_argument("--from-db", action="store_true",
+                          help="measure on the deployment's own corrections (needs -c)")
+    evaluate.add_argument("--model", default=None,
+                          help="a model file (default: the config's, else the shipped one)")
+    evaluate.add_argument("--rules-only", action="store_true", help="the rules without a model")
+    train = commands.add_parser(
+        "train-intake", help="train the request model, or adapt it to a deployment's corrections"
+    )
+    train.add_argument("data", nargs="*",
+                       help="labelled JSONL files: train from scratch on them (with --from-db, "
+                            "the corrections are added)")
+    train.add_argument("-c", "--config", default=None,
+                       help="config whose database and vocabulary to use")
+    train.add_argument("--from-db", action="store_true",
+                       help="learn from the /category corrections and [不是报事] withdrawals "
+                            "in the database (needs -c); without data files the shipped model "
+                            "is adapted to them")
+    train.add_argument("--base", default=None,
+                       help="adapt this model file instead of the shipped one")
+    train.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
+    train.add_argument("--steps", type=int, default=None, help="optimiser steps")
     return parser
 
 
-def _eval_intake(path: str, as_json: bool, config_path: str | None) -> int:
+def _intake_usage_ok(args: argparse.Namespace, has_input: bool, wanted: str) -> bool:
+    """Say what is missing from an eval-intake or train-intake command line."""
+    if not has_input:
+        print(f"gridbot: {args.command}: give {wanted}", file=sys.stderr)
+        return False
+    if args.from_db and not args.config:
+        print(f"gridbot: {args.command} --from-db: -c config.toml names the database",
+              file=sys.stderr)
+        return False
+    return True
+
+
+def _intake_inputs(config_path: str | None) -> tuple[Any, Any]:
+    """The vocabulary and the configured model file (or None) of ``config_path``."""
+    from bot.domain.intake import Vocabulary
+
+    vocabulary = Vocabulary.default()
+    config = load_config(Path(config_path)) if config_path else None
+    if config is not None and config.intake.vocabulary:
+        vocabulary = vocabulary.merged_with(config.intake.vocabulary)
+    return vocabulary, config
+
+
+async def _db_examples(config: Config) -> list[Any]:
+    from bot.storage.database import Database
+    from bot.storage.intake_examples import IntakeExampleRepository
+
+    db = await Database.open(config.database.path)
+    try:
+        await db.migrate()
+        return await IntakeExampleRepository.all(db)
+    finally:
+        await db.close()
+
+
+def _eval_intake(args: argparse.Namespace) -> int:
     import json
 
-    from bot.domain.intake import IntakeParser, Vocabulary
+    from bot.domain.intake import IntakeParser
     from bot.domain.intake_eval import evaluate, format_report, load_records, report_as_json
+    from bot.domain.intake_model import IntakeModel, ModelError
 
-    try:
-        records = load_records(Path(path))
-    except (OSError, ValueError) as exc:
-        print(f"gridbot: {path}: {exc}", file=sys.stderr)
+    if not _intake_usage_ok(args, (args.file is None) != (not args.from_db),
+                            "a JSONL file or --from-db"):
         return EXIT_CONFIG
-    vocabulary = Vocabulary.default()
-    if config_path:
-        config = load_config(Path(config_path))
-        if config.intake.vocabulary:
-            vocabulary = vocabulary.merged_with(config.intake.vocabulary)
-    report = evaluate(IntakeParser(vocabulary), records)
-    if as_json:
+    vocabulary, config = _intake_inputs(args.config)
+    try:
+        if args.from_db:
+            records = asyncio.run(_db_examples(config))
+        else:
+            records = load_records(Path(args.file))
+    except (OSError, ValueError) as exc:
+        print(f"gridbot: {args.file}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    model = None
+    try:
+        if args.model:
+            model = IntakeModel.load(Path(args.model))
+        elif config is not None and config.intake.model:
+            model = IntakeModel.load(Path(config.intake.model))
+        elif not args.rules_only:
+            model = IntakeModel.shipped()
+    except ModelError as exc:
+        print(f"gridbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    report = evaluate(IntakeParser(vocabulary, model), records)
+    if args.json:
         print(json.dumps(report_as_json(report), ensure_ascii=False))
     else:
         print(format_report(report))
+    return 0
+
+
+def _train_intake(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from bot.domain.intake import IntakeParser
+    from bot.domain.intake_eval import evaluate, format_report, load_records
+    from bot.domain.intake_model import IntakeModel
+    from bot.domain.intake_training import (
+        ADAPT_SETTINGS,
+        TrainingSettings,
+        examples_from_records,
+        train,
+    )
+
+    if not _intake_usage_ok(args, bool(args.data or args.from_db),
+                            "labelled JSONL files and/or --from-db"):
+        return EXIT_CONFIG
+    vocabulary, config = _intake_inputs(args.config)
+    try:
+        records = [record for path in args.data for record in load_records(Path(path))]
+        corrections = asyncio.run(_db_examples(config)) if args.from_db else []
+        base = None
+        if not args.data:
+            base = IntakeModel.load(Path(args.base)) if args.base else IntakeModel.shipped()
+    except (OSError, ValueError) as exc:  # ModelError is a ValueError
+        print(f"gridbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.from_db and not corrections:
+        print("gridbot: the database holds no corrections yet (/category or [不是报事])",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    settings = ADAPT_SETTINGS if base is not None else TrainingSettings()
+    if args.steps:
+        settings = replace(settings, steps=args.steps)
+    # A correction is the street's own word on its own chat: it counts three times.
+    examples = examples_from_records(records, vocabulary) + examples_from_records(
+        corrections, vocabulary, weight=3.0
+    )
+    model = train(examples, settings, base=base)
+    model.save(Path(args.output))
+    what = f"{len(records)} labelled messages" if records else "the shipped model"
+    if corrections:
+        what += f" + {len(corrections)} corrections"
+        before = evaluate(IntakeParser(vocabulary, base or IntakeModel.shipped()), corrections,
+                          timed=False)
+        after = evaluate(IntakeParser(vocabulary, model), corrections, timed=False)
+        print("on the corrections, before:\n" + format_report(before, worst=0))
+        print("after:\n" + format_report(after, worst=0))
+    print(f"gridbot: wrote {args.output} ({len(model.grams)} features) from {what}")
     return 0
 
 
@@ -287,7 +410,9 @@ def _main(args: argparse.Namespace) -> int:
         return _init(args.path, args.force)
     try:
         if args.command == "eval-intake":
-            return _eval_intake(args.file, args.json, args.config)
+            return _eval_intake(args)
+        if args.command == "train-intake":
+            return _train_intake(args)
         if args.command in ("stats", "export"):
             return asyncio.run(_offline_report(args, load_config(Path(args.config))))
         config = load_config(Path(args.config))

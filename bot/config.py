@@ -115,6 +115,8 @@ class IntakeConfig:
     max_tickets_per_hour: int = 10
     # Extra vocabulary, same structure as bot/domain/data/intake_vocabulary.toml.
     vocabulary: dict[str, Any] = field(default_factory=dict)
+    # A model file written by `gridbot train-intake`; empty: the shipped model.
+    model: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +398,13 @@ def _check_semantics(where: str, config: Config) -> None:
             Vocabulary.default().merged_with(config.intake.vocabulary)
         except VocabularyError as exc:
             raise ConfigError(f"{where}: [intake] vocabulary: {exc}") from None
+    if config.intake.model:
+        from bot.domain.intake_model import IntakeModel, ModelError
+
+        try:
+            IntakeModel.load(Path(config.intake.model))
+        except ModelError as exc:
+            raise ConfigError(f"{where}: [intake] model: {exc}") from None
     if not config.database.path:
         raise ConfigError(f"{where}: [database] path: must not be empty")
 

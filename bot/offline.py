@@ -119,9 +119,13 @@ class OfflineBot:
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
 
-    async def restart(self) -> None:
-        """Stop the bot and start it again on the same database and emulator."""
+    async def restart(self, settings: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """Stop the bot and start it again on the same database and emulator.
+
+        ``settings`` tables replace the ones given at construction (a new ``[intake] model``).
+        """
         await self._stop_application()
+        self._settings.update({k: dict(v) for k, v in (settings or {}).items()})
         await self._start_application()
 
     async def __aenter__(self) -> OfflineBot:

@@ -26,6 +26,11 @@ How a message is read
        a lift with someone inside; outage and hazard words; a hazard next to a
        vulnerable person; a lift down at or above ``high_rise_floor``).
     5. Located (``intake_location``; the canonical forms are documented there).
+    6. With a model (``intake_model``, the default in the bot): the rules read only the
+       first ``RULE_CHARS`` characters, and what they saw becomes signals the model reads
+       beside the character n-grams. The model decides request or not and the category;
+       the rules' emergency stands unless the model is sure there is none (``Blend``).
+       Hypotheticals ("万一着火", "what if") never make an emergency.
 """
 
 from __future__ import annotations
@@ -37,11 +42,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from bot.domain.intake_location import Location, mentions_a_place, read_location
+from bot.domain.intake_model import SIGNAL_MARK, IntakeModel, ModelScores
 from bot.domain.intake_normalise import MAX_CHARS, Normaliser
 from bot.domain.intake_scan import (
     EMERGENCY_EVIDENCE,
     PROBLEM_EVIDENCE,
     SUBJECT_POINTS,
+    Entry,
     Hit,
     Scanner,
 )
@@ -62,7 +69,9 @@ __all__ = [
     "Category",
     "CategoryWords",
     "Intake",
+    "IntakeModel",
     "IntakeParser",
+    "Blend",
     "Location",
     "Vocabulary",
     "VocabularyError",
@@ -107,12 +116,46 @@ _DANGER_COUNTER_WEIGHTS: Mapping[str, float] = MappingProxyType(
 )
 _FUTURE_WEIGHT = 1.0
 _FUTURE_OUTAGE_WEIGHT = 2.0  # "明天停水" is a notice however it is phrased
+# With a model, the rules read this much of a message: where a resident names the danger
+# and the place. The model reads the rest (``intake_model.MAX_MODEL_CHARS``).
+RULE_CHARS = 160
+LOCATION_CHARS = 300
 _MIN_EVIDENCE = 2.0
 _MIN_NET = 1.0
 _MAX_REASONS = 10
 _COUNTER_ROLES = frozenset(NON_REQUEST_KINDS)
 _RECURRENCE = frozenset({"problem", "emergency", "high"})  # after a fix word: it broke again
+_SIGNAL_CACHE_SIZE = 8192
+_IMAGINABLE = frozenset({"emergency", "trapped", "high"})
+_IMAGINED_REACH = 16
+_HYPOTHETICAL_RE = re.compile(r"万一|假如|假设|如果|要是哪天|要是|哪天|what if|\bif\b|in case")
+_CLAUSE_END_RE = re.compile(r"[。！？!?.,，;；]")
 _PHONE_RE = re.compile(r"(?<!\d)\d(?:[- ]?\d){9,11}(?!\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class Blend:
+    """How the learned model and the rules decide together (chosen by cross-validation,
+    ``bench/intake_quality.py``).
+
+    The model decides request or not, and the category. An emergency the rules read
+    (a danger word or situation) stands unless the model is sure the message is no request
+    at all (news, a story, a tip) or sure it is no emergency; one the model alone is sure
+    of stands too. Location is the rules' alone.
+    """
+
+    request_threshold: float = 0.6
+    # Written to the bot in a private chat: chit-chat is rare there and a false ticket
+    # bothers nobody else, so the bar is lower.
+    addressed_threshold: float = 0.3
+    # A long message (a letter to the community) is rarely chit-chat: a lower bar reads
+    # 97-98 % of the letters in cross-validation instead of 94 %.
+    long_threshold: float = 0.3
+    long_chars: int = 100
+    emergency_request_floor: float = 0.3  # a rule emergency needs this request probability
+    emergency_veto: float = 0.2  # ... and this emergency probability
+    emergency_alone: float = 0.3  # the model alone calls an emergency from here
+    rule_category_below: float = 0.0  # the rules' category wins under this model confidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,25 +173,158 @@ class Intake:
 class IntakeParser:
     """Reads resident messages with one vocabulary; build once, call ``parse`` often."""
 
-    def __init__(self, vocabulary: Vocabulary | None = None) -> None:
+    def __init__(
+        self,
+        vocabulary: Vocabulary | None = None,
+        model: IntakeModel | None = None,
+        blend: Blend | None = None,
+    ) -> None:
+        """``model=None`` reads with the rules alone; ``IntakeModel.shipped()`` is the default
+        the bot runs with (``bot.app.build_parser``)."""
         self.vocabulary = vocabulary or Vocabulary.default()
+        self.model = model
+        self.model_categories = frozenset(model.categories) if model else frozenset()
+        self.blend = blend or Blend()
         self._normaliser = Normaliser(self.vocabulary.traditional, self.vocabulary.dialect)
         self._scanner = Scanner(self.vocabulary, self._normaliser)
+        # Signal names per (vocabulary entry, negated): a few thousand at most.
+        self._signal_names: dict[tuple[Entry, bool], tuple[str, ...]] = {}
 
     def parse_location(self, text: str) -> Location:
         """Where the message says the problem is; empty ``Location`` when it does not."""
         return read_location(self._normaliser.text(text))
 
-    def parse(self, text: str) -> Intake:
-        """Decide whether ``text`` is a request and read its category, urgency and place."""
+    def parse(self, text: str, *, addressed: bool = False) -> Intake:
+        """Decide whether ``text`` is a request and read its category, urgency and place.
+
+        ``addressed``: written to the bot itself (a private chat), not to a group.
+        """
+        read = self._read(text)
+        if read is None:
+            return Intake(False, OTHER, Urgency.NORMAL, Location(), 1.0, ("empty",))
+        normalised, hits, location, by_rules, (rule_urgency, urgency_reasons) = read
+        if self.model is None:
+            return by_rules
+        signals = self._signals(hits, location, by_rules, rule_urgency)
+        scores = self.model.score(normalised, signals)
+        return self._blend(
+            normalised, by_rules, scores, rule_urgency, urgency_reasons, location, addressed
+        )
+
+    def signals(self, text: str) -> tuple[str, frozenset[str]]:
+        """``text`` as the model reads it: normalised, and what the rules saw in it."""
+        read = self._read(text)
+        if read is None:
+            return "", frozenset()
+        normalised, hits, location, by_rules, (rule_urgency, _) = read
+        return normalised, self._signals(hits, location, by_rules, rule_urgency)
+
+    def _read(
+        self, text: str
+    ) -> tuple[str, list[Hit], Location, Intake, tuple[Urgency, list[str]]] | None:
         normalised = self._normaliser.text(text) if isinstance(text, str) else ""
         if not normalised.strip():
-            return Intake(False, OTHER, Urgency.NORMAL, Location(), 1.0, ("empty",))
-        hits = self._scanner.scan(normalised)
-        location = read_location(normalised) if mentions_a_place(normalised) else Location()
-        return self._decide(normalised, hits, location)
+            return None
+        # The rules read the head of a long message (their cost grows with every
+        # character); the model reads on to MAX_MODEL_CHARS.
+        head = normalised[:RULE_CHARS] if self.model is not None else normalised
+        hits = self._scanner.scan(head)
+        place = normalised[:LOCATION_CHARS]
+        location = read_location(place) if mentions_a_place(place) else Location()
+        urgency = self._urgency(hits, location, head)
+        return normalised, hits, location, self._decide(head, hits, location, urgency), urgency
 
-    def _decide(self, text: str, hits: list[Hit], location: Location) -> Intake:
+    def _signals(
+        self, hits: list[Hit], location: Location, by_rules: Intake, rule_urgency: Urgency
+    ) -> frozenset[str]:
+        found: set[str] = set()
+        names = self._signal_names
+        for hit in hits:
+            key = (hit.entry, hit.negated)
+            named = names.get(key)
+            if named is None:
+                named = _entry_signals(hit.entry, hit.negated)
+                if len(names) < _SIGNAL_CACHE_SIZE:  # pattern matches are open-ended
+                    names[key] = named
+            found.update(named)
+        if by_rules.is_request:
+            found.add(f"{SIGNAL_MARK}R:request")
+            found.add(f"{SIGNAL_MARK}R:c:{by_rules.category}")
+        if rule_urgency is not Urgency.NORMAL:
+            found.add(f"{SIGNAL_MARK}R:u:{rule_urgency.value}")
+        if not location.is_empty():
+            found.add(f"{SIGNAL_MARK}place")
+        return frozenset(found)
+
+    def _blend(
+        self,
+        normalised: str,
+        by_rules: Intake,
+        scores: ModelScores,
+        rule_urgency: Urgency,
+        urgency_reasons: list[str],
+        location: Location,
+        addressed: bool,
+    ) -> Intake:
+        blend = self.blend
+        rule_emergency = by_rules.is_request and rule_urgency is Urgency.EMERGENCY
+        threshold = blend.request_threshold
+        if addressed:
+            threshold = blend.addressed_threshold
+        elif len(normalised) >= blend.long_chars:
+            threshold = blend.long_threshold
+        is_request = scores.request >= threshold
+        emergency = (
+            rule_emergency
+            and scores.request >= blend.emergency_request_floor
+            and scores.emergency >= blend.emergency_veto
+        ) or (is_request and scores.emergency >= blend.emergency_alone)
+        is_request = is_request or emergency
+        model_reason = f"model {scores.request:.2f}"
+        if not is_request:
+            return Intake(
+                False,
+                OTHER,
+                Urgency.NORMAL,
+                location,
+                round(1.0 - scores.request, 3),
+                (model_reason, *by_rules.reasons)[:_MAX_REASONS],
+            )
+        if emergency:
+            urgency = Urgency.EMERGENCY
+            if not rule_emergency:
+                urgency_reasons = [f"model {scores.emergency:.2f}→emergency"]
+        elif rule_urgency is Urgency.HIGH or scores.urgency == "high":
+            urgency = Urgency.HIGH
+        else:
+            urgency = Urgency.NORMAL
+            urgency_reasons = []
+        category = scores.category
+        if by_rules.is_request and (
+            by_rules.category not in self.model_categories
+            or scores.category_confidence < blend.rule_category_below
+        ):
+            # A category the deployment added to the vocabulary (only the rules know it),
+            # or a model unsure of its own.
+            category = by_rules.category
+        reasons = [model_reason, f"model→{category}", *urgency_reasons]
+        reasons += [reason for reason in by_rules.reasons if reason not in reasons]
+        return Intake(
+            True,
+            category,
+            urgency,
+            location,
+            round(max(scores.request, 0.5), 3),
+            tuple(reasons[:_MAX_REASONS]),
+        )
+
+    def _decide(
+        self,
+        text: str,
+        hits: list[Hit],
+        location: Location,
+        urgency_read: tuple[Urgency, list[str]],
+    ) -> Intake:
         has_askable = any(hit.entry.askable_subject and not hit.negated for hit in hits)
         has_subject = any(hit.entry.points and not hit.negated for hit in hits)
         last_contrast = max(
@@ -226,7 +402,7 @@ class IntakeParser:
             )
 
         category = self._category(hits)
-        urgency, urgency_reasons = self._urgency(hits, location)
+        urgency, urgency_reasons = urgency_read
         reasons = []
         for hit in hits:
             if hit.negated:
@@ -274,12 +450,17 @@ class IntakeParser:
         # Ties go to the category named first: residents lead with what is broken.
         return max(scores, key=lambda code: (scores[code], -first_seen[code]))
 
-    def _urgency(self, hits: list[Hit], location: Location) -> tuple[Urgency, list[str]]:
+    def _urgency(
+        self, hits: list[Hit], location: Location, text: str = ""
+    ) -> tuple[Urgency, list[str]]:
         first: dict[str, str] = {}
         for hit in hits:
-            if not hit.negated:
-                for role in hit.entry.roles:
-                    first.setdefault(role, hit.word)
+            if hit.negated:
+                continue
+            for role in hit.entry.roles:
+                if role in _IMAGINABLE and _imagined(text, hit.start):
+                    continue  # "万一着火了怎么办": a worry, not a fire
+                first.setdefault(role, hit.word)
         if "emergency" in first:
             return Urgency.EMERGENCY, [f"{first['emergency']}→emergency"]
         if "lift" in first and "trapped" in first:
@@ -297,6 +478,22 @@ class IntakeParser:
         ):
             return Urgency.HIGH, [f"{first['lift']}+{floor}楼→high"]
         return Urgency.NORMAL, []
+
+
+def _entry_signals(entry: Entry, negated: bool) -> tuple[str, ...]:
+    """The signal names one vocabulary word gives the model: its roles, its categories."""
+    if negated:
+        return tuple(f"{SIGNAL_MARK}!{role}" for role in entry.roles)
+    return tuple(SIGNAL_MARK + role for role in entry.roles) + tuple(
+        f"{SIGNAL_MARK}c:{code}" for code, _ in entry.points
+    )
+
+
+def _imagined(text: str, start: int) -> bool:
+    """Whether a hypothetical ("万一", "如果", "what if") opens the clause before ``start``."""
+    before = text[max(0, start - _IMAGINED_REACH) : start]
+    found = _HYPOTHETICAL_RE.search(before)
+    return found is not None and not _CLAUSE_END_RE.search(before, found.end())
 
 
 def _likelihood(net: float) -> float:

@@ -20,10 +20,11 @@ from bot.domain.tickets import (
     TicketStatus,
     is_probable_duplicate,
 )
+from bot.services.timers import TimerService
 from bot.storage.database import Database, Transaction
+from bot.storage.intake_examples import IntakeExampleRepository
 from bot.storage.tickets import NewTicket, TicketRepository
 from bot.storage.timers import NewTimer
-from bot.services.timers import TimerService
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class TicketService:
                 return IntakeOutcome(IntakeResult.ALREADY, ticket,
                                      acknowledged=ticket.ack_message_id is not None)
         text = report.text.strip()[:MAX_TICKET_TEXT]
-        parsed = self.parser.parse(text)
+        parsed = self.parser.parse(text, addressed=report.private)
         if not parsed.is_request and not report.forced:
             return IntakeOutcome(IntakeResult.IGNORED, intake=parsed)
         now = self._clock.now()
@@ -262,6 +263,12 @@ class TicketService:
                 from_states=frozenset({TicketStatus.OPEN}), actor_id=actor_id,
                 now=self._clock.now(),
             )
+            if previous is not None:
+                # The recogniser misread it: keep it as an example of what is not a request.
+                await IntakeExampleRepository.record(
+                    tx, ticket.id, ticket.text, category=None, actor_id=actor_id,
+                    now=self._clock.now(),
+                )
         if previous is None:
             raise UserError("ticket_not_cancellable", id=ticket.id)
         return await self._must_get(ticket_id)
@@ -276,6 +283,11 @@ class TicketService:
         async with self._db.transaction() as tx:
             await TicketRepository.set_category(tx, ticket.id, code, actor_id=actor_id,
                                                 now=self._clock.now())
+            # Who must act, in the street's own words: an example for `gridbot train-intake`.
+            await IntakeExampleRepository.record(
+                tx, ticket.id, ticket.text, category=code, actor_id=actor_id,
+                now=self._clock.now(),
+            )
         return await self._must_get(ticket_id)
 
     async def attach(

@@ -305,4 +305,18 @@ MIGRATIONS: tuple[str, ...] = (
         set_at  INTEGER NOT NULL
     );
     """,
+    # Intake learns from use: every /category correction and every [不是报事] withdrawal
+    # is a labelled example (the latest human word per ticket wins). `gridbot eval-intake
+    # --from-db` measures on them, `gridbot train-intake --from-db` adapts the model.
+    """
+    CREATE TABLE intake_examples (
+        ticket_id  INTEGER PRIMARY KEY REFERENCES tickets(id),
+        text       TEXT NOT NULL,
+        is_request INTEGER NOT NULL CHECK (is_request IN (0, 1)),
+        category   TEXT,                 -- null for a withdrawal
+        kind       TEXT NOT NULL CHECK (kind IN ('category', 'withdrawn')),
+        actor_id   INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    """,
 )

@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"precision", "recall", "f1", "false_ticket_rate", "category_accuracy",
-        "emergency_recall", "location_exact", "messages_per_second", "n"}
+        "emergency_recall", "emergency_precision", "urgency_accuracy", "location_exact",
+        "messages_per_second", "n", "category_confusion"}
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

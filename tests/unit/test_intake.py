@@ -95,6 +95,16 @@ def test_default_categories_are_the_published_codes_with_labels() -> None:
         "楼下配电箱冒火花了",
         "11栋9楼有户人家窗户往外冒火",
         "there's a strong smell of gas in building 9",
+        # Situations, not keywords (issue #11).
+        "601的王老头三天没开门了 报纸堆在门口 打电话也不接",
+        "消防车被堵在小区门口进不来！！谁的白色轿车 赶紧来挪",
+        "12栋楼下一条大狗追着咬孩子 已经咬了一个",
+        "5号楼电梯卡住了 里头有个孕妇 喊半天了",
+        "楼上阳台的花盆在往外掉 已经掉了一个 下面好多小孩在玩",
+        "我外婆住在二单元401 我们打了一上午电话没人接 她有心脏病",
+        "谁看到一个三岁左右的小女孩 刚刚在滑梯那里玩 一转眼就不见了！！",
+        "LIFT STUCK building 4 with my grandma inside",
+        "The ambulance can't get through the gate, a black SUV is blocking it",
     ],
 )
 def test_danger_to_life_is_an_emergency(parser: IntakeParser, text: str) -> None:
@@ -622,3 +632,11 @@ def test_the_first_character_index_finds_what_one_big_regex_finds(text: str) -> 
         index = found.lastindex or 0
         expected[found.start()] = (found.start() + len(found.group(index)), index)
     assert finder.find(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["万一电梯困人了怎么办", "如果着火了往哪跑", "楼道堆满杂物 万一着火怎么办 请物业清理"],
+)
+def test_a_hypothetical_danger_is_no_emergency(parser: IntakeParser, text: str) -> None:
+    assert resident_says(parser, text).urgency is not Urgency.EMERGENCY

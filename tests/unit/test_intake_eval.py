@@ -67,11 +67,22 @@ def test_json_report_has_exactly_the_headline_keys(report: EvalReport) -> None:
         "false_ticket_rate",
         "category_accuracy",
         "emergency_recall",
+        "emergency_precision",
+        "urgency_accuracy",
         "location_exact",
         "messages_per_second",
         "n",
+        "category_confusion",
     }
     json.dumps(report_as_json(report))
+
+
+def test_json_report_holds_the_category_confusion_matrix(report: EvalReport) -> None:
+    matrix = report_as_json(report)["category_confusion"]
+    detected = sum(count for row in matrix.values() for count in row.values())
+    right = sum(row.get(expected, 0) for expected, row in matrix.items())
+    assert right / detected == pytest.approx(report.category_accuracy)
+    assert set(matrix) <= set(CATEGORY_CODES)
 
 
 def test_text_report_is_readable(report: EvalReport) -> None:
@@ -114,6 +125,7 @@ def test_metrics_are_computed_as_defined() -> None:
     assert report.category_accuracy == pytest.approx(1 / 2)
     assert report.emergency_recall == pytest.approx(1 / 2)
     assert report.location_exact == pytest.approx(3 / 3)
+    assert report.emergency_precision == 1.0 and report.urgency_accuracy == 1.0
     assert report.messages_per_second > 0
     kinds = [mistake.kind for mistake in report.mistakes]
     assert kinds[0] == "missed request"  # a missed emergency is the worst mistake
