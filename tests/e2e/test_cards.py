@@ -175,7 +175,7 @@ async def test_duty_cards_and_alerts_work_for_duty_staff_only(
         assert "#1 已认领" in claimed.text_in(DUTY_COMMUNITY)
         assert await status_of(bot) == ("claimed", None, "community", DUTY_OFFICER)
         # A normal ticket's duty card, replied to.
-        await reported(bot, chat, "小区外墙瓷砖松动 随时会掉下来")
+        await reported(bot, chat, "马路上的窨井盖碎了 一个大洞")
         escalated = await bot.says(chat, HEAD, "/escalate 2 需要维修基金")
         [card] = escalated.in_chat(DUTY_COMMUNITY)
         assert "⬆️" in card["text"] and "（1小时内）" in card["text"]  # high urgency

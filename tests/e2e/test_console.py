@@ -200,7 +200,7 @@ async def test_duty_staff_see_what_was_escalated_to_them_and_lose_it_with_the_ro
 ) -> None:
     chat, other = await two_grids(bot)
     bot.person(DUTY_OFFICER, "社区值班员")
-    await bot.says(chat, RESIDENT, "小区外墙瓷砖松动 随时会掉下来")
+    await bot.says(chat, RESIDENT, "马路上的窨井盖碎了 一个大洞")
     await bot.says(other, RESIDENT, "5栋门口垃圾没人清理")
     async with logged_in(bot, HEAD) as head:
         escalated = await head.post("/tickets/1/escalate",

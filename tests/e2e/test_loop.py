@@ -254,7 +254,7 @@ async def test_escalation_posts_to_the_duty_chat_where_duty_staff_claim(
     bot = await duty_bot(tmp_path, clock)
     try:
         chat = await bound_grid(bot)
-        await reported(bot, chat, "小区外墙瓷砖松动 随时会掉下来")
+        await reported(bot, chat, "马路上的窨井盖碎了 一个大洞")
         reply = await bot.says(chat, HEAD, "/escalate 1")
         assert "请写明上报原因" in reply.text_in(chat)
         reply = await bot.says(chat, HEAD, "/escalate 1 需要社区协调维修基金")
