@@ -37,6 +37,26 @@ def shipped_templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+def template_environment(override_dir: str | Path | None) -> jinja2.Environment:
+    """The one jinja2 set-up for the bot's messages and the console's pages: the operator's
+    folder first, then the shipped templates; autoescaped, strict about undefined names."""
+    search = [Path(override_dir)] if override_dir else []
+    search.append(shipped_templates_dir())
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(p) for p in search]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        # Templates do not change under a running bot; don't stat the file per message.
+        auto_reload=False,
+        # Block-only lines are written as `%% if …` line statements, which vanish whole;
+        # inline `{% if %}` then keeps the line's own newline (trim_blocks would eat it).
+        line_statement_prefix="%%",
+        line_comment_prefix="%#",
+        trim_blocks=False,
+        lstrip_blocks=True,
+    )
+
+
 def mention(person: Person | None, fallback: str = "?") -> Markup:
     """A clickable mention that works without a username (tg://user links)."""
     if person is None:
@@ -94,21 +114,7 @@ class Renderer:
         self.default_locale = default_locale
         self.tz = tz or ZoneInfo("Asia/Shanghai")
         self.locales = tuple(locales)
-        search = [Path(override_dir)] if override_dir else []
-        search.append(shipped_templates_dir())
-        self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(p) for p in search]),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            # Templates do not change under a running bot; don't stat the file per message.
-            auto_reload=False,
-            # Block-only lines are written as `%% if …` line statements, which vanish whole;
-            # inline `{% if %}` then keeps the line's own newline (trim_blocks would eat it).
-            line_statement_prefix="%%",
-            line_comment_prefix="%#",
-            trim_blocks=False,
-            lstrip_blocks=True,
-        )
+        self._env = template_environment(override_dir)
         self._env.filters["mention"] = mention
         self._env.filters["shorten"] = shorten
         # Kept for templates that mask explicitly; public audiences are masked whole anyway.

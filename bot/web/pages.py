@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import jinja2
-
 from bot.domain.privacy import mask_personal
 from bot.render import (
     mention,
@@ -25,6 +23,7 @@ from bot.render import (
     readable_seconds,
     shipped_templates_dir,
     shorten,
+    template_environment,
 )
 
 
@@ -71,17 +70,9 @@ def bars(values: list[tuple[str, float | None]], *, as_percent: bool = False,
 class Pages:
     def __init__(self, override_dir: str | Path | None, tz: ZoneInfo,
                  helpers: dict[str, Callable[..., Any]]) -> None:
+        self._env = template_environment(override_dir)
         roots = [Path(override_dir)] if override_dir else []
         roots.append(shipped_templates_dir())
-        self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(p) for p in roots]),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            auto_reload=False,
-            line_statement_prefix="%%",
-            line_comment_prefix="%#",
-            lstrip_blocks=True,
-        )
         self._tz = tz
         # The chat templates' filters, for the macros the console shares with them.
         self._env.filters.update(shorten=shorten, maskphones=mask_personal, mention=mention,
