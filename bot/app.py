@@ -55,9 +55,8 @@ def build_parser(config: Config) -> IntakeParser:
     vocabulary = Vocabulary.default()
     if config.intake.vocabulary:
         vocabulary = vocabulary.merged_with(config.intake.vocabulary)
-    model = (
-        IntakeModel.load(Path(config.intake.model)) if config.intake.model else IntakeModel.shipped()
-    )
+    model_path = config.intake.model
+    model = IntakeModel.load(Path(model_path)) if model_path else IntakeModel.shipped()
     return IntakeParser(vocabulary, model)
 
 
@@ -133,7 +132,7 @@ def arm_timers_with_job_queue(application: GridApplication, timers: TimerService
     timers.set_arm_callback(arm)
 
 
-class _StoreBeforeConfirming(ExtBot[None]):
+class _StoreBeforeConfirming(ExtBot[int]):
     """An ExtBot whose getUpdates stores each batch in the inbox before returning it.
 
     PTB's updater asks again (confirming the batch's offset) as soon as it has queued a

@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from telegram.error import TelegramError
+
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.config import Config, config_from_mapping
 from bot.domain.clock import Clock, FakeClock
@@ -93,13 +95,15 @@ class OfflineBot:
         assert application.updater is not None
         await application.updater.start_polling(
             poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES,
-            # As run_polling does: polling errors go to the error handlers (handlers.chats).
-            error_callback=lambda error: application.create_task(
-                application.process_error(update=None, error=error)
-            ),
+            error_callback=lambda error: self._report_polling_error(application, error),
         )
         await application.start()
         self.application = application
+
+    @staticmethod
+    def _report_polling_error(application: GridApplication, error: TelegramError) -> None:
+        """As run_polling does: polling errors go to the error handlers (handlers.chats)."""
+        application.create_task(application.process_error(update=None, error=error))
 
     async def stop(self) -> None:
         await self._stop_application()
@@ -140,7 +144,8 @@ class OfflineBot:
         assert self.application is not None and self.application.bot_data.runtime is not None
         return self.application.bot_data.runtime
 
-    async def settle(self, timeout: float = 10.0) -> None:
+    # A bound on the wait, not a cancellation scope: callers only ever lengthen it (floods).
+    async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has taken every update and finished handling it.
 
         That includes notice runs sending in the background (and those resumed at start).
