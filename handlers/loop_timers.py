@@ -4,16 +4,13 @@ verifications, send the daily digest."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from telegram.ext import Application
 
 from bot.services.container import Services
 from bot.services.digest import DIGEST_TIMER
 from bot.services.timers import AfterCommit
 from bot.storage.database import Transaction
 from bot.storage.timers import Timer
-from handlers.context import GridContext
+from handlers.context import GridApplication, GridContext
 
 TICKET_TIMERS = (
     "ticket.claim_remind", "ticket.claim_due", "ticket.resolve_remind", "ticket.resolve_due",
@@ -22,7 +19,7 @@ TICKET_TIMERS = (
 
 
 async def register_loop_timers(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+    application: GridApplication, services: Services
 ) -> None:
     # Timers fire outside any update; a context built on the application gives them the
     # same services and messenger handlers have.

@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message
-from telegram.ext import Application
 
 from bot.domain.errors import UserError
 from bot.domain.notices import parse_notice_id
@@ -21,7 +19,7 @@ from bot.services.timers import AfterCommit
 from bot.storage.database import Transaction
 from bot.storage.timers import Timer
 from handlers.buttons import Button, ButtonPress, CallbackData, button
-from handlers.context import GridContext
+from handlers.context import GridApplication, GridContext
 from handlers.paging import Asker, ListName, PagedList, PageView, page_of, reply_page
 from handlers.registry import Command, CommandCall, Where
 
@@ -140,7 +138,7 @@ async def notice_cancel(call: CommandCall) -> None:
 
 
 async def register_notice_timers(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+    application: GridApplication, services: Services
 ) -> None:
     """A `notice.run` timer records the run (or a missed one); sending starts after commit."""
     context = GridContext(application)

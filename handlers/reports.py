@@ -5,10 +5,8 @@ from __future__ import annotations
 import io
 import logging
 from datetime import datetime
-from typing import Any
 
 from telegram import InputFile
-from telegram.ext import Application
 
 from bot.charts import weekly_chart
 from bot.domain.permissions import Audience
@@ -18,7 +16,7 @@ from bot.services.container import Services
 from bot.services.timers import AfterCommit, TimerService
 from bot.storage.database import Transaction
 from bot.storage.timers import Timer
-from handlers.context import GridContext
+from handlers.context import GridApplication, GridContext
 from handlers.registry import Command, CommandCall
 
 log = logging.getLogger(__name__)
@@ -73,7 +71,7 @@ def weekly_schedule(services: Services) -> Schedule:
 
 
 async def register_report_timers(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+    application: GridApplication, services: Services
 ) -> None:
     context = GridContext(application)
     schedule = weekly_schedule(services)
