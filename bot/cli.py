@@ -289,7 +289,7 @@ async def _offline_report(args: argparse.Namespace, config: Config) -> int:
 
     _existing_database(config)
     if args.command == "export":
-        window = _export_window(args, config.bot.tz)
+        window = _export_window(args, config.bot.timezone)
         _writable_output(args.output)
     services = await build_services(config, SystemClock())
     everyone = PersonRoles(person=None, is_staff=True)
@@ -447,7 +447,7 @@ def _run(config: Config, token: str) -> int:
     from bot.preflight import TokenRefused, wait_for_bot_api
 
     configure_logging(config.bot.log_level, [token, config.telegram.webhook_secret.reveal()],
-                      config.bot.tz, config.bot.log_format)
+                      config.bot.timezone, config.bot.log_format)
     try:
         # Asked before PTB starts: PTB would log a refused token or an unreachable API
         # with a full traceback and exit; this says it in one line and waits out outages.

@@ -10,7 +10,6 @@ from telegram import InputFile
 
 from bot.charts import weekly_chart
 from bot.domain.permissions import Audience
-from bot.domain.schedule import Schedule, parse_when
 from bot.domain.stats import PERIOD_WORDS
 from bot.services.container import Services
 from bot.services.timers import AfterCommit, TimerService
@@ -64,17 +63,11 @@ async def export(call: CommandCall) -> None:
     )
 
 
-def weekly_schedule(services: Services) -> Schedule:
-    schedule, _rest = parse_when(services.config.reports.weekly, now=services.clock.now(),
-                                 tz=services.config.bot.tz)
-    return schedule
-
-
 async def register_report_timers(
     application: GridApplication, services: Services
 ) -> None:
     context = GridContext(application)
-    schedule = weekly_schedule(services)
+    schedule = services.config.reports.weekly
 
     async def next_run(tx: Transaction, after: datetime) -> None:
         runs = schedule.next_runs(after, 1)

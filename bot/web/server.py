@@ -40,7 +40,7 @@ class ConsoleServer:
         self.port = config.web.port
         services = self.runtime.services
         self.pages = Pages(
-            config.bot.templates_dir, config.bot.tz,
+            config.bot.templates_dir, config.bot.timezone,
             {"category_label": services.renderer.global_helper("category_label")},
         )
         self.feed = ChangeFeed(services.console.repository.change_mark)

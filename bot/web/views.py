@@ -135,7 +135,7 @@ class FiguresPage(ConsoleHandler):
         except UserError as exc:
             self.page_error(403, exc)
             return
-        tz = self.services.config.bot.tz
+        tz = self.services.config.bot.timezone
         first = period.start.astimezone(tz).date()
         last = (period.end - timedelta(seconds=1)).astimezone(tz).date()
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
