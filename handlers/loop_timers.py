@@ -35,20 +35,20 @@ async def register_loop_timers(
 
         return tell
 
-    async def on_digest(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
+    async def on_digest(
+        timer: Timer, tx: Transaction, now: datetime, _following: datetime | None
+    ) -> AfterCommit:
         digests = await services.digest.digests(now)
-        await services.digest.schedule_next(tx, now)
 
         async def send() -> None:
             for digest in digests:
                 await context.notifier.digest(digest)
-            await services.timers.rearm()
 
         return send
 
     for kind in TICKET_TIMERS:
         services.timers.on(kind, on_ticket_timer)
-    services.timers.on(DIGEST_TIMER, on_digest)
-    await services.digest.ensure_scheduled()
+    services.timers.recurring(DIGEST_TIMER, services.digest.schedule, on_digest)
+    await services.timers.keep_running(DIGEST_TIMER, services.digest.schedule)
 
 

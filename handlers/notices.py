@@ -143,8 +143,10 @@ async def register_notice_timers(
     """A `notice.run` timer records the run (or a missed one); sending starts after commit."""
     context = GridContext(application)
 
-    async def on_run(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
-        start = await services.notices.on_timer(timer, tx, now)
+    async def on_run(
+        timer: Timer, tx: Transaction, now: datetime, following: datetime | None
+    ) -> AfterCommit:
+        start = await services.notices.on_timer(timer, tx, now, following)
         if start is None:
             return None
 
@@ -163,7 +165,7 @@ async def register_notice_timers(
 
         return after
 
-    services.timers.on(NOTICE_TIMER, on_run)
+    services.timers.recurring(NOTICE_TIMER, services.notices.schedule_of, on_run)
 
 
 COMMANDS: tuple[Command, ...] = (

@@ -96,14 +96,6 @@ def first_run(schedule: Schedule, now: datetime) -> datetime | None:
     return runs[0] if runs else None
 
 
-def run_after(schedule: Schedule, due_at: datetime, now: datetime) -> datetime | None:
-    """The run after the one due at `due_at` (fired at `now`): runs missed meanwhile are skipped."""
-    if not schedule.is_repeating:
-        return None
-    runs = schedule.next_runs(max(due_at, now), count=1)
-    return runs[0] if runs else None
-
-
 def is_missed(due_at: datetime, now: datetime, grace: timedelta) -> bool:
     """A run that fires more than `grace` after its moment is not sent late: it is missed."""
     return now - due_at > grace

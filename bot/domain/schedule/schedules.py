@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -96,6 +96,27 @@ class Schedule:
                 break
             runs.append(moment)
         return runs
+
+    def run_after(self, due_at: datetime, now: datetime) -> datetime | None:
+        """The run after the one due at `due_at` that fired at `now`; None when there is none.
+
+        Runs that fell between `due_at` and `now` (the bot was down) are skipped: a recurring
+        job catches up with one late run, never a burst of them.
+        """
+        if not self.is_repeating:
+            return None
+        runs = self.next_runs(max(due_at, now), count=1)
+        return runs[0] if runs else None
+
+    def has_run_at(self, moment: datetime) -> bool:
+        """Whether `moment` is one of this schedule's runs."""
+        return self.next_runs(moment - timedelta(seconds=1), count=1) == [moment]
+
+    @classmethod
+    def every_day(cls, at: time, zone: ZoneInfo) -> Schedule:
+        """Daily at the local time `at` (the digest's schedule)."""
+        return cls(kind="cron", at=None, cron=f"{at.minute} {at.hour} * * *", until=None,
+                   timezone=zone.key, source=f"每天 {at:%H:%M}")
 
     def describe(self, locale: str) -> str:
         """Short and human: `每周一 09:00` / `every Monday 09:00`. zh* is Chinese, else English."""
