@@ -68,8 +68,7 @@ async def notice(call: CommandCall) -> None:
         button(messenger.renderer, call.locale, "cancel",
                NoticePress(NoticeAnswer.DISCARD, draft.notice.id)),
     ]])
-    await call.reply("notice_preview", keyboard=keyboard, draft=draft,
-                     schedule=draft.notice.schedule.describe(call.locale))
+    await call.reply("notice_preview", keyboard=keyboard, draft=draft)
 
 
 async def notice_button(press: ButtonPress[NoticePress]) -> None:
@@ -78,8 +77,7 @@ async def notice_button(press: ButtonPress[NoticePress]) -> None:
     if press.data.answer is NoticeAnswer.CONFIRM:
         confirmed = await notices.confirm(press.data.notice_id)
         await press.answer()
-        await press.edit_text("notice_confirmed", notice=confirmed,
-                              schedule=confirmed.schedule.describe(press.chat_locale))
+        await press.edit_text("notice_confirmed", notice=confirmed)
         return
     await notices.discard(press.data.notice_id)
     await press.answer()
@@ -99,7 +97,7 @@ async def notices_page(asker: Asker, _args: str, page: int, locale: str) -> Page
     notices = asker.context.services.notices
     part = page_of(await notices.listing(NOTICES_LISTED), page, NOTICES_PER_PAGE)
     return PageView("notices_list", {
-        "notices": [(n, n.schedule.describe(locale)) for n in part.items], "total": part.total,
+        "notices": part.items, "total": part.total,
         # What residents read (the first grid's rendering), not the template source.
         "texts": await notices.first_grid_texts(part.items),
     }, part.page, part.pages)
@@ -110,8 +108,7 @@ async def notice_show(call: CommandCall) -> None:
     found, reports = await call.context.services.notices.show(
         parse_notice_id(call.args, "notice_show")
     )
-    await call.reply("notice_detail", notice=found, reports=reports,
-                     schedule=found.schedule.describe(call.locale))
+    await call.reply("notice_detail", notice=found, reports=reports)
 
 
 async def notice_pause(call: CommandCall) -> None:

@@ -214,9 +214,8 @@ class NoticeDraftPage(ConsoleHandler):
             self.page("notices", notices=notices, detail=None, problem=self.user_error_text(exc),
                       command=command, text=self.get_body_argument("text", ""))
             return
-        summary = plain(self.services.renderer.render(
-            "notice_preview", self.locale_code, draft=draft,
-            schedule=draft.notice.schedule.describe(self.locale_code)))
+        summary = plain(self.services.renderer.render("notice_preview", self.locale_code,
+                                                      draft=draft))
         self.page("notice_preview", draft=draft, preview=plain(draft.preview), summary=summary)
 
 
@@ -232,8 +231,7 @@ class NoticeDecision(ConsoleHandler):
             if decision == "confirm":
                 confirmed = await self.services.notices.confirm(notice_id)
                 done = plain(self.services.renderer.render(
-                    "notice_confirmed", self.locale_code, notice=confirmed,
-                    schedule=confirmed.schedule.describe(self.locale_code)))
+                    "notice_confirmed", self.locale_code, notice=confirmed))
             else:
                 await self.services.notices.discard(notice_id)
                 done = plain(self.services.renderer.render("notice_discarded", self.locale_code))

@@ -136,4 +136,4 @@ def test_next_digest_is_the_next_local_time() -> None:
     assert daily.next_runs(at_0900_local, 1) == [datetime(2026, 11, 24, 0, 30, tzinfo=UTC)]
     at_0800_local = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
     assert daily.next_runs(at_0800_local, 1) == [datetime(2026, 11, 23, 0, 30, tzinfo=UTC)]
-    assert daily.describe("zh-CN") == "每天 08:30"
+    assert (daily.shape().form, daily.shape().clock) == ("daily", "08:30")
