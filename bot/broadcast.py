@@ -48,6 +48,10 @@ def _seconds(retry_after: Any) -> float:
 
 
 class NoticeBroadcaster:
+    """Sends notice runs as background tasks of the application, one worker pool per run, and
+    resumes unfinished runs after a restart (see the module docstring).
+    """
+
     def __init__(
         self, application: GridApplication, notices: NoticeService,
         messenger: Messenger, *, parallel_sends: int, progress_every: timedelta,

@@ -265,7 +265,7 @@ def _writable_output(path: str) -> None:
 
 
 class _TerminalProgress:
-    """\r-updated "exporting… N tickets" on stderr, only when a person is watching."""
+    """An "exporting… N tickets" line on stderr, rewritten in place, only when a person watches."""
 
     def __init__(self) -> None:
         self.shown = False
@@ -280,7 +280,7 @@ class _TerminalProgress:
 
 
 async def _offline_report(args: argparse.Namespace, config: Config) -> int:
-    """stats and export read the database directly: no token, no Telegram."""
+    """`stats` and `export` read the database directly: no token, no Telegram."""
     from bot.app import build_services
     from bot.domain.clock import SystemClock
     from bot.domain.errors import UserError
@@ -386,6 +386,9 @@ def _check_online(config: Config, token: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `gridbot` command: parse the arguments, run the subcommand, and turn every error an
+    operator can cause into one line on stderr and an exit status (2 for configuration).
+    """
     args = _parser().parse_args(argv)
     try:
         return _main(args)

@@ -46,6 +46,9 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
+        """The secret itself, for the one place that needs it (the Bot API client, the webhook
+        check).
+        """
         return self._value
 
     def __bool__(self) -> bool:
@@ -65,6 +68,8 @@ class Secret:
 
 @dataclass(frozen=True, slots=True)
 class TelegramConfig:
+    """[telegram]: the token, where the Bot API is, the optional webhook, and the pace limits."""
+
     token: Secret = field(default_factory=lambda: Secret(""))
     base_url: str = OFFICIAL_BASE_URL
     base_file_url: str = OFFICIAL_BASE_FILE_URL
@@ -79,6 +84,8 @@ class TelegramConfig:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseConfig:
+    """[database]: the SQLite file; its folder must exist (gridbot never creates folders)."""
+
     path: str = "gridbot.db"
 
 
@@ -90,6 +97,10 @@ TimeLimits = tuple[timedelta, timedelta]
 
 @dataclass(frozen=True, slots=True)
 class BotConfig:
+    """[bot]: the time zone chats and logs speak in, the default language, logging, and template
+    overrides.
+    """
+
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     locale: str = "zh-CN"
     log_level: str = "INFO"
@@ -100,23 +111,32 @@ class BotConfig:
 
 @dataclass(frozen=True, slots=True)
 class RolesConfig:
+    """[roles]: street staff, by Telegram user id; everyone else gets a role inside the bot."""
+
     staff: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class EscalationConfig:
+    """[escalation]: duty chats per level set in the file; they override those set with /setduty."""
+
     # 0 means "not configured", so the example file can show every key.
     community: int = 0
     street: int = 0
     district: int = 0
 
     def duty_chat(self, level: str) -> int | None:
+        """The chat id set in the file for `level` (community, street, district), or None."""
         chat_id = int(getattr(self, level))
         return chat_id or None
 
 
 @dataclass(frozen=True, slots=True)
 class IntakeConfig:
+    """[intake]: how reports are acknowledged, the per-person rate limit, and the recogniser's extra
+    words and model.
+    """
+
     # "reply": a short reply with the ticket number and buttons; "reaction": only a ✍ reaction
     # on the resident's message (emergencies always get the full alert).
     acknowledge: str = "reply"
@@ -129,6 +149,10 @@ class IntakeConfig:
 
 @dataclass(frozen=True, slots=True)
 class SlaConfig:
+    """[sla]: time limits to claim and resolve, per urgency and optionally per category, as (claim,
+    resolve).
+    """
+
     # In the file each urgency table holds `claim` and `resolve` durations ("10m", "2h",
     # "3d"); a table that sets one keeps the other's default. A `category.<code>` table
     # sets both for one category. Parsed by _build_sla.
@@ -140,11 +164,15 @@ class SlaConfig:
 
 @dataclass(frozen=True, slots=True)
 class VerificationConfig:
+    """[verification]: how long a resident has to confirm a fix before it counts as confirmed."""
+
     timeout: timedelta = timedelta(hours=48)
 
 
 @dataclass(frozen=True, slots=True)
 class DigestConfig:
+    """[digest]: the local time each grid's heads get the daily digest."""
+
     # dt.time: a field named `time` would shadow the type in its own annotation.
     time: dt.time = dt.time(8, 30)
 
@@ -155,6 +183,8 @@ def _default_weekly() -> Schedule:
 
 @dataclass(frozen=True, slots=True)
 class ReportsConfig:
+    """[reports]: when the weekly report goes to the street duty chat."""
+
     # When last week's figures and chart go to the [escalation] street duty chat: any
     # repeating schedule /notice accepts ("每周一 09:00", "every mon 09:00", "cron 0 9 * * 1"),
     # in [bot] timezone.
@@ -163,6 +193,8 @@ class ReportsConfig:
 
 @dataclass(frozen=True, slots=True)
 class NoticesConfig:
+    """[notices]: late runs after downtime, progress messages, and how many sends run at once."""
+
     # A run missed while the bot was down goes out late within `grace`, else is recorded
     # as missed. Durations as in [sla]: "30m", "1h".
     grace: timedelta = timedelta(hours=1)
@@ -174,6 +206,8 @@ class NoticesConfig:
 
 @dataclass(frozen=True, slots=True)
 class WebConfig:
+    """[web]: the staff console served by the bot process (off by default)."""
+
     # The staff console (Telegram Mini App and web page), served by the bot process itself.
     enabled: bool = False
     listen: str = "127.0.0.1"
@@ -186,6 +220,8 @@ class WebConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """The whole configuration, one typed section per TOML table, every value already parsed."""
+
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     bot: BotConfig = field(default_factory=BotConfig)
@@ -202,6 +238,7 @@ class Config:
 
     @property
     def staff_ids(self) -> frozenset[int]:
+        """Street staff's Telegram ids, as a set for membership tests."""
         return frozenset(self.roles.staff)
 
 
@@ -249,6 +286,9 @@ def config_from_mapping(
     source: Path | None = None,
     env: typing.Mapping[str, str] | None = None,
 ) -> Config:
+    """Build a Config from already-parsed TOML (tests, the demo); same checks and errors as
+    load_config.
+    """
     where = str(source) if source else "config"
     for name, value in data.items():
         if name not in _SECTIONS:
@@ -469,7 +509,8 @@ def _limits(where: str, key: str, table: Any, default: TimeLimits | None = None)
 
 def _build_sla(where: str, table: dict[str, Any]) -> SlaConfig:
     """[sla]: an urgency table that sets only `claim` keeps the default `resolve`, and the
-    other way round; a category table sets both."""
+    other way round; a category table sets both.
+    """
     defaults = SlaConfig()
     known = ("emergency", "high", "normal", "category")
     for key in table:

@@ -74,10 +74,12 @@ class Schedule:
 
     @property
     def is_repeating(self) -> bool:
+        """Whether it runs more than once (cron); now and once schedules run a single time."""
         return self.kind == "cron"
 
     @property
     def zone(self) -> ZoneInfo:
+        """The time zone its times are local to."""
         return ZoneInfo(self.timezone)
 
     def next_runs(self, after: datetime, count: int = 3) -> list[datetime]:
@@ -132,6 +134,7 @@ class Schedule:
         return _cron_shape(CronExpression.parse(self.cron), self.until)
 
     def to_storage(self) -> dict[str, Any]:
+        """A JSON-ready record (from_storage reads it back)."""
         return {
             "kind": self.kind,
             "at": self.at.isoformat() if self.at else None,
