@@ -26,8 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from bot.domain.intake import Blend, Intake, IntakeParser  # noqa: E402
 from bot.domain.intake_eval import EvalRecord, evaluate, format_report, load_records  # noqa: E402
-from bot.domain.intake_training import TrainingSettings, train  # noqa: E402, I001
-from bot.domain.intake_training import examples_from_records  # noqa: E402
+from bot.domain.intake_training import (  # noqa: E402, I001
+    TrainingSettings,
+    examples_from_records,  # noqa: E402
+    train,
+)
 
 
 def held_out(text: str) -> bool:

@@ -14,12 +14,11 @@ from telegram.request import HTTPXRequest
 
 import handlers
 from bot.broadcast import NoticeBroadcaster
-from bot.config import Config, time_limits
+from bot.config import Config
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.intake import IntakeModel, IntakeParser, Vocabulary
 from bot.domain.loop import SlaPolicy
 from bot.domain.models import Urgency
-from bot.domain.schedule import parse_clock
 from bot.inbox import Inbox
 from bot.messenger import Messenger
 from bot.notice_worker import NoticeWorker
@@ -55,15 +54,14 @@ def build_parser(config: Config) -> IntakeParser:
     vocabulary = Vocabulary.default()
     if config.intake.vocabulary:
         vocabulary = vocabulary.merged_with(config.intake.vocabulary)
-    model = (
-        IntakeModel.load(Path(config.intake.model)) if config.intake.model else IntakeModel.shipped()
-    )
+    model_path = config.intake.model
+    model = IntakeModel.load(Path(model_path)) if model_path else IntakeModel.shipped()
     return IntakeParser(vocabulary, model)
 
 
 async def build_services(config: Config, clock: Clock) -> Services:
     db = await Database.open(config.database.path)
-    renderer = Renderer(config.bot.locale, config.bot.templates_dir, tz=config.bot.tz)
+    renderer = Renderer(config.bot.locale, config.bot.templates_dir, tz=config.bot.timezone)
     parser = build_parser(config)
     categories = parser.vocabulary.categories
 
@@ -74,10 +72,10 @@ async def build_services(config: Config, clock: Clock) -> Services:
         return category.label_zh if locale.startswith("zh") else category.label_en
 
     renderer.add_global("category_label", category_label)
-    per_urgency, per_category, verification_timeout = time_limits(config)
     sla = SlaPolicy(
-        limits={Urgency(name): limits for name, limits in per_urgency.items()},
-        by_category=per_category, verification_timeout=verification_timeout,
+        limits={Urgency(name): getattr(config.sla, name) for name in ("emergency", "high",
+                                                                      "normal")},
+        by_category=config.sla.category, verification_timeout=config.verification.timeout,
     )
     timers = TimerService(db, clock)
     grids = GridService(db, clock, config.staff_ids, {
@@ -85,7 +83,7 @@ async def build_services(config: Config, clock: Clock) -> Services:
         if (chat := config.escalation.duty_chat(level)) is not None})
     people = PeopleService(db, clock)
     loop = LoopService(db, clock, sla, timers, grids)
-    stats = StatsService(db, clock, grids, config.bot.tz,
+    stats = StatsService(db, clock, grids, config.bot.timezone,
                          lambda code: category_label(code, "zh-CN"))
     return Services(
         config=config,
@@ -101,9 +99,9 @@ async def build_services(config: Config, clock: Clock) -> Services:
         ),
         timers=timers,
         loop=loop,
-        digest=DigestService(db, clock, grids, config.bot.tz, parse_clock(config.digest.time)),
+        digest=DigestService(db, clock, grids, config.bot.timezone, config.digest.time),
         notices=NoticeService(
-            db, clock, timers, NoticeSettings(config.bot.tz, config.notices.grace_period),
+            db, clock, timers, NoticeSettings(config.bot.timezone, config.notices.grace),
             NoticeWorker(),
         ),
         stats=stats,
@@ -133,7 +131,7 @@ def arm_timers_with_job_queue(application: GridApplication, timers: TimerService
     timers.set_arm_callback(arm)
 
 
-class _StoreBeforeConfirming(ExtBot[None]):
+class _StoreBeforeConfirming(ExtBot[int]):
     """An ExtBot whose getUpdates stores each batch in the inbox before returning it.
 
     PTB's updater asks again (confirming the batch's offset) as soon as it has queued a
@@ -189,7 +187,7 @@ def build_application(
         broadcasts = NoticeBroadcaster(
             application, services.notices, messenger,
             parallel_sends=config.notices.parallel_sends,
-            progress_every=config.notices.progress_interval,
+            progress_every=config.notices.progress_every,
         )
         application.bot_data.runtime = Runtime(
             services=services, messenger=messenger, bot_username=me.username or "",
@@ -235,7 +233,7 @@ def build_application(
         token,
         base_url=config.telegram.base_url,
         base_file_url=config.telegram.base_file_url,
-        defaults=Defaults(tzinfo=config.bot.tz),
+        defaults=Defaults(tzinfo=config.bot.timezone),
         # ApplicationBuilder's own defaults for the two connection pools.
         request=HTTPXRequest(connection_pool_size=256),
         get_updates_request=HTTPXRequest(connection_pool_size=1),

@@ -19,15 +19,17 @@ import asyncio
 import logging
 from collections import deque
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.error import RetryAfter, TelegramError
-from telegram.ext import Application
 
 from bot.domain.errors import UserError
 from bot.domain.notices import RunReport, TargetGrid
 from bot.messenger import Messenger
 from bot.services.notices import NoticeService, RunPlan
+
+if TYPE_CHECKING:  # the type only: handlers.context builds on this module
+    from handlers.context import GridApplication
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,12 @@ def _seconds(retry_after: Any) -> float:
 
 
 class NoticeBroadcaster:
+    """Sends notice runs as background tasks of the application, one worker pool per run, and
+    resumes unfinished runs after a restart (see the module docstring).
+    """
+
     def __init__(
-        self, application: Application[Any, Any, Any, Any, Any, Any], notices: NoticeService,
+        self, application: GridApplication, notices: NoticeService,
         messenger: Messenger, *, parallel_sends: int, progress_every: timedelta,
     ) -> None:
         self._application = application

@@ -20,6 +20,9 @@ MAX_GRIDS_SHOWN = 30
 
 
 def weekly_chart(report: StatsReport) -> bytes:
+    """The weekly report's PNG: tickets per day by category (stacked), and per grid, so the street's
+    duty chat sees the week at a glance.
+    """
     figure, (per_day, per_grid) = plt.subplots(2, 1, figsize=(9, 8), dpi=100)
     try:
         days = sorted(report.daily_by_category)

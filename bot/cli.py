@@ -265,7 +265,7 @@ def _writable_output(path: str) -> None:
 
 
 class _TerminalProgress:
-    """\r-updated "exporting… N tickets" on stderr, only when a person is watching."""
+    """An "exporting… N tickets" line on stderr, rewritten in place, only when a person watches."""
 
     def __init__(self) -> None:
         self.shown = False
@@ -280,7 +280,7 @@ class _TerminalProgress:
 
 
 async def _offline_report(args: argparse.Namespace, config: Config) -> int:
-    """stats and export read the database directly: no token, no Telegram."""
+    """`stats` and `export` read the database directly: no token, no Telegram."""
     from bot.app import build_services
     from bot.domain.clock import SystemClock
     from bot.domain.errors import UserError
@@ -289,7 +289,7 @@ async def _offline_report(args: argparse.Namespace, config: Config) -> int:
 
     _existing_database(config)
     if args.command == "export":
-        window = _export_window(args, config.bot.tz)
+        window = _export_window(args, config.bot.timezone)
         _writable_output(args.output)
     services = await build_services(config, SystemClock())
     everyone = PersonRoles(person=None, is_staff=True)
@@ -308,12 +308,15 @@ async def _offline_report(args: argparse.Namespace, config: Config) -> int:
         progress = _TerminalProgress() if sys.stderr.isatty() else None
         if args.output == "-":
             # Open311 and the CSV are UTF-8 whatever the terminal's locale says.
-            out = open(sys.stdout.fileno(), "w", encoding="utf-8", newline="", closefd=False)
+            # The CLI's loop runs this one task, so a blocking open stalls nobody.
+            out = open(  # noqa: ASYNC230
+                sys.stdout.fileno(), "w", encoding="utf-8", newline="", closefd=False
+            )
             with out:
                 count = await services.stats.export(args.format, start, end, scope, out,
                                                     progress)
         else:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230
                 count = await services.stats.export(args.format, start, end, scope, out,
                                                     progress)
         if progress is not None:
@@ -321,8 +324,8 @@ async def _offline_report(args: argparse.Namespace, config: Config) -> int:
         print(f"gridbot: exported {count} tickets", file=sys.stderr)
         return 0
     except UserError as exc:
-        print(f"gridbot: {plain(services.renderer.render(f'errors/{exc.code}', None, **exc.context))}",
-              file=sys.stderr)
+        message = plain(services.renderer.render(f"errors/{exc.code}", None, **exc.context))
+        print(f"gridbot: {message}", file=sys.stderr)
         return EXIT_CONFIG
     finally:
         await services.db.close()
@@ -383,6 +386,9 @@ def _check_online(config: Config, token: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `gridbot` command: parse the arguments, run the subcommand, and turn every error an
+    operator can cause into one line on stderr and an exit status (2 for configuration).
+    """
     args = _parser().parse_args(argv)
     try:
         return _main(args)
@@ -444,7 +450,7 @@ def _run(config: Config, token: str) -> int:
     from bot.preflight import TokenRefused, wait_for_bot_api
 
     configure_logging(config.bot.log_level, [token, config.telegram.webhook_secret.reveal()],
-                      config.bot.tz, config.bot.log_format)
+                      config.bot.timezone, config.bot.log_format)
     try:
         # Asked before PTB starts: PTB would log a refused token or an unreachable API
         # with a full traceback and exit; this says it in one line and waits out outages.

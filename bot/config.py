@@ -1,22 +1,28 @@
 """Typed, validated configuration from one TOML file.
 
 One frozen dataclass per TOML table; the table's fields are the only keys allowed.
+Values are parsed here, once: durations are `timedelta`s, times of day `time`s, the time
+zone a `ZoneInfo`, the weekly report's schedule a `Schedule`; callers never parse text.
 Every problem becomes a `ConfigError` that names the file, the key and what was
 expected, so an operator can fix it without reading a traceback.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
 import types
 import typing
-from dataclasses import MISSING, dataclass, field, fields
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields, replace
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain.schedule import Schedule, ScheduleError, parse_clock, parse_duration, parse_when
 
 TOKEN_ENV = "GRIDBOT_TOKEN"
 OFFICIAL_BASE_URL = "https://api.telegram.org/bot"
@@ -40,6 +46,9 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
+        """The secret itself, for the one place that needs it (the Bot API client, the webhook
+        check).
+        """
         return self._value
 
     def __bool__(self) -> bool:
@@ -59,6 +68,8 @@ class Secret:
 
 @dataclass(frozen=True, slots=True)
 class TelegramConfig:
+    """[telegram]: the token, where the Bot API is, the optional webhook, and the pace limits."""
+
     token: Secret = field(default_factory=lambda: Secret(""))
     base_url: str = OFFICIAL_BASE_URL
     base_file_url: str = OFFICIAL_BASE_FILE_URL
@@ -73,42 +84,59 @@ class TelegramConfig:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseConfig:
+    """[database]: the SQLite file; its folder must exist (gridbot never creates folders)."""
+
     path: str = "gridbot.db"
+
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_WEEKLY = "每周一 09:00"
+# (claim within, resolve within)
+TimeLimits = tuple[timedelta, timedelta]
 
 
 @dataclass(frozen=True, slots=True)
 class BotConfig:
-    timezone: str = "Asia/Shanghai"
+    """[bot]: the time zone chats and logs speak in, the default language, logging, and template
+    overrides.
+    """
+
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     locale: str = "zh-CN"
     log_level: str = "INFO"
     log_format: str = "text"
     templates_dir: str | None = None
     concurrent_chats: int = 8
 
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
 
 @dataclass(frozen=True, slots=True)
 class RolesConfig:
+    """[roles]: street staff, by Telegram user id; everyone else gets a role inside the bot."""
+
     staff: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class EscalationConfig:
+    """[escalation]: duty chats per level set in the file; they override those set with /setduty."""
+
     # 0 means "not configured", so the example file can show every key.
     community: int = 0
     street: int = 0
     district: int = 0
 
     def duty_chat(self, level: str) -> int | None:
+        """The chat id set in the file for `level` (community, street, district), or None."""
         chat_id = int(getattr(self, level))
         return chat_id or None
 
 
 @dataclass(frozen=True, slots=True)
 class IntakeConfig:
+    """[intake]: how reports are acknowledged, the per-person rate limit, and the recogniser's extra
+    words and model.
+    """
+
     # "reply": a short reply with the ticket number and buttons; "reaction": only a ✍ reaction
     # on the resident's message (emergencies always get the full alert).
     acknowledge: str = "reply"
@@ -121,56 +149,65 @@ class IntakeConfig:
 
 @dataclass(frozen=True, slots=True)
 class SlaConfig:
-    # Each urgency table holds `claim` and `resolve` durations ("10m", "2h", "3d"); a
-    # `category.<code>` table overrides both for one category. Checked in _check_semantics.
-    emergency: dict[str, Any] = field(default_factory=lambda: {"claim": "10m", "resolve": "2h"})
-    high: dict[str, Any] = field(default_factory=lambda: {"claim": "1h", "resolve": "24h"})
-    normal: dict[str, Any] = field(default_factory=lambda: {"claim": "24h", "resolve": "72h"})
-    category: dict[str, Any] = field(default_factory=dict)
+    """[sla]: time limits to claim and resolve, per urgency and optionally per category, as (claim,
+    resolve).
+    """
+
+    # In the file each urgency table holds `claim` and `resolve` durations ("10m", "2h",
+    # "3d"); a table that sets one keeps the other's default. A `category.<code>` table
+    # sets both for one category. Parsed by _build_sla.
+    emergency: TimeLimits = (timedelta(minutes=10), timedelta(hours=2))
+    high: TimeLimits = (timedelta(hours=1), timedelta(hours=24))
+    normal: TimeLimits = (timedelta(hours=24), timedelta(hours=72))
+    category: dict[str, TimeLimits] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class VerificationConfig:
-    timeout: str = "48h"
+    """[verification]: how long a resident has to confirm a fix before it counts as confirmed."""
+
+    timeout: timedelta = timedelta(hours=48)
 
 
 @dataclass(frozen=True, slots=True)
 class DigestConfig:
-    time: str = "08:30"
+    """[digest]: the local time each grid's heads get the daily digest."""
+
+    # dt.time: a field named `time` would shadow the type in its own annotation.
+    time: dt.time = dt.time(8, 30)
+
+
+def _default_weekly() -> Schedule:
+    return _weekly_schedule("config", DEFAULT_WEEKLY, ZoneInfo(DEFAULT_TIMEZONE))
 
 
 @dataclass(frozen=True, slots=True)
 class ReportsConfig:
+    """[reports]: when the weekly report goes to the street duty chat."""
+
     # When last week's figures and chart go to the [escalation] street duty chat: any
-    # repeating schedule /notice accepts ("每周一 09:00", "every mon 09:00", "cron 0 9 * * 1").
-    weekly: str = "每周一 09:00"
+    # repeating schedule /notice accepts ("每周一 09:00", "every mon 09:00", "cron 0 9 * * 1"),
+    # in [bot] timezone.
+    weekly: Schedule = field(default_factory=_default_weekly)
 
 
 @dataclass(frozen=True, slots=True)
 class NoticesConfig:
+    """[notices]: late runs after downtime, progress messages, and how many sends run at once."""
+
     # A run missed while the bot was down goes out late within `grace`, else is recorded
     # as missed. Durations as in [sla]: "30m", "1h".
-    grace: str = "1h"
+    grace: timedelta = timedelta(hours=1)
     # How often the "发送中 120/186" message is edited during a long run.
-    progress_every: str = "5s"
+    progress_every: timedelta = timedelta(seconds=5)
     # Messages in flight at once during a run (the rate limiter still paces them).
     parallel_sends: int = 8
-
-    @property
-    def grace_period(self) -> timedelta:
-        from bot.domain.schedule import parse_duration
-
-        return parse_duration(self.grace)
-
-    @property
-    def progress_interval(self) -> timedelta:
-        from bot.domain.schedule import parse_duration
-
-        return parse_duration(self.progress_every)
 
 
 @dataclass(frozen=True, slots=True)
 class WebConfig:
+    """[web]: the staff console served by the bot process (off by default)."""
+
     # The staff console (Telegram Mini App and web page), served by the bot process itself.
     enabled: bool = False
     listen: str = "127.0.0.1"
@@ -183,6 +220,8 @@ class WebConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """The whole configuration, one typed section per TOML table, every value already parsed."""
+
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     bot: BotConfig = field(default_factory=BotConfig)
@@ -199,6 +238,7 @@ class Config:
 
     @property
     def staff_ids(self) -> frozenset[int]:
+        """Street staff's Telegram ids, as a set for membership tests."""
         return frozenset(self.roles.staff)
 
 
@@ -246,16 +286,26 @@ def config_from_mapping(
     source: Path | None = None,
     env: typing.Mapping[str, str] | None = None,
 ) -> Config:
+    """Build a Config from already-parsed TOML (tests, the demo); same checks and errors as
+    load_config.
+    """
     where = str(source) if source else "config"
-    sections: dict[str, Any] = {}
     for name, value in data.items():
-        section_type = _SECTIONS.get(name)
-        if section_type is None:
+        if name not in _SECTIONS:
             known = ", ".join(f"[{s}]" for s in _SECTIONS)
             raise ConfigError(f"{where}: unknown table [{name}] (known tables: {known})")
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: {name} must be a table ([{name}]), got {_kind(value)}")
-        sections[name] = _build_section(where, name, section_type, value)
+    sections: dict[str, Any] = {}
+    # In _SECTIONS' order, so [reports] weekly is read in the [bot] timezone.
+    for name, section_type in _SECTIONS.items():
+        if name == "sla":
+            sections[name] = _build_sla(where, data.get(name, {}))
+        elif name == "reports":
+            sections[name] = _build_reports(where, data.get(name, {}),
+                                            sections["bot"].timezone)
+        else:
+            sections[name] = _build_section(where, name, section_type, data.get(name, {}))
     config = Config(**sections, source=source)
     token = (env or {}).get(TOKEN_ENV)
     if token:
@@ -265,8 +315,6 @@ def config_from_mapping(
 
 
 def _replace_section(config: Config, section: str, **changes: Any) -> Config:
-    from dataclasses import replace
-
     return replace(config, **{section: replace(getattr(config, section), **changes)})
 
 
@@ -285,7 +333,38 @@ def _build_section(where: str, section: str, cls: type, table: dict[str, Any]) -
     return cls(**values)
 
 
+def _time_zone(where: str, key: str, text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{where}: {key}: unknown time zone {text!r} "
+            "(expected an IANA name such as \"Asia/Shanghai\")"
+        ) from None
+
+
+def _time_of_day(where: str, key: str, text: str) -> time:
+    try:
+        return parse_clock(text)
+    except ScheduleError:
+        raise ConfigError(f'{where}: {key}: expected a local time such as "08:30", '
+                          f"got {text!r}") from None
+
+
+# Values written as strings in the file and held parsed: the parser for each type.
+_PARSED: dict[Any, Callable[[str, str, Any], Any]] = {
+    ZoneInfo: _time_zone,
+    time: _time_of_day,
+}
+
+
 def _coerce(where: str, key: str, hint: Any, value: Any) -> Any:
+    if hint is timedelta:
+        return _duration(where, key, value)
+    if hint in _PARSED:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {key}: expected a string, got {_kind(value)}")
+        return _PARSED[hint](where, key, value)
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
         options = [a for a in get_args(hint) if a is not type(None)]
@@ -328,13 +407,6 @@ def _coerce(where: str, key: str, hint: Any, value: Any) -> Any:
 
 
 def _check_semantics(where: str, config: Config) -> None:
-    try:
-        ZoneInfo(config.bot.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{where}: [bot] timezone: unknown time zone {config.bot.timezone!r} "
-            "(expected an IANA name such as \"Asia/Shanghai\")"
-        ) from None
     if config.bot.locale not in SUPPORTED_LOCALES:
         raise ConfigError(
             f"{where}: [bot] locale: expected one of {', '.join(SUPPORTED_LOCALES)}, "
@@ -383,10 +455,6 @@ def _check_semantics(where: str, config: Config) -> None:
         )
     if config.intake.max_tickets_per_hour < 1:
         raise ConfigError(f"{where}: [intake] max_tickets_per_hour: must be at least 1")
-    _check_time_limits(where, config)
-    _check_weekly_report(where, config)
-    _duration(where, "[notices] grace", config.notices.grace)
-    _duration(where, "[notices] progress_every", config.notices.progress_every)
     if config.bot.concurrent_chats < 1:
         raise ConfigError(f"{where}: [bot] concurrent_chats: must be at least 1")
     if config.notices.parallel_sends < 1:
@@ -410,8 +478,6 @@ def _check_semantics(where: str, config: Config) -> None:
 
 
 def _duration(where: str, key: str, value: Any) -> timedelta:
-    from bot.domain.schedule import ScheduleError, parse_duration
-
     if not isinstance(value, str):
         raise ConfigError(f'{where}: {key}: expected a duration string such as "10m", "2h" or '
                           f'"3d", got {_kind(value)}')
@@ -422,7 +488,7 @@ def _duration(where: str, key: str, value: Any) -> timedelta:
                           f"got {value!r}") from None
 
 
-def _limits(where: str, key: str, table: Any) -> tuple[timedelta, timedelta]:
+def _limits(where: str, key: str, table: Any, default: TimeLimits | None = None) -> TimeLimits:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: {key}: expected a table with claim and resolve")
     unknown = set(table) - {"claim", "resolve"}
@@ -430,60 +496,59 @@ def _limits(where: str, key: str, table: Any) -> tuple[timedelta, timedelta]:
         raise ConfigError(f"{where}: {key} {sorted(unknown)[0]}: unknown key "
                           "(known keys: claim, resolve)")
     missing = {"claim", "resolve"} - set(table)
-    if missing:
+    if missing and default is None:
         raise ConfigError(f"{where}: {key} {sorted(missing)[0]}: required")
-    claim = _duration(where, f"{key} claim", table["claim"])
-    resolve = _duration(where, f"{key} resolve", table["resolve"])
+    claim = (_duration(where, f"{key} claim", table["claim"]) if "claim" in table
+             else default[0] if default else timedelta(0))
+    resolve = (_duration(where, f"{key} resolve", table["resolve"]) if "resolve" in table
+               else default[1] if default else timedelta(0))
     if resolve < claim:
         raise ConfigError(f"{where}: {key}: resolve must not be shorter than claim")
     return claim, resolve
 
 
-def time_limits(config: Config) -> tuple[dict[str, tuple[timedelta, timedelta]],
-                                         dict[str, tuple[timedelta, timedelta]], timedelta]:
-    """(limits per urgency, limits per category, verification timeout) from [sla]/[verification]."""
-    where = str(config.source) if config.source else "config"
+def _build_sla(where: str, table: dict[str, Any]) -> SlaConfig:
+    """[sla]: an urgency table that sets only `claim` keeps the default `resolve`, and the
+    other way round; a category table sets both.
+    """
     defaults = SlaConfig()
+    known = ("emergency", "high", "normal", "category")
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"{where}: [sla] {key}: unknown key (known keys: {', '.join(known)})")
     per_urgency = {
-        # A table that sets only `claim` keeps the default `resolve`, and the other way round.
-        name: _limits(where, f"[sla.{name}]",
-                      {**getattr(defaults, name), **getattr(config.sla, name)}
-                      if isinstance(getattr(config.sla, name), dict)
-                      else getattr(config.sla, name))
-        for name in ("emergency", "high", "normal")
+        name: _limits(where, f"[sla.{name}]", table[name], getattr(defaults, name))
+        for name in known[:3] if name in table
     }
+    categories = table.get("category", {})
+    if not isinstance(categories, dict):
+        raise ConfigError(f"{where}: [sla] category: expected a table, got {_kind(categories)}")
     per_category = {
-        code: _limits(where, f"[sla.category.{code}]", table)
-        for code, table in config.sla.category.items()
+        code: _limits(where, f"[sla.category.{code}]", limits)
+        for code, limits in categories.items()
     }
-    timeout = _duration(where, "[verification] timeout", config.verification.timeout)
-    return per_urgency, per_category, timeout
+    return replace(defaults, **per_urgency, category=per_category)
 
 
-def _check_time_limits(where: str, config: Config) -> None:
-    from bot.domain.schedule import ScheduleError, parse_clock
-
-    time_limits(config)
-    try:
-        parse_clock(config.digest.time)
-    except ScheduleError:
-        raise ConfigError(f'{where}: [digest] time: expected a local time such as "08:30", '
-                          f"got {config.digest.time!r}") from None
-
-
-def _check_weekly_report(where: str, config: Config) -> None:
-    from datetime import UTC, datetime
-
-    from bot.domain.schedule import ScheduleError, parse_when
-
-    try:
-        schedule, rest = parse_when(config.reports.weekly, now=datetime.now(UTC),
-                                    tz=config.bot.tz)
-    except ScheduleError:
-        schedule, rest = None, "?"
+def _weekly_schedule(where: str, text: Any, tz: ZoneInfo) -> Schedule:
+    schedule: Schedule | None = None
+    rest = "?"
+    if isinstance(text, str):
+        try:
+            schedule, rest = parse_when(text, now=datetime.now(UTC), tz=tz)
+        except ScheduleError:
+            schedule = None
     if schedule is None or not schedule.is_repeating or rest.strip():
         raise ConfigError(f'{where}: [reports] weekly: expected a repeating schedule such as '
-                          f'"每周一 09:00" or "every mon 09:00", got {config.reports.weekly!r}')
+                          f'"每周一 09:00" or "every mon 09:00", got {text!r}')
+    return schedule
+
+
+def _build_reports(where: str, table: dict[str, Any], tz: ZoneInfo) -> ReportsConfig:
+    for key in table:
+        if key != "weekly":
+            raise ConfigError(f"{where}: [reports] {key}: unknown key (known keys: weekly)")
+    return ReportsConfig(weekly=_weekly_schedule(where, table.get("weekly", DEFAULT_WEEKLY), tz))
 
 
 def example_config_text() -> str:

@@ -27,6 +27,10 @@ DUTY_OFFICER = 4001
 COMMUNITY_DUTY_CHAT = -100_777_000
 
 class Transcript:
+    """Prints the demo's conversation as a chat transcript: who said what where, and what the bot
+    answered.
+    """
+
     def __init__(self, bot: OfflineBot, out: Any = sys.stdout) -> None:
         self._bot = bot
         self._out = out
@@ -34,12 +38,15 @@ class Transcript:
         self._chat_names: dict[int, str] = {}
 
     def name(self, user_id: int, name: str) -> None:
+        """Show `user_id` as `name` in the transcript."""
         self._names[user_id] = name
 
     def chat(self, chat_id: int, name: str) -> None:
+        """Show `chat_id` as `name` in the transcript."""
         self._chat_names[chat_id] = name
 
     def section(self, title: str) -> None:
+        """Start a scene of the scripted morning."""
         print(f"\n━━ {title} ━━", file=self._out)
 
     def _where(self, chat_id: int) -> str:
@@ -48,11 +55,13 @@ class Transcript:
         return f"私聊·{self._names.get(chat_id, chat_id)}"
 
     def said(self, chat_id: int, user_id: int, text: str, exchange: Exchange) -> None:
+        """Someone wrote `text` in a chat; then what the bot sent in reply."""
         print(f"[{self._where(chat_id)}] {self._names.get(user_id, user_id)}: {text}",
               file=self._out)
         self._answers(exchange)
 
     def pressed(self, chat_id: int, user_id: int, label: str, exchange: Exchange) -> None:
+        """Someone pressed the button labelled `label`; then the toast and what the bot sent."""
         print(f"[{self._where(chat_id)}] {self._names.get(user_id, user_id)} 按下 [{label}]",
               file=self._out)
         if exchange.answer and exchange.answer.get("text"):
@@ -60,6 +69,7 @@ class Transcript:
         self._answers(exchange)
 
     def answered(self, exchange: Exchange) -> None:
+        """What the bot sent in an exchange nobody typed into (a timer, a join)."""
         self._answers(exchange)
 
     def edited(self, message: JSONDict) -> None:
@@ -92,6 +102,7 @@ class Transcript:
 
 
 async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
+    """Play the scripted morning across three grids on `bot` and print it to `out`."""
     show = Transcript(bot, out)
     people = {
         DUTY_OFFICER: "社区值班·孙主任",

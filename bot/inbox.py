@@ -40,6 +40,10 @@ KEEP_HANDLED = timedelta(days=1)  # re-deliveries come within seconds; a day is 
 
 
 class Inbox:
+    """Stores fetched updates before they are confirmed, tracks what is handled, replays the rest at
+    start.
+    """
+
     def __init__(self, repository: InboxRepository, clock: Clock,
                  *, max_backlog: int = MAX_BACKLOG) -> None:
         self._repository = repository
@@ -55,6 +59,7 @@ class Inbox:
 
     @property
     def backlog(self) -> int:
+        """Updates stored but not handled yet."""
         return len(self._pending)
 
     async def wait_for_room(self) -> None:
@@ -88,6 +93,7 @@ class Inbox:
         return True
 
     def handled(self, update: object) -> None:
+        """A handler finished with `update`; it is marked handled in the next background write."""
         if not isinstance(update, Update):
             return
         self._pending.discard(update.update_id)
@@ -111,6 +117,7 @@ class Inbox:
             )
 
     async def close(self) -> None:
+        """Stop the background writes and write what is pending."""
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None

@@ -18,11 +18,14 @@ REDACTED = "<token>"
 
 
 class RedactingFilter(logging.Filter):
+    """Replaces the token and other secrets in every log line, tracebacks included."""
+
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
         self._secrets = [s for s in secrets if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the record's message and traceback; never drops a record."""
         if not self._secrets:
             return True
         message = record.getMessage()
@@ -47,6 +50,7 @@ class ZonedFormatter(logging.Formatter):
         self._tz = tz
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        """The record's time in [bot] timezone, with milliseconds."""
         moment = datetime.fromtimestamp(record.created, self._tz)
         return moment.isoformat(sep=" ", timespec="milliseconds")
 
@@ -55,6 +59,7 @@ class JsonFormatter(ZonedFormatter):
     """One JSON object per line: time (ISO 8601 with offset), level, logger, message[, exc]."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON object on one line."""
         moment = datetime.fromtimestamp(record.created, self._tz)
         entry = {
             "time": moment.isoformat(timespec="milliseconds"),
@@ -71,6 +76,9 @@ class JsonFormatter(ZonedFormatter):
 
 def configure_logging(level: str, secrets: list[str], tz: ZoneInfo | None = None,
                       log_format: str = "text") -> None:
+    """Send logs to stderr at `level`, time-stamped in `tz`, as text or JSON, with `secrets`
+    redacted.
+    """
     zone = tz or ZoneInfo("UTC")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(zone) if log_format == "json" else ZonedFormatter(zone))

@@ -118,6 +118,10 @@ class Sent:
 
 
 class Messenger:
+    """Sends rendered templates to chats and survives Telegram's errors: splits long texts, follows
+    migrated groups, marks kicked ones inactive, retries network failures.
+    """
+
     def __init__(
         self, bot: Bot, renderer: Renderer, grids: GridService, people: PeopleService
     ) -> None:
@@ -254,7 +258,8 @@ class Messenger:
     async def edit_text(self, chat_id: int, message_id: int, text: str,
                         keyboard: InlineKeyboardMarkup | None = None) -> bool:
         """Replace the text of one of our messages (its keyboard with `keyboard`, dropped when
-        None); False if refused."""
+        None); False if refused.
+        """
         try:
             await self._bot.edit_message_text(
                 text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,

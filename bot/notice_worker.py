@@ -77,6 +77,7 @@ class NoticeWorker:
         return results
 
     async def close(self) -> None:
+        """Stop the template worker process (killed if it does not exit within 2 s)."""
         process, self._process = self._process, None
         if process is None:
             return

@@ -50,12 +50,16 @@ class Keyboards(Protocol):
     """The buttons of ticket messages (handlers.cards.CardKeyboards)."""
 
     def card(self, ticket: Ticket, locale: str, *,
-             residents: bool = False) -> InlineKeyboardMarkup | None: ...
+             residents: bool = False) -> InlineKeyboardMarkup | None:
+        """The ticket's card buttons for `locale` (the residents' buttons when `residents`)."""
 
-    def verify(self, ticket: Ticket, round_: int, locale: str) -> InlineKeyboardMarkup: ...
+    def verify(self, ticket: Ticket, round_: int, locale: str) -> InlineKeyboardMarkup:
+        """The verification question's buttons for round `round_`."""
 
 
 class Notifier:
+    """Decides who is told about a ticket event, renders it for each audience and sends it."""
+
     def __init__(self, messenger: Messenger, services: Services, keyboards: Keyboards) -> None:
         self._messenger = messenger
         self._services = services
@@ -83,7 +87,8 @@ class Notifier:
                                locale: str) -> InlineKeyboardMarkup | None:
         """The handlers' buttons where the readers may use them: privately, if that person may
         handle the ticket now; in a duty chat, while the ticket is at that chat's level; in a
-        grid chat (a reminder or digest nobody could get privately), always."""
+        grid chat (a reminder or digest nobody could get privately), always.
+        """
         if chat_id > 0:
             if not may_handle(await self._services.loop.actor(chat_id), ticket):
                 return None
@@ -129,7 +134,8 @@ class Notifier:
 
     def _resident_chat(self, ticket: Ticket, grid: Grid | None) -> tuple[int | None, int | None]:
         """Where the reporter hears about progress: privately for private tickets, else the
-        group (as a reply to the report while the group has not migrated)."""
+        group (as a reply to the report while the group has not migrated).
+        """
         if ticket.private:
             return ticket.reporter_id, None
         if grid is None or grid.chat_id is None or not grid.active:
@@ -191,7 +197,8 @@ class Notifier:
 
     async def report_edited(self, ticket: Ticket, bot_username: str = "") -> None:
         """The reporter edited their report: its acknowledgement follows (an emergency's
-        stays the alert, with its deadline), for the same audience as before."""
+        stays the alert, with its deadline), for the same audience as before.
+        """
         if ticket.ack_message_id is None or ticket.ack_message_id == ticket.message_id:
             return
         grid = await self._grid(ticket)
@@ -233,7 +240,8 @@ class Notifier:
 
     async def loop_event(self, outcome: LoopOutcome, *, acted_in: int | None = None) -> bool:
         """Tell everyone concerned by a transition; True when a message went to `acted_in`
-        (the chat where someone acted), which then needs no confirmation of its own."""
+        (the chat where someone acted), which then needs no confirmation of its own.
+        """
         ticket = outcome.ticket
         event = outcome.action
         grid = await self._grid(ticket)
@@ -307,7 +315,8 @@ class Notifier:
                            context: dict[str, Any]) -> None:
         """An escalation reaches the new level's duty chat as a card; an emergency, as the
         same alert the grid had (with the new claim limit), and each duty officer of that
-        level privately."""
+        level privately.
+        """
         level = ticket.level.value
         duty_chat = await self._services.grids.duty_chat(level)
         emergency = ticket.urgency is Urgency.EMERGENCY
@@ -367,7 +376,8 @@ class Notifier:
 
     async def digest(self, digest: GridDigest) -> None:
         """To each head privately — the figures, then a card per overdue or unclaimed
-        ticket —; if none can be reached that way, to the grid chat."""
+        ticket —; if none can be reached that way, to the grid chat.
+        """
         now = self._services.clock.now()
         waiting = [t for t in digest.open
                    if is_overdue(t, now) or t.status in (TicketStatus.OPEN, TicketStatus.REOPENED)]

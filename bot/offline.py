@@ -15,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from telegram.error import TelegramError
+
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.config import Config, config_from_mapping
 from bot.domain.clock import Clock, FakeClock
@@ -36,16 +38,23 @@ class Exchange:
 
     @property
     def texts(self) -> list[str]:
+        """The texts (or captions) of every message the bot sent in the exchange."""
         return [m.get("text") or m.get("caption") or "" for m in self.messages]
 
     def in_chat(self, chat_id: int) -> list[JSONDict]:
+        """The messages the bot sent to one chat."""
         return [m for m in self.messages if m["chat"]["id"] == chat_id]
 
     def text_in(self, chat_id: int) -> str:
+        """Everything the bot sent to one chat, as one text."""
         return "\n".join(m.get("text") or m.get("caption") or "" for m in self.in_chat(chat_id))
 
 
 class OfflineBot:
+    """The real Application against the local emulator, driven in the domain's words: says, presses,
+    advance.
+    """
+
     def __init__(
         self,
         db_path: str | Path,
@@ -67,6 +76,7 @@ class OfflineBot:
         self.config: Config | None = None
 
     async def start(self) -> None:
+        """Start the emulator (unless running) and the bot on it."""
         if not self.emulator.port:
             await self.emulator.start()
         await self._start_application()
@@ -93,15 +103,18 @@ class OfflineBot:
         assert application.updater is not None
         await application.updater.start_polling(
             poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES,
-            # As run_polling does: polling errors go to the error handlers (handlers.chats).
-            error_callback=lambda error: application.create_task(
-                application.process_error(update=None, error=error)
-            ),
+            error_callback=lambda error: self._report_polling_error(application, error),
         )
         await application.start()
         self.application = application
 
+    @staticmethod
+    def _report_polling_error(application: GridApplication, error: TelegramError) -> None:
+        """As run_polling does: polling errors go to the error handlers (handlers.chats)."""
+        application.create_task(application.process_error(update=None, error=error))
+
     async def stop(self) -> None:
+        """Stop the bot and the emulator."""
         await self._stop_application()
         await self.emulator.stop()
 
@@ -137,10 +150,12 @@ class OfflineBot:
 
     @property
     def runtime(self) -> Runtime:
+        """The running bot's services, messenger and notifier."""
         assert self.application is not None and self.application.bot_data.runtime is not None
         return self.application.bot_data.runtime
 
-    async def settle(self, timeout: float = 10.0) -> None:
+    # A bound on the wait, not a cancellation scope: callers only ever lengthen it (floods).
+    async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has taken every update and finished handling it.
 
         That includes notice runs sending in the background (and those resumed at start).
@@ -164,11 +179,13 @@ class OfflineBot:
 
     def person(self, user_id: int, name: str, *, username: str | None = None,
                language_code: str | None = "zh-hans") -> int:
+        """Make a Telegram user known to the emulator; returns their id."""
         self.emulator.add_user(user_id, name, username=username, language_code=language_code)
         return user_id
 
     async def group(self, title: str, *, added_by: int, supergroup: bool = False,
                     as_admin: bool = False) -> int:
+        """Create a group and have `added_by` add the bot to it; returns the chat id."""
         chat = self.emulator.create_group(title, supergroup=supergroup)
         await self._exchange(
             lambda: self.emulator.add_bot_to_group(chat["id"], added_by, as_admin=as_admin)
@@ -183,31 +200,37 @@ class OfflineBot:
         )
 
     async def says_privately(self, user_id: int, text: str, **kwargs: Any) -> Exchange:
+        """`user_id` opens a private chat with the bot and writes `text`."""
         self.emulator.private_chat_started(user_id)
         return await self.says(user_id, user_id, text, **kwargs)
 
     async def edits(self, chat_id: int, message_id: int, new_text: str) -> Exchange:
+        """The author edits a message to `new_text`."""
         return await self._exchange(
             lambda: self.emulator.edit_message(chat_id, message_id, new_text)
         )
 
     async def presses(self, chat_id: int, message_id: int, user_id: int, data: str,
                       *, check: bool = True) -> Exchange:
+        """`user_id` presses the button with callback `data` under a message."""
         return await self._exchange(
             lambda: self.emulator.press_button(chat_id, message_id, user_id, data, check=check)
         )
 
     async def removes_bot(self, chat_id: int, by_user_id: int) -> Exchange:
+        """`by_user_id` removes the bot from the group."""
         return await self._exchange(
             lambda: self.emulator.remove_bot_from_group(chat_id, by_user_id)
         )
 
     async def adds_bot(self, chat_id: int, by_user_id: int) -> Exchange:
+        """`by_user_id` adds the bot back to the group."""
         return await self._exchange(
             lambda: self.emulator.add_bot_to_group(chat_id, by_user_id)
         )
 
     async def migrates(self, chat_id: int) -> int:
+        """The group becomes a supergroup; returns its new chat id."""
         new_id: list[int] = []
         await self._exchange(lambda: new_id.append(self.emulator.migrate_to_supergroup(chat_id)))
         return new_id[0]

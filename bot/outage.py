@@ -20,6 +20,10 @@ MAX_RETRY_DELAY = 30.0  # PTB's network_retry_loop backs off 1 s × 1.5 per fail
 
 
 class OutageLog:
+    """One log line when contact with Telegram is lost, one when it
+    is back; debug lines in between.
+    """
+
     def __init__(self, poll_interval: float = 0.0) -> None:
         self._poll_interval = poll_interval
         self._since: float | None = None
@@ -28,6 +32,7 @@ class OutageLog:
 
     @property
     def ongoing(self) -> bool:
+        """Whether contact with Telegram is lost right now."""
         return self._since is not None
 
     def failed(self, error: Exception) -> None:
@@ -49,6 +54,9 @@ class OutageLog:
                       self._delay)
 
     def succeeded(self) -> None:
+        """A getUpdates went through: if an outage was ongoing, log
+        its end and how long it lasted.
+        """
         if self._since is None:
             return
         lasted = time.monotonic() - self._since

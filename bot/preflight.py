@@ -85,7 +85,7 @@ def _where(base_url: str) -> str:
 
 async def probe(config: Config, token: str, *, client: httpx.AsyncClient | None = None
                 ) -> dict[str, Any]:
-    """getMe through the configured base_url; the bot's user object, or a BotApiProblem."""
+    """`getMe` through the configured base_url; the bot's user object, or a BotApiProblem."""
     where = _where(config.telegram.base_url)
     own_client = client is None
     client = client or httpx.AsyncClient(timeout=PROBE_TIMEOUT_SECONDS)

@@ -48,6 +48,10 @@ _urgent: ContextVar[bool] = ContextVar("urgent_request", default=False)
 
 
 class EvenRateLimiter(AIORateLimiter):
+    """AIORateLimiter with evenly spaced sends, no stampede after a flood pause, and urgent sends
+    (see the module docstring).
+    """
+
     __slots__ = ("_urgent_sends",)
 
     def __init__(self, *, overall_max_rate: float, group_max_rate: float, max_retries: int) -> None:
@@ -82,6 +86,7 @@ class EvenRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
+        """Send one request within the limits, retrying a 429 after the pause it asks for."""
         urgent = rate_limit_args == URGENT
         token = _urgent.set(urgent)
         try:

@@ -39,7 +39,8 @@ def shipped_templates_dir() -> Path:
 
 def template_environment(override_dir: str | Path | None) -> jinja2.Environment:
     """The one jinja2 set-up for the bot's messages and the console's pages: the operator's
-    folder first, then the shipped templates; autoescaped, strict about undefined names."""
+    folder first, then the shipped templates; autoescaped, strict about undefined names.
+    """
     search = [Path(override_dir)] if override_dir else []
     search.append(shipped_templates_dir())
     return jinja2.Environment(
@@ -67,10 +68,12 @@ def mention(person: Person | None, fallback: str = "?") -> Markup:
 
 
 def percent(value: float | None) -> str:
+    """A ratio as a whole percentage; — when there is none."""
     return "—" if value is None else f"{100 * value:.0f}%"
 
 
 def readable_seconds(seconds: float | None, locale: str) -> str:
+    """Seconds as the locale's duration words; — when unknown, at least a minute."""
     if seconds is None:
         return "—"
     from bot.domain.schedule import format_duration
@@ -107,6 +110,10 @@ def shorten(text: str, limit: int = 200) -> str:
 
 
 class Renderer:
+    """Renders the bot's messages from templates/<locale>/, with
+    the filters and helpers they use.
+    """
+
     def __init__(
         self, default_locale: str, override_dir: str | Path | None = None,
         locales: Sequence[str] = ("zh-CN", "en"), tz: ZoneInfo | None = None,
@@ -149,6 +156,7 @@ class Renderer:
         return self.default_locale
 
     def render(self, name: str, locale: str | None = None, /, **context: Any) -> str:
+        """The template `name` in `locale` (the default when None) rendered with `context`."""
         template = self._env.get_template(
             f"{locale or self.default_locale}/{name}{TEMPLATE_SUFFIX}"
         )
@@ -159,7 +167,8 @@ class Renderer:
                    **context: Any) -> str:
         """Render for whoever will read it. Public chats (a grid group, a duty chat) never
         see a private ticket's words or flat, nor a whole phone, ID or bank-card number, in
-        whatever template: this is the one place those rules are applied."""
+        whatever template: this is the one place those rules are applied.
+        """
         if not audience.is_public:
             return self.render(name, locale, **context)
         placeholder = self.render(PRIVATE_DETAILS, locale)
@@ -169,6 +178,7 @@ class Renderer:
         return text
 
     def exists(self, name: str, locale: str) -> bool:
+        """Whether the template `name` exists in `locale` (the operator's folder included)."""
         try:
             self._env.get_template(f"{locale}/{name}{TEMPLATE_SUFFIX}")
         except jinja2.TemplateNotFound:
@@ -177,6 +187,7 @@ class Renderer:
 
 
 def template_names(locale: str, root: Path | None = None) -> set[str]:
+    """Every template name shipped in `locale` (under `root`, the shipped templates by default)."""
     base = (root or shipped_templates_dir()) / locale
     return {
         str(p.relative_to(base))[: -len(TEMPLATE_SUFFIX)]

@@ -42,9 +42,17 @@ def order_key(update: object) -> int | None:
 
 
 class HandledUpdates(Protocol):
-    def is_duplicate(self, update: object) -> bool: ...
+    """What the update processor needs of the inbox: drop
+    re-delivered updates, mark handled ones.
+    """
 
-    def handled(self, update: object) -> None: ...
+    def is_duplicate(self, update: object) -> bool:
+        """Whether this update was stored before and has been seen already (Telegram re-delivered
+        it).
+        """
+
+    def handled(self, update: object) -> None:
+        """The update's handling finished."""
 
 
 class _ChatQueue:
@@ -71,12 +79,17 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         self.is_urgent: Callable[[object], bool] = lambda _update: False
 
     async def initialize(self) -> None:
+        """Nothing to set up: queues are made per chat on demand."""
         pass
 
     async def shutdown(self) -> None:
+        """Nothing to tear down: queues empty as updates finish."""
         pass
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Handle `update` in its chat's turn, unless it is a re-delivered duplicate, then mark it
+        handled.
+        """
         inbox = self.inbox
         if inbox is not None and inbox.is_duplicate(update):
             if inspect.iscoroutine(coroutine):

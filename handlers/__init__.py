@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram.ext import Application
-
 from handlers import common, console, grid_head, notices, reports, resident, staff
 from handlers.buttons import Button, register_buttons
 from handlers.chats import register_chat_handlers
+from handlers.context import GridApplication
 from handlers.grid_head import register_grid_head_handlers
 from handlers.loop_timers import register_loop_timers
 from handlers.notices import register_notice_timers
@@ -37,7 +36,7 @@ BUTTONS: tuple[Button, ...] = (
 __all__ = ["BUTTONS", "COMMANDS", "register", "register_timers", "urgency_check"]
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(application: GridApplication) -> None:
     register_chat_handlers(application)
     register_commands(application, COMMANDS)
     register_buttons(application, BUTTONS)
@@ -46,7 +45,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def register_timers(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Any
+    application: GridApplication, services: Any
 ) -> None:
     """Each feature registers what its durable timers do when they fire (see TimerService)."""
     await register_loop_timers(application, services)

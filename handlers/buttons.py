@@ -55,13 +55,13 @@ from telegram import (
     User,
 )
 from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import CallbackQueryHandler
 
 from bot.domain.errors import UserError
 from bot.domain.models import Grid, PersonRoles
 from bot.domain.permissions import Audience, allowed
 from bot.render import Renderer
-from handlers.context import GridContext
+from handlers.context import GridApplication, GridContext
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +295,7 @@ def _dispatcher(
     return dispatch
 
 
-def register_buttons(application: Application[Any, Any, Any, Any, Any, Any],
+def register_buttons(application: GridApplication,
                      buttons: Sequence[Button]) -> ButtonTable:
     """One handler for every callback query: known data goes to its button, the rest is
     answered as stale (so no spinner keeps turning)."""

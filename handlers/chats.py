@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
 
 from telegram import Chat, ChatMember, ChatMemberUpdated, Update
 from telegram.error import NetworkError
 from telegram.ext import (
-    Application,
     ApplicationHandlerStop,
     ChatMemberHandler,
     MessageHandler,
@@ -18,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.services.grids import ChatRef
-from handlers.context import GridContext
+from handlers.context import GridApplication, GridContext
 from handlers.registry import ANONYMOUS_ADMIN_ID, TELEGRAM_SERVICE_ID
 
 log = logging.getLogger(__name__)
@@ -118,7 +116,7 @@ async def on_error(update: object, context: GridContext) -> None:
         log.exception("could not send the apology for the error above")
 
 
-def register_chat_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register_chat_handlers(application: GridApplication) -> None:
     application.add_handler(TypeHandler(Update, track_people), group=TRACKING_GROUP)
     application.add_handler(
         ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER)

@@ -55,11 +55,7 @@ async def console(call: CommandCall) -> None:
 
 async def _menu_button(call: CommandCall, url: str, locale: str) -> None:
     """The chat's menu button opens the console from then on (staff, heads, duty staff)."""
-    # PTB types CallbackContext.application with the context class as an unbound TypeVar,
-    # so it cannot be a GridApplication even though GridContext is the context type.
-    await set_console_menu_button(
-        call.context.application, call.user.id, url, locale  # type: ignore[arg-type]
-    )
+    await set_console_menu_button(call.context.application, call.user.id, url, locale)
 
 
 async def set_console_menu_button(application: GridApplication, telegram_id: int, url: str,

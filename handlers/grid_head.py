@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Chat, Update
-from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
+from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
 
 from bot.domain.errors import UserError
 from bot.domain.events import TicketEvent
@@ -25,7 +25,7 @@ from bot.services.loop import REASON_BUTTON, LoopOutcome
 from bot.storage.people import PendingActionRepository
 from handlers.buttons import Button, ButtonPress
 from handlers.cards import CardAction, CardPress, VerifyAnswer, VerifyPress, ticket_on_message
-from handlers.context import GridContext
+from handlers.context import GridApplication, GridContext
 from handlers.paging import (
     Asker,
     ListName,
@@ -305,7 +305,7 @@ async def _names(context: GridContext, outcome: LoopOutcome) -> dict[str, Any]:
     }
 
 
-def register_grid_head_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register_grid_head_handlers(application: GridApplication) -> None:
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND
                        & (filters.TEXT | filters.CAPTION), close_note_message),

@@ -4,16 +4,13 @@ verifications, send the daily digest."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from telegram.ext import Application
 
 from bot.services.container import Services
 from bot.services.digest import DIGEST_TIMER
 from bot.services.timers import AfterCommit
 from bot.storage.database import Transaction
 from bot.storage.timers import Timer
-from handlers.context import GridContext
+from handlers.context import GridApplication, GridContext
 
 TICKET_TIMERS = (
     "ticket.claim_remind", "ticket.claim_due", "ticket.resolve_remind", "ticket.resolve_due",
@@ -22,7 +19,7 @@ TICKET_TIMERS = (
 
 
 async def register_loop_timers(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+    application: GridApplication, services: Services
 ) -> None:
     # Timers fire outside any update; a context built on the application gives them the
     # same services and messenger handlers have.
@@ -38,20 +35,20 @@ async def register_loop_timers(
 
         return tell
 
-    async def on_digest(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
+    async def on_digest(
+        timer: Timer, tx: Transaction, now: datetime, _following: datetime | None
+    ) -> AfterCommit:
         digests = await services.digest.digests(now)
-        await services.digest.schedule_next(tx, now)
 
         async def send() -> None:
             for digest in digests:
                 await context.notifier.digest(digest)
-            await services.timers.rearm()
 
         return send
 
     for kind in TICKET_TIMERS:
         services.timers.on(kind, on_ticket_timer)
-    services.timers.on(DIGEST_TIMER, on_digest)
-    await services.digest.ensure_scheduled()
+    services.timers.recurring(DIGEST_TIMER, services.digest.schedule, on_digest)
+    await services.timers.keep_running(DIGEST_TIMER, services.digest.schedule)
 
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message
-from telegram.ext import Application
 
 from bot.domain.errors import UserError
 from bot.domain.notices import parse_notice_id
@@ -21,7 +19,7 @@ from bot.services.timers import AfterCommit
 from bot.storage.database import Transaction
 from bot.storage.timers import Timer
 from handlers.buttons import Button, ButtonPress, CallbackData, button
-from handlers.context import GridContext
+from handlers.context import GridApplication, GridContext
 from handlers.paging import Asker, ListName, PagedList, PageView, page_of, reply_page
 from handlers.registry import Command, CommandCall, Where
 
@@ -70,8 +68,7 @@ async def notice(call: CommandCall) -> None:
         button(messenger.renderer, call.locale, "cancel",
                NoticePress(NoticeAnswer.DISCARD, draft.notice.id)),
     ]])
-    await call.reply("notice_preview", keyboard=keyboard, draft=draft,
-                     schedule=draft.notice.schedule.describe(call.locale))
+    await call.reply("notice_preview", keyboard=keyboard, draft=draft)
 
 
 async def notice_button(press: ButtonPress[NoticePress]) -> None:
@@ -80,8 +77,7 @@ async def notice_button(press: ButtonPress[NoticePress]) -> None:
     if press.data.answer is NoticeAnswer.CONFIRM:
         confirmed = await notices.confirm(press.data.notice_id)
         await press.answer()
-        await press.edit_text("notice_confirmed", notice=confirmed,
-                              schedule=confirmed.schedule.describe(press.chat_locale))
+        await press.edit_text("notice_confirmed", notice=confirmed)
         return
     await notices.discard(press.data.notice_id)
     await press.answer()
@@ -101,7 +97,7 @@ async def notices_page(asker: Asker, _args: str, page: int, locale: str) -> Page
     notices = asker.context.services.notices
     part = page_of(await notices.listing(NOTICES_LISTED), page, NOTICES_PER_PAGE)
     return PageView("notices_list", {
-        "notices": [(n, n.schedule.describe(locale)) for n in part.items], "total": part.total,
+        "notices": part.items, "total": part.total,
         # What residents read (the first grid's rendering), not the template source.
         "texts": await notices.first_grid_texts(part.items),
     }, part.page, part.pages)
@@ -112,8 +108,7 @@ async def notice_show(call: CommandCall) -> None:
     found, reports = await call.context.services.notices.show(
         parse_notice_id(call.args, "notice_show")
     )
-    await call.reply("notice_detail", notice=found, reports=reports,
-                     schedule=found.schedule.describe(call.locale))
+    await call.reply("notice_detail", notice=found, reports=reports)
 
 
 async def notice_pause(call: CommandCall) -> None:
@@ -140,13 +135,15 @@ async def notice_cancel(call: CommandCall) -> None:
 
 
 async def register_notice_timers(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+    application: GridApplication, services: Services
 ) -> None:
     """A `notice.run` timer records the run (or a missed one); sending starts after commit."""
     context = GridContext(application)
 
-    async def on_run(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
-        start = await services.notices.on_timer(timer, tx, now)
+    async def on_run(
+        timer: Timer, tx: Transaction, now: datetime, following: datetime | None
+    ) -> AfterCommit:
+        start = await services.notices.on_timer(timer, tx, now, following)
         if start is None:
             return None
 
@@ -165,7 +162,7 @@ async def register_notice_timers(
 
         return after
 
-    services.timers.on(NOTICE_TIMER, on_run)
+    services.timers.recurring(NOTICE_TIMER, services.notices.schedule_of, on_run)
 
 
 COMMANDS: tuple[Command, ...] = (

@@ -29,13 +29,13 @@ from telegram import (
     User,
 )
 from telegram.error import TelegramError
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.domain.errors import UserError
 from bot.domain.models import Grid, PersonRoles
 from bot.domain.permissions import Audience, allowed
 from bot.render import Renderer
-from handlers.context import GridContext
+from handlers.context import GridApplication, GridContext
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ class CaptionCommand(filters.MessageFilter):
         return addressed is None or addressed.casefold() == message.get_bot().username.casefold()
 
 
-def register_commands(application: Application[Any, Any, Any, Any, Any, Any],
+def register_commands(application: GridApplication,
                       commands: Sequence[Command]) -> None:
     for command in commands:
         guarded = _guarded(command)
@@ -218,7 +218,7 @@ def _bot_commands(
 
 
 async def _set_menu(
-    application: Application[Any, Any, Any, Any, Any, Any], renderer: Renderer,
+    application: GridApplication, renderer: Renderer,
     commands: Sequence[Command], scope: BotCommandScope,
 ) -> None:
     """One menu in the default locale, and the other locales for users whose app speaks them."""
@@ -235,7 +235,7 @@ async def _set_menu(
 
 
 async def publish_menus(
-    application: Application[Any, Any, Any, Any, Any, Any], renderer: Renderer,
+    application: GridApplication, renderer: Renderer,
     commands: Sequence[Command], staff_ids: Sequence[int],
 ) -> None:
     everyone = PersonRoles(person=None, is_staff=False)
@@ -252,7 +252,7 @@ async def publish_menus(
 
 
 async def publish_member_menu(
-    application: Application[Any, Any, Any, Any, Any, Any], renderer: Renderer,
+    application: GridApplication, renderer: Renderer,
     commands: Sequence[Command], roles: PersonRoles, grid: Grid, telegram_id: int,
 ) -> None:
     """A head or worker sees their commands in their grid's chat once they are assigned."""

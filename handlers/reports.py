@@ -5,20 +5,17 @@ from __future__ import annotations
 import io
 import logging
 from datetime import datetime
-from typing import Any
 
 from telegram import InputFile
-from telegram.ext import Application
 
 from bot.charts import weekly_chart
 from bot.domain.permissions import Audience
-from bot.domain.schedule import Schedule, parse_when
 from bot.domain.stats import PERIOD_WORDS
 from bot.services.container import Services
-from bot.services.timers import AfterCommit, TimerService
+from bot.services.timers import AfterCommit
 from bot.storage.database import Transaction
 from bot.storage.timers import Timer
-from handlers.context import GridContext
+from handlers.context import GridApplication, GridContext
 from handlers.registry import Command, CommandCall
 
 log = logging.getLogger(__name__)
@@ -66,36 +63,22 @@ async def export(call: CommandCall) -> None:
     )
 
 
-def weekly_schedule(services: Services) -> Schedule:
-    schedule, _rest = parse_when(services.config.reports.weekly, now=services.clock.now(),
-                                 tz=services.config.bot.tz)
-    return schedule
-
-
 async def register_report_timers(
-    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+    application: GridApplication, services: Services
 ) -> None:
     context = GridContext(application)
-    schedule = weekly_schedule(services)
+    schedule = services.config.reports.weekly
 
-    async def next_run(tx: Transaction, after: datetime) -> None:
-        runs = schedule.next_runs(after, 1)
-        if runs:
-            await TimerService.add(tx, WEEKLY_TIMER, 0, runs[0])
-
-    async def on_weekly(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
-        await next_run(tx, now)
-
+    async def on_weekly(
+        timer: Timer, tx: Transaction, now: datetime, _following: datetime | None
+    ) -> AfterCommit:
         async def send() -> None:
             await send_weekly_report(context)
-            await services.timers.rearm()
 
         return send
 
-    services.timers.on(WEEKLY_TIMER, on_weekly)
-    if not await services.timers.repository.pending(WEEKLY_TIMER):
-        async with services.db.transaction() as tx:
-            await next_run(tx, services.clock.now())
+    services.timers.recurring(WEEKLY_TIMER, schedule, on_weekly)
+    await services.timers.keep_running(WEEKLY_TIMER, schedule)
 
 
 async def send_weekly_report(context: GridContext) -> None:

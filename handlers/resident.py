@@ -17,7 +17,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.ext import Application, MessageHandler, filters
+from telegram.ext import MessageHandler, filters
 
 from bot.domain.errors import UserError
 from bot.domain.intake import IntakeParser
@@ -28,7 +28,7 @@ from bot.domain.tickets import Source
 from bot.services.tickets import MAX_TICKET_TEXT, IncomingReport, IntakeOutcome, IntakeResult
 from handlers.buttons import Button, ButtonPress, CallbackData
 from handlers.cards import ResidentAction, ResidentPress, ticket_keyboard, ticket_on_message
-from handlers.context import GridContext
+from handlers.context import GridApplication, GridContext
 from handlers.paging import Asker, ListName, PagedList, PageView, page_of, reply_page
 from handlers.registry import Command, CommandCall, is_anonymous_sender
 
@@ -316,7 +316,7 @@ async def start_deep_link(call: CommandCall) -> bool:
     return True
 
 
-def register_resident_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register_resident_handlers(application: GridApplication) -> None:
     reply_media = filters.REPLY & (filters.PHOTO | filters.LOCATION)
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & reply_media,

@@ -7,13 +7,18 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    """Where services read the time from, so tests and the demo can drive it."""
+
     def now(self) -> datetime:
         """The current moment, timezone-aware, in UTC."""
         ...
 
 
 class SystemClock:
+    """The real clock, in UTC."""
+
     def now(self) -> datetime:
+        """The current moment, timezone-aware, in UTC."""
         return datetime.now(UTC)
 
 
@@ -27,13 +32,16 @@ class FakeClock:
         self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
+        """The fake current moment, in UTC."""
         return self._now
 
     def advance(self, delta: timedelta) -> datetime:
+        """Move the clock forward by `delta` and return the new moment."""
         self._now += delta
         return self._now
 
     def set(self, moment: datetime) -> None:
+        """Jump to `moment` (timezone-aware), forwards or back."""
         if moment.tzinfo is None:
             raise ValueError("FakeClock needs timezone-aware datetimes")
         self._now = moment.astimezone(UTC)

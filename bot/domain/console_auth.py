@@ -32,6 +32,8 @@ class NotAuthenticated(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ConsoleUser:
+    """Who a console session or a Mini App login belongs to, and their Telegram language."""
+
     telegram_id: int
     language_code: str | None = None
 
@@ -47,7 +49,7 @@ def _init_data_hash(fields: dict[str, str], bot_token: str) -> str:
 
 
 def sign_init_data(fields: dict[str, str], bot_token: str) -> str:
-    """initData as Telegram would send it (tests, the demo): the fields and their hash."""
+    """`initData` as Telegram would send it (tests, the demo): the fields and their hash."""
     return urlencode({**fields, "hash": _init_data_hash(fields, bot_token)})
 
 
@@ -94,6 +96,9 @@ def sign_session(key: bytes, user: ConsoleUser, expires_at: datetime) -> str:
 
 
 def read_session(key: bytes, value: str, now: datetime) -> ConsoleUser:
+    """The user a signed session cookie names; NotAuthenticated if it is forged, malformed or
+    expired.
+    """
     body, _sep, signature = value.rpartition("|")
     if not hmac.compare_digest(_hmac(key, body).hex(), signature):
         raise NotAuthenticated("session signature does not match")

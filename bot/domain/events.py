@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class TicketEvent(StrEnum):
+    """What happened to a ticket; the Notifier maps each to the people who are told."""
+
     CLAIMED = "claimed"
     RESOLVED = "resolved"
     REOPENED = "reopened"

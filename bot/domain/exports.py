@@ -42,6 +42,7 @@ def _iso(seconds: int | None, tz: ZoneInfo) -> str | None:
 
 
 def location_of(row: Row) -> Location:
+    """The ticket row's place as a Location (building, unit, floor, room)."""
     return Location(row["building"], row["unit"], row["floor"], row["room"])
 
 
@@ -87,15 +88,18 @@ class CsvWriter:
         self.count = 0
 
     def begin(self) -> None:
+        """Write the byte-order mark (so Excel reads UTF-8) and the header row."""
         self._out.write(UTF8_BOM)
         self._writer.writerow([header for header, _meaning, _value in CSV_COLUMNS])
 
     def write(self, row: Row) -> None:
+        """Write one ticket as a row of CSV_COLUMNS."""
         self._writer.writerow([value(row, self._tz, self._labels)
                                for _header, _meaning, value in CSV_COLUMNS])
         self.count += 1
 
     def end(self) -> None:
+        """Flush: the rows are complete."""
         self._out.flush()
 
 
@@ -134,13 +138,16 @@ class Open311Writer:
         self.count = 0
 
     def begin(self) -> None:
+        """Open the JSON array."""
         self._out.write("[")
 
     def write(self, row: Row) -> None:
+        """Write one ticket as an Open311 service request, in UTF-8 (Chinese as is, not escaped)."""
         self._out.write(",\n" if self.count else "\n")
         self._out.write(json.dumps(open311_request(row, self._tz, self._labels),
                                    ensure_ascii=False))
         self.count += 1
 
     def end(self) -> None:
+        """Close the JSON array."""
         self._out.write("\n]\n")

@@ -180,7 +180,8 @@ class IntakeParser:
         blend: Blend | None = None,
     ) -> None:
         """``model=None`` reads with the rules alone; ``IntakeModel.shipped()`` is the default
-        the bot runs with (``bot.app.build_parser``)."""
+        the bot runs with (``bot.app.build_parser``).
+        """
         self.vocabulary = vocabulary or Vocabulary.default()
         self.model = model
         self.model_categories = frozenset(model.categories) if model else frozenset()

@@ -55,6 +55,9 @@ class Mistake:
     predicted: Intake
 
     def describe(self) -> str:
+        """One line for the evaluation report: what was expected, what the parser said, and its
+        reasons.
+        """
         got = self.predicted
         if self.kind == "category":
             detail = f"expected {self.record.category}, got {got.category}"

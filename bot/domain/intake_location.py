@@ -31,6 +31,7 @@ class Location:
     room: str | None = None
 
     def is_empty(self) -> bool:
+        """Whether no part of the place is known."""
         return not (self.building or self.unit or self.floor or self.room)
 
     def label(self) -> str:

@@ -122,6 +122,7 @@ class PatternFinder:
         )
 
     def find(self, text: str) -> dict[int, tuple[int, int]]:
+        """Every start in `text` where a pattern matches: start → (end, index of the pattern)."""
         found: dict[int, tuple[int, int]] = {}
         if self._everywhere is not None:
             for match in self._everywhere.finditer(text):

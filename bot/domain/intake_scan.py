@@ -71,6 +71,10 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """A vocabulary word found in a message, where, what it means,
+    and whether it was negated (没坏).
+    """
+
     word: str
     start: int
     entry: Entry

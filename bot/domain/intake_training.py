@@ -48,6 +48,8 @@ class TrainingExample:
 
 @dataclass(frozen=True, slots=True)
 class TrainingSettings:
+    """How `gridbot train-intake` fits the model; the defaults were chosen by cross-validation."""
+
     min_count: int = 2  # an n-gram seen in fewer training messages is not kept
     steps: int = 300
     learning_rate: float = 0.05

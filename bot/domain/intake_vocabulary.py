@@ -91,6 +91,8 @@ class VocabularyError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Category:
+    """A ticket category: its code (stored, exported) and its labels in both languages."""
+
     code: str
     label_zh: str
     label_en: str
@@ -127,6 +129,7 @@ class Vocabulary:
 
     @property
     def categories(self) -> Mapping[str, Category]:
+        """The categories by code, read-only."""
         return MappingProxyType({code: words.category for code, words in self.words.items()})
 
     @classmethod

@@ -16,6 +16,8 @@ from bot.domain.tickets import DEFAULT_DEADLINES, Closure, Level, Ticket, Ticket
 
 
 class Action(StrEnum):
+    """What a person can do to a ticket; check() says who may do which, when."""
+
     CLAIM = "claim"
     RESOLVE = "resolve"  # 办结: handled, now the resident verifies
     REOPEN = "reopen"
@@ -69,6 +71,7 @@ REMINDER_SHARE = 0.2
 
 
 def next_level(level: Level) -> Level | None:
+    """The level a ticket escalates to from `level`; None at the top (district)."""
     index = LEVEL_ORDER.index(level)
     return LEVEL_ORDER[index + 1] if index + 1 < len(LEVEL_ORDER) else None
 
@@ -131,6 +134,7 @@ class SlaPolicy:
     verification_timeout: timedelta = timedelta(hours=48)
 
     def windows(self, urgency: Urgency, category: str) -> tuple[timedelta, timedelta]:
+        """The (claim, resolve) time limits for a ticket of this urgency and category."""
         claim, resolve = self.limits[urgency]
         override = self.by_category.get(category)
         if override is None:
@@ -143,10 +147,14 @@ class SlaPolicy:
     def deadlines(
         self, urgency: Urgency, category: str, start: datetime
     ) -> tuple[datetime, datetime]:
+        """When a ticket filed at `start` must be claimed and resolved."""
         claim, resolve = self.windows(urgency, category)
         return start + claim, start + resolve
 
     def reminder_before(self, start: datetime, due: datetime) -> datetime:
+        """When to remind before `due`: a share of the window before it, so short limits get early
+        reminders.
+        """
         return due - (due - start) * REMINDER_SHARE
 
 

@@ -26,6 +26,8 @@ class Urgency(StrEnum):
 
 
 class Locale(StrEnum):
+    """The languages the bot speaks (a template folder each)."""
+
     ZH_CN = "zh-CN"
     EN = "en"
 
@@ -41,6 +43,7 @@ class Person:
 
     @property
     def mention_name(self) -> str:
+        """How to name the person in a message: @username, else their display name."""
         return f"@{self.username}" if self.username else self.display_name
 
 
@@ -89,7 +92,9 @@ class PersonRoles:
     duty_levels: tuple[str, ...] = ()  # escalation levels this person has duty at
 
     def roles_in(self, grid_id: int) -> set[Role]:
+        """The roles the person holds in one grid."""
         return {role for grid, role in self.grid_roles if grid.id == grid_id}
 
     def serves(self, grid_id: int) -> bool:
+        """Whether the person is a head or worker of the grid."""
         return bool(self.roles_in(grid_id))

@@ -30,6 +30,8 @@ FAILURES_SHOWN = 10
 
 
 class NoticeStatus(StrEnum):
+    """Where a notice is in its life: drafted, scheduled, paused, finished or cancelled."""
+
     DRAFT = "draft"  # previewed, waiting for [确认]
     ACTIVE = "active"  # confirmed; its next run is a timer
     PAUSED = "paused"  # no timer until /notice_resume
@@ -39,12 +41,16 @@ class NoticeStatus(StrEnum):
 
 
 class RunStatus(StrEnum):
+    """Where one run of a notice is: sending, done, or missed while the bot was down."""
+
     SENDING = "sending"  # deliveries being sent (resumed after a restart)
     DONE = "done"  # every delivery is sent or failed
     MISSED = "missed"  # fell due while the bot was down, beyond the grace period
 
 
 class DeliveryStatus(StrEnum):
+    """Where one grid's message of a run is."""
+
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
@@ -96,14 +102,6 @@ def first_run(schedule: Schedule, now: datetime) -> datetime | None:
     return runs[0] if runs else None
 
 
-def run_after(schedule: Schedule, due_at: datetime, now: datetime) -> datetime | None:
-    """The run after the one due at `due_at` (fired at `now`): runs missed meanwhile are skipped."""
-    if not schedule.is_repeating:
-        return None
-    runs = schedule.next_runs(max(due_at, now), count=1)
-    return runs[0] if runs else None
-
-
 def is_missed(due_at: datetime, now: datetime, grace: timedelta) -> bool:
     """A run that fires more than `grace` after its moment is not sent late: it is missed."""
     return now - due_at > grace
@@ -111,6 +109,8 @@ def is_missed(due_at: datetime, now: datetime, grace: timedelta) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
+    """A scheduled message to grids, as staff wrote it (HTML with jinja2 placeholders per grid)."""
+
     id: int
     author_id: int
     text: str  # HTML as written, with jinja2 placeholders
@@ -130,6 +130,8 @@ class Notice:
 
 @dataclass(frozen=True, slots=True)
 class GridHead:
+    """A grid head as a notice's placeholders show them ({{ grid.heads }})."""
+
     name: str
     username: str | None = None
 
@@ -163,6 +165,8 @@ def template_context(grid: TargetGrid, today: date) -> dict[str, object]:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
+    """A grid a run could not reach, and why (shown in the run's report)."""
+
     grid_code: str
     grid_name: str
     reason: str
@@ -186,10 +190,12 @@ class RunReport:
 
     @property
     def pending(self) -> int:
+        """Deliveries neither sent nor failed yet."""
         return self.total - self.sent - self.failed
 
     @property
     def more_failures(self) -> int:
+        """Failures beyond those listed by name in the report."""
         return max(0, self.failed - len(self.failures))
 
 

@@ -8,6 +8,8 @@ from bot.domain.models import PersonRoles, Role
 
 
 class Audience(StrEnum):
+    """Who may use a command or button, from everyone down to staff only."""
+
     EVERYONE = "everyone"
     GRID_STAFF = "grid_staff"  # heads and workers of the grid in question, and staff
     HEADS = "heads"  # heads of the grid in question, and staff
@@ -18,7 +20,7 @@ class Audience(StrEnum):
 
 
 def allowed(audience: Audience, roles: PersonRoles, grid_id: int | None) -> bool:
-    """May a person with `roles` act for `grid_id` (None: no grid in question, e.g. a private chat)?
+    """Whether a person with `roles` may act for `grid_id` (None: no grid, e.g. in private).
 
     In a private chat there is no grid, so grid-bound audiences accept anyone who serves
     at least one grid; the service then narrows to the grids they serve.
@@ -36,4 +38,5 @@ def allowed(audience: Audience, roles: PersonRoles, grid_id: int | None) -> bool
 
 
 def visible_audiences(roles: PersonRoles, grid_id: int | None) -> set[Audience]:
+    """Every audience a person with `roles` belongs to here (for /help and the command menus)."""
     return {a for a in Audience if allowed(a, roles, grid_id)}

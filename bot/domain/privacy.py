@@ -17,6 +17,8 @@ from bot.domain.tickets import Ticket
 
 
 class Audience(StrEnum):
+    """Who reads a message; public audiences never see a private ticket's words or whole numbers."""
+
     GRID_GROUP = "grid_group"
     DUTY_CHAT = "duty_chat"
     HANDLER = "handler"  # a head, worker, duty officer or staff member, privately
@@ -24,6 +26,7 @@ class Audience(StrEnum):
 
     @property
     def is_public(self) -> bool:
+        """Whether more than the people concerned read it (a grid group, a duty chat)."""
         return self in (Audience.GRID_GROUP, Audience.DUTY_CHAT)
 
 

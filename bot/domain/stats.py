@@ -32,11 +32,12 @@ class Period:
 
     @property
     def days(self) -> int:
+        """How many days the period spans (at least one), for per-day figures."""
         return max(1, round((self.end - self.start).total_seconds() / 86400))
 
 
 def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
-    """today | 7d | 30d | month (this month so far) | week | lastweek | YYYY-MM."""
+    """A period by name: today | 7d | 30d | month (so far) | week | lastweek | YYYY-MM."""
     word = text.strip().lower() or "month"
     local_now = now.astimezone(tz)
     # "So far" periods end just after now, so a ticket filed this very second counts.
@@ -72,6 +73,7 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
 
 
 def median(values: list[float]) -> float | None:
+    """The middle value (mean of the middle two for an even count); None for no values."""
     if not values:
         return None
     ordered = sorted(values)
@@ -82,11 +84,16 @@ def median(values: list[float]) -> float | None:
 
 
 def ratio(part: int, whole: int) -> float | None:
+    """The share `part / whole`, or None when there is nothing to divide (shown as —, not 0%)."""
     return part / whole if whole else None
 
 
 @dataclass(slots=True)
 class Figures:
+    """The figures reported upward for one grid or the total:
+    received, closed, on time, satisfied.
+    """
+
     received: int = 0
     by_category: dict[str, int] = field(default_factory=dict)
     by_urgency: dict[str, int] = field(default_factory=dict)
@@ -110,22 +117,31 @@ class Figures:
 
     @property
     def closure_rate(self) -> float | None:
+        """Closed for good (已结案) out of received."""
         return ratio(self.closed, self.received)
 
     @property
     def claim_on_time_rate(self) -> float | None:
+        """Claimed within the time limit, out of those whose claim deadline has passed or were
+        claimed.
+        """
         return ratio(self.claim_on_time, self.claim_counted)
 
     @property
     def resolve_on_time_rate(self) -> float | None:
+        """Resolved within the time limit, out of those whose resolve deadline has passed or were
+        resolved.
+        """
         return ratio(self.resolve_on_time, self.resolve_counted)
 
     @property
     def satisfaction(self) -> float | None:
+        """The residents' mean rating of fixes, or None when nobody rated."""
         return self.satisfaction_sum / self.satisfaction_count if self.satisfaction_count else None
 
     @property
     def answer_rate(self) -> float | None:
+        """Verification questions answered by residents, out of those asked."""
         return ratio(self.verifications_answered, self.verifications_asked)
 
     def add(self, other: Figures) -> None:
@@ -145,12 +161,16 @@ class Figures:
 
 @dataclass(frozen=True, slots=True)
 class GridFigures:
+    """One grid's figures in a report."""
+
     grid: Grid
     figures: Figures
 
 
 @dataclass(frozen=True, slots=True)
 class StatsReport:
+    """A period's figures per grid and in total, with tickets per day by category for the chart."""
+
     period: Period
     grids: tuple[GridFigures, ...]
     total: Figures

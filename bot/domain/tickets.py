@@ -16,6 +16,10 @@ from bot.domain.models import Urgency
 
 
 class TicketStatus(StrEnum):
+    """Where a ticket is in the loop: open, claimed, resolved (awaiting the resident), reopened,
+    closed.
+    """
+
     OPEN = "open"
     CLAIMED = "claimed"
     RESOLVED = "resolved"
@@ -40,6 +44,8 @@ class Closure(StrEnum):
 
 
 class Source(StrEnum):
+    """How a ticket came in: recognised in a group, /report, a private chat, or a head's patrol."""
+
     GROUP = "group"  # recognised in a grid chat
     COMMAND = "command"  # /report
     PRIVATE = "private"  # a private chat with the bot
@@ -47,6 +53,8 @@ class Source(StrEnum):
 
 
 class Level(StrEnum):
+    """Who is responsible for a ticket: the grid, then the duty chats up the line."""
+
     GRID = "grid"
     COMMUNITY = "community"
     STREET = "street"
@@ -68,6 +76,10 @@ DUPLICATE_SIMILARITY = 0.3
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
+    """A resident's problem being handled: what, where, how urgent,
+    who has it, and its deadlines.
+    """
+
     id: int
     grid_id: int
     reporter_id: int
@@ -98,6 +110,7 @@ class Ticket:
 
     @property
     def is_open(self) -> bool:
+        """Whether someone still has to act on it (not closed)."""
         return self.status in OPEN_STATES
 
 
@@ -125,7 +138,8 @@ def is_probable_duplicate(
     reasons: tuple[str, ...], now: datetime,
 ) -> bool:
     """Same grid is the caller's job; here: open, recent, same category and building, and
-    the same subject (a shared subject word) or similar wording."""
+    the same subject (a shared subject word) or similar wording.
+    """
     if not (
         candidate.is_open
         and candidate.category == category

@@ -10,22 +10,13 @@ from zoneinfo import ZoneInfo
 from bot.domain.clock import Clock
 from bot.domain.loop import is_overdue
 from bot.domain.models import Grid, Person
+from bot.domain.schedule import Schedule
 from bot.domain.tickets import Ticket
 from bot.services.grids import GridService
-from bot.services.timers import TimerService
-from bot.storage.database import Database, Transaction
+from bot.storage.database import Database
 from bot.storage.tickets import TicketRepository
 
 DIGEST_TIMER = "digest.daily"
-
-
-def next_digest_at(now: datetime, tz: ZoneInfo, at: time) -> datetime:
-    """The next local `at` strictly after `now`, as an aware UTC moment."""
-    local = now.astimezone(tz)
-    candidate = datetime.combine(local.date(), at, tzinfo=tz)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=tz)
-    return candidate.astimezone(ZoneInfo("UTC"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,24 +36,9 @@ class DigestService:
         self._clock = clock
         self._grids = grids
         self._tz = tz
-        self._at = at
+        # Every day at [digest] time; a recurring timer (TimerService.recurring) runs it.
+        self.schedule = Schedule.every_day(at, tz)
         self.tickets = TicketRepository(db)
-
-    async def ensure_scheduled(self) -> datetime:
-        """At start: a pending digest timer exists (one, whatever the restarts)."""
-        repository = TimerService(self._db, self._clock).repository
-        pending = await repository.pending(DIGEST_TIMER)
-        if pending:
-            return pending[0].due_at
-        due = next_digest_at(self._clock.now(), self._tz, self._at)
-        async with self._db.transaction() as tx:
-            await TimerService.add(tx, DIGEST_TIMER, 0, due)
-        return due
-
-    async def schedule_next(self, tx: Transaction, now: datetime) -> datetime:
-        due = next_digest_at(now, self._tz, self._at)
-        await TimerService.add(tx, DIGEST_TIMER, 0, due)
-        return due
 
     async def digests(self, now: datetime) -> list[GridDigest]:
         grids = [g for g in await self._grids.grids.all() if g.active and g.chat_id is not None]

@@ -29,10 +29,9 @@ from bot.domain.notices import (
     is_missed,
     parse_notice_command,
     plain_text,
-    run_after,
     template_context,
 )
-from bot.domain.schedule import ScheduleError, Targets
+from bot.domain.schedule import Schedule, ScheduleError, Targets
 from bot.notice_worker import NoticeWorker, Result
 from bot.services.timers import TimerService
 from bot.storage.database import Database, Transaction
@@ -305,14 +304,20 @@ class NoticeService:
 
     # --- runs ---
 
-    async def on_timer(self, timer: Timer, tx: Transaction, now: datetime) -> RunStart | None:
-        """A run fell due: schedule the one after it, then record a run (or a missed one)."""
-        notice = await NoticeRepository.get_in(tx, timer.ref_id)
+    async def schedule_of(self, tx: Transaction, notice_id: int) -> Schedule | None:
+        """The schedule a `notice.run` timer re-arms from (TimerService.recurring)."""
+        notice = await NoticeRepository.get_in(tx, notice_id)
         if notice is None or notice.status is not NoticeStatus.ACTIVE:
             return None  # paused or cancelled meanwhile; its timers were cancelled too
-        following = run_after(notice.schedule, timer.due_at, now)
+        return notice.schedule
+
+    async def on_timer(
+        self, timer: Timer, tx: Transaction, now: datetime, following: datetime | None
+    ) -> RunStart | None:
+        """A run fell due (the next one is stored already): record a run (or a missed one)."""
+        notice = await NoticeRepository.get_in(tx, timer.ref_id)
+        assert notice is not None, "schedule_of found it in this transaction"
         if following is not None:
-            await TimerService.add(tx, NOTICE_TIMER, notice.id, following)
             await NoticeRepository.set_next_run(tx, notice.id, following, now)
         else:
             await NoticeRepository.change_status(

@@ -179,10 +179,10 @@ class TicketService:
                 tx, ticket_id, self._settings.sla, now, claim_due, resolve_due
             )
         await self._timers.scheduled(min(timer_moments))
-        ticket = await self.tickets.get(ticket_id)
+        created = await self._must_get(ticket_id)
         log.info("ticket #%s %s/%s in grid %s", ticket_id, category, parsed.urgency.value,
                  report.grid.code)
-        return IntakeOutcome(IntakeResult.CREATED, ticket, parsed)
+        return IntakeOutcome(IntakeResult.CREATED, created, parsed)
 
     @staticmethod
     async def _attach_photo(
@@ -220,7 +220,9 @@ class TicketService:
             await TicketRepository.link_message(tx, chat_id, message_id, ticket_id,
                                                 "card" if buttons else "alert")
 
-    async def edited(self, chat_id: int, message_id: int, text: str, editor_id: int) -> Ticket | None:
+    async def edited(
+        self, chat_id: int, message_id: int, text: str, editor_id: int
+    ) -> Ticket | None:
         """An edited report updates its ticket while it is still open and unclaimed."""
         seen = await self.tickets.by_message(chat_id, message_id)
         if seen is None or seen[1] != "report" or seen[0].reporter_id != editor_id:
@@ -252,7 +254,9 @@ class TicketService:
             raise UserError("already_following", id=ticket.id)
         return await self._must_get(ticket_id)
 
-    async def cancel_not_a_request(self, ticket_id: int, roles: PersonRoles, actor_id: int) -> Ticket:
+    async def cancel_not_a_request(
+        self, ticket_id: int, roles: PersonRoles, actor_id: int
+    ) -> Ticket:
         """[不是报事]: the reporter, the grid's heads/workers or staff withdraw a misread ticket."""
         ticket = await self._must_get(ticket_id)
         if not (ticket.reporter_id == actor_id or roles.is_staff or roles.serves(ticket.grid_id)):
@@ -273,7 +277,9 @@ class TicketService:
             raise UserError("ticket_not_cancellable", id=ticket.id)
         return await self._must_get(ticket_id)
 
-    async def set_category(self, ticket_id: int, code: str, roles: PersonRoles, actor_id: int) -> Ticket:
+    async def set_category(
+        self, ticket_id: int, code: str, roles: PersonRoles, actor_id: int
+    ) -> Ticket:
         ticket = await self._must_get(ticket_id)
         if not (roles.is_staff or roles.serves(ticket.grid_id)):
             raise UserError("not_your_grid_ticket", id=ticket.id)

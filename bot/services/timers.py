@@ -5,6 +5,11 @@ makes its state change; the timer is marked done in that same transaction, so a 
 either leaves both undone (it fires again after restart) or both done (never twice).
 Whatever the handler wants to *say* (Telegram messages) it returns as a callable that
 runs after the commit.
+
+Recurring jobs (the daily digest, the weekly report, repeating notices) are timers too,
+through one mechanism, `recurring`: when a run fires, the next run of its schedule is added
+in the same transaction, so the pending row *is* the stored state a restart resumes from —
+a crash can neither lose the next run nor make one happen twice.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.clock import Clock
+from bot.domain.schedule import Schedule
 from bot.storage.database import Database, Transaction
 from bot.storage.timers import NewTimer, Timer, TimerRepository
 
@@ -23,6 +29,11 @@ log = logging.getLogger(__name__)
 AfterCommit = Callable[[], Awaitable[None]] | None
 TimerHandler = Callable[[Timer, Transaction, datetime], Awaitable[AfterCommit]]
 ArmCallback = Callable[[datetime], None]
+# A recurring timer's subject's schedule, read when a run fires (None: it was stopped).
+ScheduleOf = Callable[[Transaction, int], Awaitable[Schedule | None]]
+# Like TimerHandler, also told the next run already stored (None: the schedule has ended).
+RecurringHandler = Callable[[Timer, Transaction, datetime, datetime | None],
+                            Awaitable[AfterCommit]]
 
 
 class TimerService:
@@ -35,6 +46,50 @@ class TimerService:
 
     def on(self, kind: str, handler: TimerHandler) -> None:
         self._handlers[kind] = handler
+
+    def recurring(
+        self, kind: str, schedule: Schedule | ScheduleOf, handler: RecurringHandler
+    ) -> None:
+        """Timers of `kind` re-arm themselves from a schedule: a fixed one (the digest, the
+        weekly report) or each subject's own, read when it fires (a notice's).
+
+        When one fires, the next run of its schedule (`Schedule.run_after`: runs
+        missed while down are skipped) is stored in the same transaction that marks this one
+        done, then `handler` runs. Start a subject with `add` (notices) or `keep_running`.
+        """
+        async def fire(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
+            current = schedule if isinstance(schedule, Schedule) else await schedule(
+                tx, timer.ref_id)
+            if current is None:
+                return None
+            following = current.run_after(timer.due_at, now)
+            if following is not None:
+                await TimerRepository.add(tx, kind, timer.ref_id, following)
+            return await handler(timer, tx, now, following)
+
+        self.on(kind, fire)
+
+    async def keep_running(self, kind: str, schedule: Schedule, ref_id: int = 0) -> datetime:
+        """At start: exactly one pending run of `schedule` for (kind, ref); returns its moment.
+
+        A pending run the schedule still has stays, even one missed while the bot was down
+        (it fires late, once), so a restart neither repeats nor skips a run. Any other (the
+        configured schedule changed) is replaced by the schedule's next run after now.
+        """
+        now = self._clock.now()
+        pending = [t for t in await self.repository.pending(kind, ref_id) if t.kind == kind]
+        kept = next((t for t in pending if schedule.has_run_at(t.due_at)), None)
+        async with self._db.transaction() as tx:
+            for timer in pending:
+                if timer is not kept:
+                    await TimerRepository.finish(tx, timer.id, now, "rescheduled")
+            if kept is not None:
+                return kept.due_at
+            due = schedule.run_after(now, now)
+            if due is None:
+                raise ValueError(f"{kind}: the schedule {schedule.source!r} has no run after now")
+            await TimerRepository.add(tx, kind, ref_id, due)
+        return due
 
     def set_arm_callback(self, arm: ArmCallback) -> None:
         """How to be woken at a moment (the JobQueue in production; tests drive fire_due)."""

@@ -25,6 +25,9 @@ class ConsoleHandler(tornado.web.RequestHandler):
     login_required = True
 
     def initialize(self, server: ConsoleServer) -> None:
+        """Tornado's per-request set-up: the console server, nobody
+        signed in yet, the default language.
+        """
         self.server = server
         self.viewer: Actor | None = None
         self.user: ConsoleUser | None = None
@@ -32,9 +35,13 @@ class ConsoleHandler(tornado.web.RequestHandler):
 
     @property
     def services(self) -> Services:
+        """The bot's services, the same objects the chat handlers use."""
         return self.server.runtime.services
 
     def set_default_headers(self) -> None:
+        """Security headers on every response: nothing from other origins,
+        framed only by Telegram's web client.
+        """
         # Everything is served by the bot: no other origin may run script or be loaded.
         # Telegram's web client shows Mini Apps in a frame.
         self.set_header(
@@ -46,6 +53,9 @@ class ConsoleHandler(tornado.web.RequestHandler):
         self.set_header("Referrer-Policy", "no-referrer")
 
     async def prepare(self) -> None:
+        """Read the session cookie into the viewer and their language; answer
+        401 or 403 before any page runs.
+        """
         cookie = self.get_cookie(SESSION_COOKIE)
         if cookie:
             try:
@@ -71,6 +81,9 @@ class ConsoleHandler(tornado.web.RequestHandler):
             self.finish()
 
     def page(self, name: str, **context: Any) -> None:
+        """Write the console page `name` with the viewer, the
+        language and the XSRF token it needs.
+        """
         context.setdefault("live", False)
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.write(self.server.pages.html(
@@ -80,15 +93,18 @@ class ConsoleHandler(tornado.web.RequestHandler):
         ))
 
     def user_error_text(self, error: UserError) -> str:
+        """A user error's message, from the same errors/ template the chat uses, as plain text."""
         return plain(self.services.renderer.render(f"errors/{error.code}", self.locale_code,
                                                    **error.context))
 
     def page_error(self, status: int, error: UserError) -> None:
+        """Answer with `status` and the error's message as a page."""
         self.set_status(status)
         self.page("error", message=self.user_error_text(error))
         self.finish()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """An unexpected error's page: the status and its reason, no traceback."""
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(self.server.pages.html(
             "error", self.locale_code, viewer=None, request=self.request, xsrf_input="",
@@ -96,6 +112,7 @@ class ConsoleHandler(tornado.web.RequestHandler):
         ))
 
     def actor(self) -> Actor:
+        """The signed-in viewer as an Actor (prepare() refused the request otherwise)."""
         assert self.viewer is not None
         return self.viewer
 

@@ -19,6 +19,8 @@ POLL_SECONDS = 1.0
 
 
 class ChangeFeed:
+    """Watches one change mark while anyone listens and wakes every listener when it moves."""
+
     def __init__(self, read_mark: Callable[[], Awaitable[object]],
                  poll_seconds: float = POLL_SECONDS) -> None:
         self._read_mark = read_mark
@@ -35,6 +37,7 @@ class ChangeFeed:
         return event
 
     def leave(self, event: asyncio.Event) -> None:
+        """Stop waking `event` (its page went away); the watcher stops with the last listener."""
         self._listeners.discard(event)
 
     async def _watch(self) -> None:
@@ -52,6 +55,7 @@ class ChangeFeed:
                     event.set()
 
     async def close(self) -> None:
+        """Forget every listener and stop the watcher (the console stops)."""
         self._listeners.clear()
         if self._task is not None:
             self._task.cancel()

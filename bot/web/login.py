@@ -27,6 +27,7 @@ class LinkLogin(_Login):
     """The link /console sent: works once, within its lifetime, then becomes a session."""
 
     async def get(self) -> None:
+        """Trade a one-time link for a session cookie, then go to the overview."""
         secret = self.get_query_argument("t", "")[:100]
         telegram_id = await self.services.console.use_login_link(secret) if secret else None
         if telegram_id is None:
@@ -42,11 +43,15 @@ class MiniAppStart(_Login):
     """The Mini App's first page: a script hands Telegram's initData to /auth/webapp."""
 
     async def get(self) -> None:
+        """The Mini App's page; its script posts Telegram's initData to /auth/webapp."""
         self.page("app", live=False)
 
 
 class MiniAppLogin(_Login):
+    """Checks the Mini App's initData (signed with the bot's token) and starts a session."""
+
     async def post(self) -> None:
+        """Answer {ok: true} with a session cookie for valid initData, 403 otherwise."""
         try:
             user = self.server.validate_init_data(self.get_body_argument("init_data", ""))
         except NotAuthenticated as exc:
@@ -59,8 +64,11 @@ class MiniAppLogin(_Login):
 
 
 class Logout(ConsoleHandler):
+    """Ends the session."""
+
     login_required = False
 
     async def post(self) -> None:
+        """Drop the session cookie and go back to the start page."""
         self.clear_cookie(SESSION_COOKIE)
         self.redirect("/", status=303)

@@ -68,6 +68,8 @@ def bars(values: list[tuple[str, float | None]], *, as_percent: bool = False,
 
 
 class Pages:
+    """Renders the console's pages (templates/web/) with the words of templates/web/strings.toml."""
+
     def __init__(self, override_dir: str | Path | None, tz: ZoneInfo,
                  helpers: dict[str, Callable[..., Any]]) -> None:
         self._env = template_environment(override_dir)
@@ -95,6 +97,7 @@ class Pages:
         return strings
 
     def localtime(self, moment: datetime | int | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """A stored UTC moment (or epoch seconds) in [bot] timezone, for pages."""
         if moment is None:
             return ""
         if isinstance(moment, int):
@@ -102,6 +105,7 @@ class Pages:
         return moment.astimezone(self._tz).strftime(fmt)
 
     def words(self, locale: str) -> Callable[..., str]:
+        """The page-text lookup `t(key, **values)` for `locale`, falling back to zh-CN."""
         table = self._strings.get(locale) or self._strings["zh-CN"]
         fallback = self._strings["zh-CN"]
 
@@ -114,5 +118,6 @@ class Pages:
         return t
 
     def html(self, name: str, locale: str, **context: Any) -> str:
+        """The page `name` rendered in `locale`."""
         template = self._env.get_template(f"web/{name}.html")
         return template.render(locale=locale, t=self.words(locale), **context)

@@ -40,7 +40,7 @@ class ConsoleServer:
         self.port = config.web.port
         services = self.runtime.services
         self.pages = Pages(
-            config.bot.templates_dir, config.bot.tz,
+            config.bot.templates_dir, config.bot.timezone,
             {"category_label": services.renderer.global_helper("category_label")},
         )
         self.feed = ChangeFeed(services.console.repository.change_mark)
@@ -48,12 +48,14 @@ class ConsoleServer:
 
     @property
     def runtime(self) -> Runtime:
+        """The running bot's services, messenger and notifier."""
         runtime = self.application.bot_data.runtime
         assert runtime is not None
         return runtime
 
     @property
     def base_url(self) -> str:
+        """Where people open the console: [web] public_url, else the listening address."""
         public = self._config.web.public_url
         if public:
             return public if public.endswith("/") else public + "/"
@@ -63,6 +65,7 @@ class ConsoleServer:
 
     @property
     def secure(self) -> bool:
+        """Whether the console is reached over https."""
         return self.base_url.startswith("https://")
 
     @property
@@ -72,15 +75,19 @@ class ConsoleServer:
 
     @property
     def mini_app_url(self) -> str:
+        """The address Telegram's menu button opens."""
         return self.base_url + "app"
 
     def login_url(self, secret: str) -> str:
+        """A one-time login link for /console, carrying `secret`."""
         return self.base_url + "login?" + urlencode({"t": secret})
 
     def validate_init_data(self, init_data: str) -> ConsoleUser:
+        """The Telegram user a Mini App's initData names, checked against the bot's token."""
         return validate_init_data(init_data, self._token, self.runtime.services.clock.now())
 
     def make_app(self) -> tornado.web.Application:
+        """The tornado application: the pages, the static files, cookies and XSRF protection."""
         static = Path(self._config.bot.templates_dir or "") / "web" / "static"
         if not static.is_dir():
             static = shipped_templates_dir() / "web" / "static"
@@ -110,6 +117,7 @@ class ConsoleServer:
         )
 
     async def start(self) -> None:
+        """Listen on [web] listen:port (a free port for 0) and log the console's address."""
         web = self._config.web
         sockets = tornado.netutil.bind_sockets(web.port, web.listen or None,
                                                family=socket.AF_INET)
@@ -119,6 +127,7 @@ class ConsoleServer:
         log.info("staff console at %s", self.base_url)
 
     async def stop(self) -> None:
+        """Stop the change feed and close every connection."""
         await self.feed.close()
         if self._server is not None:
             self._server.stop()
@@ -128,6 +137,9 @@ class ConsoleServer:
 
 async def start_console(application: GridApplication, config: Config,
                         token: str) -> ConsoleServer:
+    """Start the staff console for `application` and give staff its menu
+    button when it can be a Mini App.
+    """
     server = ConsoleServer(application, config, token)
     await server.start()
     if server.serves_mini_app:

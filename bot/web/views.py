@@ -27,7 +27,10 @@ PERIODS = ("today", "7d", "30d", "week", "lastweek", "month")
 
 
 class OverviewPage(ConsoleHandler):
+    """The overview: open tickets the viewer may see, overdue first (or by another sort)."""
+
     async def get(self) -> None:
+        """Show the overview, sorted as asked."""
         sort = self.get_query_argument("sort", "overdue")
         rows = await self.services.console.overview(self.actor(), sort)
         self.page("overview", rows=rows, sort=sort if sort in OVERVIEW_SORTS else "overdue",
@@ -35,7 +38,12 @@ class OverviewPage(ConsoleHandler):
 
 
 class TicketsPage(ConsoleHandler):
+    """Tickets the viewer may see, filtered by grid, status, urgency,
+    category and words, a page at a time.
+    """
+
     async def get(self) -> None:
+        """Show one page of tickets for the filters in the address."""
         arg = self.get_query_argument
         status = arg("status", "") if arg("status", "") in STATUSES else None
         urgency = arg("urgency", "") if arg("urgency", "") in URGENCIES else None
@@ -62,7 +70,10 @@ class TicketsPage(ConsoleHandler):
 
 
 class TicketPage(ConsoleHandler):
+    """One ticket: its history, attachments and the actions the viewer may take."""
+
     async def get(self, raw_id: str) -> None:
+        """Show the ticket, or 404 for one the viewer may not see (as if it did not exist)."""
         try:
             view = await self.services.console.ticket(self.actor(), int(raw_id))
         except UserError as exc:
@@ -75,7 +86,12 @@ class TicketPage(ConsoleHandler):
 
 
 class TicketAction(ConsoleHandler):
+    """A ticket action from the console (claim, resolve, transfer, …),
+    told in the chats like a button.
+    """
+
     async def post(self, raw_id: str, raw_action: str) -> None:
+        """Act on the ticket, then go back to it; refusals come back as the page's message."""
         ticket_id = int(raw_id)
         action = Action(raw_action)
         text = self.get_body_argument("text", "").strip()
@@ -105,6 +121,7 @@ class TicketFile(ConsoleHandler):
     """A ticket's photo, fetched from Telegram for a viewer who may see the ticket."""
 
     async def get(self, raw_id: str, raw_index: str) -> None:
+        """Send the photo, or 404 when the viewer may not see the ticket."""
         try:
             view = await self.services.console.ticket(self.actor(), int(raw_id))
         except UserError as exc:
@@ -126,6 +143,7 @@ class FiguresPage(ConsoleHandler):
     """/stats as a page: a period, optionally one grid; charts per day and per grid."""
 
     async def get(self) -> None:
+        """Show the period's figures for the viewer's grids (or one of them)."""
         word = self.get_query_argument("period", "month")
         word = word if word in PERIODS else "month"
         period = self.services.stats.period(word)
@@ -135,7 +153,7 @@ class FiguresPage(ConsoleHandler):
         except UserError as exc:
             self.page_error(403, exc)
             return
-        tz = self.services.config.bot.tz
+        tz = self.services.config.bot.timezone
         first = period.start.astimezone(tz).date()
         last = (period.end - timedelta(seconds=1)).astimezone(tz).date()
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
@@ -154,6 +172,7 @@ class ExportDownload(ConsoleHandler):
     """The period's tickets as CSV or Open311 JSON, of the grids the viewer may see (/export)."""
 
     async def get(self) -> None:
+        """Send the export as a file download."""
         kind = self.get_query_argument("kind", "csv")
         word = self.get_query_argument("period", "month")
         period = self.services.stats.period(word if word in PERIODS else "month")
@@ -176,7 +195,10 @@ class ExportDownload(ConsoleHandler):
 
 
 class NoticesPage(ConsoleHandler):
+    """Notices and one notice's detail; staff only."""
+
     async def get(self) -> None:
+        """Show the notices, and the one in `id` with its run reports."""
         if not self.actor().roles.is_staff:
             self.page_error(403, UserError("not_allowed", command="notices", audience="staff"))
             return
@@ -197,6 +219,9 @@ class NoticeDraftPage(ConsoleHandler):
     """A new notice: the same draft, preview and confirmation as /notice in private."""
 
     async def post(self) -> None:
+        """Draft the notice from the form and show its preview, or
+        the form again with the problem.
+        """
         if not self.actor().roles.is_staff:
             self.page_error(403, UserError("not_allowed", command="notice", audience="staff"))
             return
@@ -214,9 +239,8 @@ class NoticeDraftPage(ConsoleHandler):
             self.page("notices", notices=notices, detail=None, problem=self.user_error_text(exc),
                       command=command, text=self.get_body_argument("text", ""))
             return
-        summary = plain(self.services.renderer.render(
-            "notice_preview", self.locale_code, draft=draft,
-            schedule=draft.notice.schedule.describe(self.locale_code)))
+        summary = plain(self.services.renderer.render("notice_preview", self.locale_code,
+                                                      draft=draft))
         self.page("notice_preview", draft=draft, preview=plain(draft.preview), summary=summary)
 
 
@@ -224,6 +248,7 @@ class NoticeDecision(ConsoleHandler):
     """[确认] / [取消] under the preview, as the buttons under /notice's preview do."""
 
     async def post(self, raw_id: str, decision: str) -> None:
+        """Confirm or discard the draft, and say what happened."""
         if not self.actor().roles.is_staff:
             self.page_error(403, UserError("not_allowed", command="notice", audience="staff"))
             return
@@ -232,8 +257,7 @@ class NoticeDecision(ConsoleHandler):
             if decision == "confirm":
                 confirmed = await self.services.notices.confirm(notice_id)
                 done = plain(self.services.renderer.render(
-                    "notice_confirmed", self.locale_code, notice=confirmed,
-                    schedule=confirmed.schedule.describe(self.locale_code)))
+                    "notice_confirmed", self.locale_code, notice=confirmed))
             else:
                 await self.services.notices.discard(notice_id)
                 done = plain(self.services.renderer.render("notice_discarded", self.locale_code))
@@ -247,6 +271,7 @@ class LiveEvents(ConsoleHandler):
     """text/event-stream: a `change` event whenever tickets change, comments to keep alive."""
 
     async def get(self) -> None:
+        """Stream `change` events to the page until it goes away."""
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,7 +24,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_example_config_loads_with_defaults() -> None:
     config = load_config(ROOT / "config.example.toml", env={})
-    assert config.bot.timezone == "Asia/Shanghai"
+    assert config.bot.timezone == ZoneInfo("Asia/Shanghai")
     assert config.bot.locale == "zh-CN"
     assert config.database.path == "gridbot.db"
     assert config.telegram.webhook_url is None
@@ -44,9 +46,69 @@ group_max_rate = 10
     assert config.telegram.group_max_rate == 10.0
 
 
+def test_values_are_parsed_once_at_load(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+[bot]
+timezone = "Europe/Berlin"
+[sla.high]
+claim = "30m"
+[sla.category.water]
+claim = "15m"
+resolve = "4h"
+[verification]
+timeout = "2d"
+[digest]
+time = "7点半"
+[notices]
+grace = "半小时"
+progress_every = "10s"
+[reports]
+weekly = "每周五 17:00"
+""")
+    config = load_config(path, env={})
+    assert config.bot.timezone == ZoneInfo("Europe/Berlin")
+    # A table that sets only `claim` keeps the default `resolve`.
+    assert config.sla.high == (timedelta(minutes=30), timedelta(hours=24))
+    assert config.sla.emergency == (timedelta(minutes=10), timedelta(hours=2))
+    assert config.sla.category == {"water": (timedelta(minutes=15), timedelta(hours=4))}
+    assert config.verification.timeout == timedelta(days=2)
+    assert config.digest.time == time(7, 30)
+    assert config.notices.grace == timedelta(minutes=30)
+    assert config.notices.progress_every == timedelta(seconds=10)
+    # The weekly report's schedule is read in [bot] timezone: Friday 17:00 in Berlin.
+    [first] = config.reports.weekly.next_runs(datetime(2026, 12, 1, tzinfo=UTC), 1)
+    assert first.astimezone(ZoneInfo("Europe/Berlin")) == datetime(
+        2026, 12, 4, 17, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+def test_defaults_are_parsed_values_too() -> None:
+    from bot.config import Config
+
+    config = Config()
+    assert config.bot.timezone == ZoneInfo("Asia/Shanghai")
+    assert config.digest.time == time(8, 30)
+    assert config.notices.grace == timedelta(hours=1)
+    assert config.reports.weekly.is_repeating
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("[sla.high]\nclaim = \"soon\"\n",
+         '[sla.high] claim: expected a duration such as "10m", "2h" or "3d", got \'soon\''),
+        ("[sla.normal]\nclaim = \"80h\"\n", "[sla.normal]: resolve must not be shorter than claim"),
+        ("[sla.category.water]\nclaim = \"1h\"\n", "[sla.category.water] resolve: required"),
+        ("[sla]\nurgent = {}\n", "[sla] urgent: unknown key"),
+        ("[verification]\ntimeout = 48\n",
+         '[verification] timeout: expected a duration string such as "10m"'),
+        ("[digest]\ntime = \"25:00\"\n",
+         '[digest] time: expected a local time such as "08:30", got \'25:00\''),
+        ("[digest]\ntime = 830\n", "[digest] time: expected a string, got an integer (830)"),
+        ("[notices]\ngrace = \"90\"\n", '[notices] grace: expected a duration such as "10m"'),
+        ("[notices]\nprogress_every = \"x\"\n", "[notices] progress_every: expected a duration"),
+        ("[reports]\nweekly = \"明天 9点\"\n",
+         "[reports] weekly: expected a repeating schedule such as \"每周一 09:00\""),
+        ("[bot]\ntimezone = 8\n", "[bot] timezone: expected a string, got an integer (8)"),
         ("[bot]\ntimezone = \"Mars/Olympus\"\n",
          "[bot] timezone: unknown time zone 'Mars/Olympus'"),
         ("[bot]\nlocal = \"en\"\n", "[bot] local: unknown key"),
@@ -69,6 +131,7 @@ def test_mistakes_name_file_key_and_expectation(tmp_path: Path, text: str, expec
     message = str(excinfo.value)
     assert str(path) in message
     assert expected in message
+    assert "\n" not in message
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -31,7 +31,8 @@ def test_features_are_character_ngrams_with_digits_folded() -> None:
 
 def _examples() -> list[TrainingExample]:
     requests = [("电梯坏了", "property"), ("楼道灯坏了", "property"), ("路灯不亮", "municipal"),
-                ("马路塌了个坑", "municipal"), ("电梯又坏了", "property"), ("路灯坏了", "municipal")]
+                ("马路塌了个坑", "municipal"), ("电梯又坏了", "property"),
+                ("路灯坏了", "municipal")]
     chat = ["早上好", "谢谢大家", "今天天气好", "早上好呀", "谢谢网格员", "天气真好"]
     return [TrainingExample(text, True, code, "normal") for text, code in requests] + [
         TrainingExample(text, False) for text in chat
@@ -133,4 +134,5 @@ def test_a_long_letter_meets_a_lower_bar(small_model: IntakeModel) -> None:
     parser = IntakeParser(model=small_model,
                           blend=Blend(request_threshold=1.01, long_threshold=0.0, long_chars=20))
     assert not parser.parse("楼道灯坏了").is_request
-    assert parser.parse("尊敬的领导：我们单元的楼道灯已经坏了一个多月，晚上老人上下楼很不方便。").is_request
+    letter = "尊敬的领导：我们单元的楼道灯已经坏了一个多月，晚上老人上下楼很不方便。"
+    assert parser.parse(letter).is_request

@@ -10,6 +10,7 @@ import pytest
 from bot.domain.intake import Location
 from bot.domain.loop import Action, Actor, SlaPolicy, check, is_overdue, next_level, sort_for_work
 from bot.domain.models import Grid, PersonRoles, Role, Urgency
+from bot.domain.schedule import Schedule
 from bot.domain.tickets import (
     Level,
     Source,
@@ -19,7 +20,6 @@ from bot.domain.tickets import (
     similarity,
     subject_words,
 )
-from bot.services.digest import next_digest_at
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 GRID = Grid(id=1, code="G01", name="一网格", chat_id=-1, chat_title=None, active=True)
@@ -129,12 +129,11 @@ def test_duplicates_need_same_category_building_and_subject() -> None:
 
 
 def test_next_digest_is_the_next_local_time() -> None:
-    tz = ZoneInfo("Asia/Shanghai")
     from datetime import time
 
+    daily = Schedule.every_day(time(8, 30), ZoneInfo("Asia/Shanghai"))
     at_0900_local = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
-    assert next_digest_at(at_0900_local, tz, time(8, 30)) == datetime(2026, 11, 24, 0, 30,
-                                                                       tzinfo=UTC)
+    assert daily.next_runs(at_0900_local, 1) == [datetime(2026, 11, 24, 0, 30, tzinfo=UTC)]
     at_0800_local = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
-    assert next_digest_at(at_0800_local, tz, time(8, 30)) == datetime(2026, 11, 23, 0, 30,
-                                                                       tzinfo=UTC)
+    assert daily.next_runs(at_0800_local, 1) == [datetime(2026, 11, 23, 0, 30, tzinfo=UTC)]
+    assert (daily.shape().form, daily.shape().clock) == ("daily", "08:30")

@@ -14,7 +14,6 @@ from bot.domain.notices import (
     parse_notice_command,
     parse_notice_id,
     plain_text,
-    run_after,
 )
 from bot.domain.schedule import ScheduleError
 
@@ -47,16 +46,16 @@ def test_command_mistakes(line: str, text: str, code: str) -> None:
 
 def test_first_and_following_runs() -> None:
     now = parse_notice_command("now all", "x", now=NOW, tz=TZ).schedule
-    assert first_run(now, NOW) == NOW and run_after(now, NOW, NOW) is None
+    assert first_run(now, NOW) == NOW and now.run_after(NOW, NOW) is None
     once = parse_notice_command("明天 9:00 all", "x", now=NOW, tz=TZ).schedule
     assert first_run(once, NOW) == NOW + timedelta(days=1)
     assert first_run(once, NOW + timedelta(days=2)) is None  # its moment has passed
-    assert run_after(once, NOW + timedelta(days=1), NOW + timedelta(days=1)) is None
+    assert once.run_after(NOW + timedelta(days=1), NOW + timedelta(days=1)) is None
     weekly = parse_notice_command("每周一 09:00 all", "x", now=NOW, tz=TZ).schedule
     assert first_run(weekly, NOW) == NOW + timedelta(days=7)
     # Fired three weeks late: the runs missed meanwhile are skipped, not sent in a burst.
     late = NOW + timedelta(days=21, hours=1)
-    assert run_after(weekly, NOW + timedelta(days=7), late) == NOW + timedelta(days=28)
+    assert weekly.run_after(NOW + timedelta(days=7), late) == NOW + timedelta(days=28)
 
 
 def test_grace() -> None:

@@ -40,6 +40,7 @@ LAST_DAY = "L"
 
 
 def require_aware(moment: datetime, name: str) -> None:
+    """Refuse a naive datetime: schedules compute in real time zones only."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be a timezone-aware datetime, got {moment!r}")
 

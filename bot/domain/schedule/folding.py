@@ -24,4 +24,5 @@ def fold_with_origin(text: str) -> tuple[str, list[int]]:
 
 
 def fold(text: str) -> str:
+    """`text` with full-width digits, `：` and dashes as their ASCII forms."""
     return fold_with_origin(text)[0]

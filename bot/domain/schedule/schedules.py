@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -12,22 +12,26 @@ from bot.domain.schedule.cron import CronExpression, require_aware
 
 ScheduleKind = Literal["now", "once", "cron"]
 
-_ZH_WEEKDAYS = ("日", "一", "二", "三", "四", "五", "六")
-_EN_WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+ScheduleForm = Literal[
+    "now", "once", "daily", "weekdays", "weekends", "weekly", "monthly", "last_day", "cron",
+]
 
 
-def _is_zh(locale: str) -> bool:
-    return locale.lower().startswith("zh")
+@dataclass(frozen=True, slots=True)
+class ScheduleShape:
+    """What a schedule is, in the parts a template puts into words.
 
+    The words themselves live in templates/<locale>/_partials/notices.html (`schedule`), so
+    a deployment can reword them like any other message.
+    """
 
-def _join_en(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-
-
-def _ordinal(number: int) -> str:
-    if 11 <= number % 100 <= 13:
-        return f"{number}th"
-    return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }"
+    form: ScheduleForm
+    clock: str = ""  # "09:00", local (every form but now, once and cron)
+    at: datetime | None = None  # once: the moment in the schedule's zone
+    # weekly: cron day numbers (0 = Sunday) Monday first; monthly: days of the month.
+    days: tuple[int, ...] = ()
+    cron: str = ""  # cron: the expression, for the forms that have no words
+    until: date | None = None  # the inclusive local end date of a repeating schedule
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +74,12 @@ class Schedule:
 
     @property
     def is_repeating(self) -> bool:
+        """Whether it runs more than once (cron); now and once schedules run a single time."""
         return self.kind == "cron"
 
     @property
     def zone(self) -> ZoneInfo:
+        """The time zone its times are local to."""
         return ZoneInfo(self.timezone)
 
     def next_runs(self, after: datetime, count: int = 3) -> list[datetime]:
@@ -97,25 +103,38 @@ class Schedule:
             runs.append(moment)
         return runs
 
-    def describe(self, locale: str) -> str:
-        """Short and human: `每周一 09:00` / `every Monday 09:00`. zh* is Chinese, else English."""
-        zh = _is_zh(locale)
+    def run_after(self, due_at: datetime, now: datetime) -> datetime | None:
+        """The run after the one due at `due_at` that fired at `now`; None when there is none.
+
+        Runs that fell between `due_at` and `now` (the bot was down) are skipped: a recurring
+        job catches up with one late run, never a burst of them.
+        """
+        if not self.is_repeating:
+            return None
+        runs = self.next_runs(max(due_at, now), count=1)
+        return runs[0] if runs else None
+
+    def has_run_at(self, moment: datetime) -> bool:
+        """Whether `moment` is one of this schedule's runs."""
+        return self.next_runs(moment - timedelta(seconds=1), count=1) == [moment]
+
+    @classmethod
+    def every_day(cls, at: time, zone: ZoneInfo) -> Schedule:
+        """Daily at the local time `at` (the digest's schedule)."""
+        return cls(kind="cron", at=None, cron=f"{at.minute} {at.hour} * * *", until=None,
+                   timezone=zone.key, source=f"每天 {at:%H:%M}")
+
+    def shape(self) -> ScheduleShape:
+        """The parts a template words it with: `每周一 09:00` / `every Monday 09:00`."""
         if self.kind == "now":
-            return "立即" if zh else "now"
+            return ScheduleShape("now")
         if self.at is not None:
-            local = self.at.astimezone(self.zone)
-            weekday = local.isoweekday() % 7
-            if zh:
-                return f"{local:%Y-%m-%d}（周{_ZH_WEEKDAYS[weekday]}）{local:%H:%M}"
-            return f"{_EN_WEEKDAYS[weekday][:3]} {local:%Y-%m-%d %H:%M}"
+            return ScheduleShape("once", at=self.at.astimezone(self.zone))
         assert self.cron is not None
-        text = _describe_cron(CronExpression.parse(self.cron), zh)
-        if self.until is None:
-            return text
-        end = f"{self.until:%Y-%m-%d}"
-        return f"{text}（至 {end}）" if zh else f"{text} until {end}"
+        return _cron_shape(CronExpression.parse(self.cron), self.until)
 
     def to_storage(self) -> dict[str, Any]:
+        """A JSON-ready record (from_storage reads it back)."""
         return {
             "kind": self.kind,
             "at": self.at.isoformat() if self.at else None,
@@ -141,30 +160,26 @@ class Schedule:
         )
 
 
-def _describe_cron(cron: CronExpression, zh: bool) -> str:
-    fallback = f"cron：{cron}" if zh else f"cron: {cron}"
+def _cron_shape(cron: CronExpression, until: date | None) -> ScheduleShape:
+    """The wordable forms of a cron expression; anything else is shown as the expression."""
     _minute, _hour, month_days, months, week_days = cron.text.split()
     if len(cron.minutes) != 1 or len(cron.hours) != 1 or months != "*":
-        return fallback
+        return ScheduleShape("cron", cron=cron.text, until=until)
     clock = f"{cron.hours[0]:02d}:{cron.minutes[0]:02d}"
     if cron.last_day_of_month:
-        return f"每月最后一天 {clock}" if zh else f"the last day of every month {clock}"
+        return ScheduleShape("last_day", clock=clock, until=until)
     every_month_day = month_days == "*"
     every_weekday = week_days == "*"
     if every_month_day and every_weekday:
-        return f"每天 {clock}" if zh else f"every day {clock}"
+        return ScheduleShape("daily", clock=clock, until=until)
     if every_month_day and cron.days_of_week:
         if cron.days_of_week == (1, 2, 3, 4, 5):
-            return f"工作日 {clock}" if zh else f"weekdays {clock}"
+            return ScheduleShape("weekdays", clock=clock, until=until)
         if cron.days_of_week == (0, 6):
-            return f"周末 {clock}" if zh else f"weekends {clock}"
-        monday_first = sorted(cron.days_of_week, key=lambda day: (day - 1) % 7)
-        if zh:
-            return f"每周{'、'.join(_ZH_WEEKDAYS[d] for d in monday_first)} {clock}"
-        return f"every {_join_en([_EN_WEEKDAYS[d] for d in monday_first])} {clock}"
+            return ScheduleShape("weekends", clock=clock, until=until)
+        monday_first = tuple(sorted(cron.days_of_week, key=lambda day: (day - 1) % 7))
+        return ScheduleShape("weekly", clock=clock, days=monday_first, until=until)
     if every_weekday and cron.days_of_month:
-        if zh:
-            return f"每月{'、'.join(f'{d}日' for d in cron.days_of_month)} {clock}"
-        return f"every month on the {_join_en([_ordinal(d) for d in cron.days_of_month])} {clock}"
-    return fallback
-
+        return ScheduleShape("monthly", clock=clock, days=tuple(cron.days_of_month),
+                             until=until)
+    return ScheduleShape("cron", cron=cron.text, until=until)

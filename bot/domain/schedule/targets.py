@@ -29,6 +29,7 @@ class Targets:
     tags: tuple[str, ...] = ()
 
     def includes(self, grid_code: str, grid_tags: Iterable[str] = ()) -> bool:
+        """Whether a grid with this code and these tags is a target."""
         if self.all:
             return True
         if grid_code.casefold() in {code.casefold() for code in self.grid_codes}:
@@ -37,10 +38,12 @@ class Targets:
         return any(tag.casefold() in wanted for tag in grid_tags)
 
     def to_storage(self) -> dict[str, Any]:
+        """A JSON-ready record (from_storage reads it back)."""
         return {"all": self.all, "grid_codes": list(self.grid_codes), "tags": list(self.tags)}
 
     @classmethod
     def from_storage(cls, data: Mapping[str, Any]) -> Targets:
+        """Rebuild targets from `to_storage`'s record."""
         return cls(bool(data["all"]), tuple(data["grid_codes"]), tuple(data["tags"]))
 
 

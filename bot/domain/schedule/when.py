@@ -278,7 +278,8 @@ class _WhenParser:
 
     def weekday_once(self, found: re.Match[str]) -> datetime:
         """周五 is the coming Friday (a week on when today's time has passed); 本周五 the
-        Friday of this week (Monday to Sunday), 下周五 and "next friday" that of next week."""
+        Friday of this week (Monday to Sunday), 下周五 and "next friday" that of next week.
+        """
         iso_day = _iso_weekday(found["day"])
         which = (found["which"] or "").lower()
         clock = self.clock()
