@@ -148,8 +148,14 @@ class Notifier:
         messenger = self._messenger
         services = self._services
         if outcome.result is IntakeResult.FOLLOWED:
-            await self._link_news(ticket, await messenger.send(
-                chat_id, "ticket_followed", reply_to=reply_to, ticket=ticket))
+            followed = await messenger.send(chat_id, "ticket_followed", reply_to=reply_to,
+                                            ticket=ticket)
+            if reply_to is not None:
+                await services.tickets.answered(
+                    chat_id, reply_to, followed.chat_id if followed else None,
+                    followed.message_id if followed else None, ticket_id=ticket.id)
+            else:
+                await self._link_news(ticket, followed)
             return
         emergency = ticket.urgency is Urgency.EMERGENCY
         heads = await services.loop.heads_of(grid.id)
@@ -170,11 +176,14 @@ class Notifier:
                 suggest_private=ticket.category in PRIVATE_HINT_CATEGORIES,
             )
         if sent is not None:
-            await services.tickets.acknowledged(ticket.id, sent.chat_id, sent.message_id)
+            await services.tickets.acknowledged(
+                ticket.id, sent.chat_id, sent.message_id,
+                (chat_id, reply_to) if reply_to is not None else None)
         elif reply_to is not None:
             # Reaction mode or a refused chat: the report itself stands as the acknowledgement,
             # so a re-delivered update does not acknowledge it again.
-            await services.tickets.acknowledged(ticket.id, chat_id, reply_to)
+            await services.tickets.acknowledged(ticket.id, chat_id, reply_to,
+                                                (chat_id, reply_to))
         if emergency:
             await self._alert_emergency(ticket, grid, heads)
 

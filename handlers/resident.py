@@ -83,9 +83,12 @@ async def _after_intake(
     if outcome.result is IntakeResult.RATE_LIMITED:
         if not outcome.tell_sender:
             return
-        await context.messenger.send(message.chat_id, "errors/rate_limited",
-                                     reply_to=message.message_id,
-                                     limit=context.services.config.intake.max_tickets_per_hour)
+        refused = await context.messenger.send(
+            message.chat_id, "errors/rate_limited", reply_to=message.message_id,
+            limit=context.services.config.intake.max_tickets_per_hour)
+        await context.services.tickets.answered(
+            message.chat_id, message.message_id, refused.chat_id if refused else None,
+            refused.message_id if refused else None)
         return
     if outcome.result is IntakeResult.ALREADY and outcome.acknowledged:
         return

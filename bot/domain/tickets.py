@@ -66,6 +66,26 @@ DUPLICATE_WINDOW = timedelta(hours=24)
 DUPLICATE_SIMILARITY = 0.3
 
 
+class AnswerKind(StrEnum):
+    """What a resident's message is owed in reply (recorded with the message's effect)."""
+
+    ACK = "ack"  # a new ticket: its acknowledgement
+    FOLLOWED = "followed"  # a "+1" on an open ticket
+    RATE_LIMITED = "rate_limited"  # over the hourly cap: told once per window
+    SILENT = "silent"  # over the cap and told before: nothing, deliberately
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAnswer:
+    """A resident's message and its answer: owed until `answered`."""
+
+    chat_id: int
+    message_id: int
+    kind: AnswerKind
+    ticket_id: int | None
+    answered: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Ticket:
     id: int

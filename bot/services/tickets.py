@@ -14,7 +14,9 @@ from bot.domain.loop import SlaPolicy
 from bot.domain.models import Grid, Person, PersonRoles
 from bot.domain.tickets import (
     DUPLICATE_WINDOW,
+    AnswerKind,
     Closure,
+    MessageAnswer,
     Source,
     Ticket,
     TicketStatus,
@@ -28,6 +30,7 @@ from bot.storage.timers import NewTimer
 
 log = logging.getLogger(__name__)
 
+
 RATE_WINDOW = timedelta(hours=1)
 # Telegram caps a message at 4,096 characters; a longer /report text is kept whole anyway.
 MAX_TICKET_TEXT = 20_000
@@ -40,6 +43,13 @@ class IntakeResult(StrEnum):
     ALREADY = "already"  # this message was handled before (re-delivered update)
     RATE_LIMITED = "rate_limited"
 
+
+# A re-delivered message whose answer never went out is answered as it was first handled.
+_RESULT_OF_ANSWER = {
+    AnswerKind.ACK: IntakeResult.CREATED,
+    AnswerKind.FOLLOWED: IntakeResult.FOLLOWED,
+    AnswerKind.RATE_LIMITED: IntakeResult.RATE_LIMITED,
+}
 
 @dataclass(frozen=True, slots=True)
 class IncomingReport:
@@ -128,12 +138,13 @@ class TicketService:
         self._residents_noted.add((grid_id, telegram_id))
 
     async def intake(self, report: IncomingReport) -> IntakeOutcome:
+        """File, follow or refuse a resident's message, recording the answer it is owed in
+        the same transaction: a re-delivered message gets the answer it did not get."""
         if report.message_id is not None:
-            seen = await self.tickets.by_message(report.chat_id, report.message_id)
-            if seen is not None:
-                ticket, _role = seen
-                return IntakeOutcome(IntakeResult.ALREADY, ticket,
-                                     acknowledged=ticket.ack_message_id is not None)
+            owed = await self.tickets.answer_of(report.chat_id, report.message_id)
+            # A /report on a message refused by the cap files it after all.
+            if owed is not None and not (report.forced and owed.ticket_id is None):
+                return await self._redelivered(owed)
         text = report.text.strip()[:MAX_TICKET_TEXT]
         parsed = self.parser.parse(text, addressed=report.private)
         if not parsed.is_request and not report.forced:
@@ -150,6 +161,9 @@ class TicketService:
                         await TicketRepository.link_message(
                             tx, report.chat_id, report.message_id, duplicate.id, "follow"
                         )
+                        await TicketRepository.owe_answer(
+                            tx, report.chat_id, report.message_id, AnswerKind.FOLLOWED,
+                            duplicate.id, now)
                     await self._attach_photo(tx, duplicate.id, report, now)
                 followed = await self.tickets.get(duplicate.id)
                 return IntakeOutcome(IntakeResult.FOLLOWED, followed, parsed)
@@ -157,8 +171,13 @@ class TicketService:
             report.sender.telegram_id, now - RATE_WINDOW
         )
         if recent >= self._settings.max_tickets_per_hour:
-            return IntakeOutcome(IntakeResult.RATE_LIMITED, intake=parsed,
-                                 tell_sender=self._first_refusal(report.sender.telegram_id, now))
+            tell = self._first_refusal(report.sender.telegram_id, now)
+            if report.message_id is not None:
+                async with self._db.transaction() as tx:
+                    await TicketRepository.owe_answer(
+                        tx, report.chat_id, report.message_id,
+                        AnswerKind.RATE_LIMITED if tell else AnswerKind.SILENT, None, now)
+            return IntakeOutcome(IntakeResult.RATE_LIMITED, intake=parsed, tell_sender=tell)
         category = parsed.category if parsed.is_request else (parsed.category or "other")
         claim_due, resolve_due = self._settings.sla.deadlines(parsed.urgency, category, now)
         location = parsed.location
@@ -174,6 +193,9 @@ class TicketService:
                     resolve_due_at=resolve_due,
                 ),
             )
+            if report.message_id is not None:
+                await TicketRepository.owe_answer(
+                    tx, report.chat_id, report.message_id, AnswerKind.ACK, ticket_id, now)
             await self._attach_photo(tx, ticket_id, report, now)
             timer_moments = await schedule_deadlines(
                 tx, ticket_id, self._settings.sla, now, claim_due, resolve_due
@@ -183,6 +205,16 @@ class TicketService:
         log.info("ticket #%s %s/%s in grid %s", ticket_id, category, parsed.urgency.value,
                  report.grid.code)
         return IntakeOutcome(IntakeResult.CREATED, ticket, parsed)
+
+    async def _redelivered(self, owed: MessageAnswer) -> IntakeOutcome:
+        """A message handled before: its answer again if it never went out, else nothing."""
+        ticket = await self.tickets.get(owed.ticket_id) if owed.ticket_id is not None else None
+        if owed.answered:
+            return IntakeOutcome(IntakeResult.ALREADY, ticket, acknowledged=True)
+        result = _RESULT_OF_ANSWER[owed.kind]
+        log.info("message %s in chat %s handled before; its answer (%s) is sent now",
+                 owed.message_id, owed.chat_id, owed.kind.value)
+        return IntakeOutcome(result, ticket)
 
     @staticmethod
     async def _attach_photo(
@@ -207,9 +239,27 @@ class TicketService:
                 return candidate
         return None
 
-    async def acknowledged(self, ticket_id: int, chat_id: int, message_id: int) -> None:
+    async def acknowledged(self, ticket_id: int, chat_id: int, message_id: int,
+                           report: tuple[int, int] | None = None) -> None:
+        """The ticket's acknowledgement (`message_id` in `chat_id`) went out; it answers the
+        resident's message `report` (chat, message) in the same transaction."""
         async with self._db.transaction() as tx:
             await TicketRepository.set_ack(tx, ticket_id, chat_id, message_id)
+            if report is not None:
+                await TicketRepository.mark_answered(
+                    tx, *report, None if (chat_id, message_id) == report else message_id,
+                    self._clock.now())
+
+    async def answered(self, chat_id: int, message_id: int, sent_in: int | None,
+                       sent_id: int | None, *, ticket_id: int | None = None) -> None:
+        """A resident's message got its answer (message `sent_id` in chat `sent_in`; None when
+        the chat refused it). An answer about a ticket answers for it too (a reply to it
+        needs no number)."""
+        async with self._db.transaction() as tx:
+            await TicketRepository.mark_answered(tx, chat_id, message_id, sent_id,
+                                                 self._clock.now())
+            if sent_in is not None and sent_id is not None and ticket_id is not None:
+                await TicketRepository.link_message(tx, sent_in, sent_id, ticket_id, "alert")
 
     async def link_card(self, ticket_id: int, chat_id: int, message_id: int, *,
                         buttons: bool = True) -> None:
@@ -220,7 +270,8 @@ class TicketService:
             await TicketRepository.link_message(tx, chat_id, message_id, ticket_id,
                                                 "card" if buttons else "alert")
 
-    async def edited(self, chat_id: int, message_id: int, text: str, editor_id: int) -> Ticket | None:
+    async def edited(self, chat_id: int, message_id: int, text: str,
+                     editor_id: int) -> Ticket | None:
         """An edited report updates its ticket while it is still open and unclaimed."""
         seen = await self.tickets.by_message(chat_id, message_id)
         if seen is None or seen[1] != "report" or seen[0].reporter_id != editor_id:
@@ -252,11 +303,16 @@ class TicketService:
             raise UserError("already_following", id=ticket.id)
         return await self._must_get(ticket_id)
 
-    async def cancel_not_a_request(self, ticket_id: int, roles: PersonRoles, actor_id: int) -> Ticket:
+    async def cancel_not_a_request(self, ticket_id: int, roles: PersonRoles,
+                                   actor_id: int) -> Ticket:
         """[不是报事]: the reporter, the grid's heads/workers or staff withdraw a misread ticket."""
         ticket = await self._must_get(ticket_id)
         if not (ticket.reporter_id == actor_id or roles.is_staff or roles.serves(ticket.grid_id)):
             raise UserError("not_your_ticket", id=ticket.id)
+        if ticket.closure is Closure.NOT_A_REQUEST:
+            # Withdrawn already (a re-delivered press whose answer never went out, or a
+            # second press): the same answer again, not a refusal.
+            return ticket
         async with self._db.transaction() as tx:
             previous = await TicketRepository.close(
                 tx, ticket.id, closure=Closure.NOT_A_REQUEST,
@@ -273,7 +329,8 @@ class TicketService:
             raise UserError("ticket_not_cancellable", id=ticket.id)
         return await self._must_get(ticket_id)
 
-    async def set_category(self, ticket_id: int, code: str, roles: PersonRoles, actor_id: int) -> Ticket:
+    async def set_category(self, ticket_id: int, code: str, roles: PersonRoles,
+                           actor_id: int) -> Ticket:
         ticket = await self._must_get(ticket_id)
         if not (roles.is_staff or roles.serves(ticket.grid_id)):
             raise UserError("not_your_grid_ticket", id=ticket.id)

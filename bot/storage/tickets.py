@@ -9,8 +9,10 @@ from datetime import datetime
 from bot.domain.intake import Location
 from bot.domain.models import Urgency
 from bot.domain.tickets import (
+    AnswerKind,
     Closure,
     Level,
+    MessageAnswer,
     Source,
     Ticket,
     TicketStatus,
@@ -108,6 +110,18 @@ class TicketRepository:
             return None
         ticket = await self.get(row["ticket_id"])
         return (ticket, row["role"]) if ticket else None
+
+    async def answer_of(self, chat_id: int, message_id: int) -> MessageAnswer | None:
+        """What a resident's message was owed, and whether it went out (None: never handled)."""
+        row = await self._db.fetchone(
+            "SELECT kind, ticket_id, answered_at FROM message_answers "
+            "WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        if row is None:
+            return None
+        return MessageAnswer(chat_id, message_id, AnswerKind(row["kind"]), row["ticket_id"],
+                             row["answered_at"] is not None)
 
     async def cards_of(self, ticket_id: int) -> list[tuple[int, int, str]]:
         """The bot's messages standing for a ticket (acknowledgement, cards): chat, id, role."""
@@ -219,6 +233,33 @@ class TicketRepository:
             (chat_id, message_id, ticket_id, role),
         )
         return cur.rowcount == 1
+
+    @staticmethod
+    async def owe_answer(
+        tx: Transaction, chat_id: int, message_id: int, kind: AnswerKind,
+        ticket_id: int | None, now: datetime,
+    ) -> None:
+        """Record, with the message's effect, what it is owed (SILENT: owed nothing)."""
+        at = to_epoch(now)
+        await tx.execute(
+            "INSERT INTO message_answers (chat_id, message_id, kind, ticket_id, created_at, "
+            "answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO UPDATE "
+            "SET kind = excluded.kind, ticket_id = excluded.ticket_id, "
+            "answered_at = excluded.answered_at, answer_message_id = NULL",
+            (chat_id, message_id, kind.value, ticket_id, at,
+             at if kind is AnswerKind.SILENT else None),
+        )
+
+    @staticmethod
+    async def mark_answered(
+        tx: Transaction, chat_id: int, message_id: int, answer_message_id: int | None,
+        now: datetime,
+    ) -> None:
+        await tx.execute(
+            "UPDATE message_answers SET answered_at = ?, answer_message_id = ? "
+            "WHERE chat_id = ? AND message_id = ?",
+            (to_epoch(now), answer_message_id, chat_id, message_id),
+        )
 
     @staticmethod
     async def set_ack(tx: Transaction, ticket_id: int, chat_id: int, message_id: int) -> None:
