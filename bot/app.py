@@ -37,8 +37,7 @@ from bot.services.people import PeopleService
 from bot.services.stats import StatsService
 from bot.services.tickets import IntakeSettings, TicketService
 from bot.services.timers import TimerService
-from bot.storage.database import Database
-from bot.storage.inbox import InboxRepository
+from bot.storage.unit_of_work import SqliteStorage
 from bot.update_order import ChatOrderedUpdateProcessor
 from handlers.cards import CardKeyboards
 from handlers.context import CONTEXT_TYPES, GridApplication, Runtime
@@ -62,7 +61,8 @@ def build_parser(config: Config) -> IntakeParser:
 
 
 async def build_services(config: Config, clock: Clock) -> Services:
-    db = await Database.open(config.database.path)
+    storage = await SqliteStorage.open(config.database.path)
+    uow = storage.unit_of_work
     renderer = Renderer(config.bot.locale, config.bot.templates_dir, tz=config.bot.tz)
     parser = build_parser(config)
     categories = parser.vocabulary.categories
@@ -79,35 +79,35 @@ async def build_services(config: Config, clock: Clock) -> Services:
         limits={Urgency(name): limits for name, limits in per_urgency.items()},
         by_category=per_category, verification_timeout=verification_timeout,
     )
-    timers = TimerService(db, clock)
-    grids = GridService(db, clock, config.staff_ids, {
+    timers = TimerService(uow, clock)
+    grids = GridService(uow, clock, config.staff_ids, {
         level: chat for level in ("community", "street", "district")
         if (chat := config.escalation.duty_chat(level)) is not None})
-    people = PeopleService(db, clock)
-    loop = LoopService(db, clock, sla, timers, grids)
-    stats = StatsService(db, clock, grids, config.bot.tz,
+    people = PeopleService(uow, clock)
+    loop = LoopService(uow, clock, sla, timers, grids)
+    stats = StatsService(storage.stats, clock, grids, config.bot.tz,
                          lambda code: category_label(code, "zh-CN"))
     return Services(
         config=config,
-        db=db,
+        storage=storage,
         clock=clock,
         renderer=renderer,
         grids=grids,
         people=people,
         tickets=TicketService(
-            db, clock, parser,
+            uow, clock, parser,
             IntakeSettings(max_tickets_per_hour=config.intake.max_tickets_per_hour, sla=sla),
             timers,
         ),
         timers=timers,
         loop=loop,
-        digest=DigestService(db, clock, grids, config.bot.tz, parse_clock(config.digest.time)),
+        digest=DigestService(uow, clock, timers, config.bot.tz, parse_clock(config.digest.time)),
         notices=NoticeService(
-            db, clock, timers, NoticeSettings(config.bot.tz, config.notices.grace_period),
+            uow, clock, timers, NoticeSettings(config.bot.tz, config.notices.grace_period),
             NoticeWorker(),
         ),
         stats=stats,
-        console=ConsoleService(db, clock, grids, people, loop, stats),
+        console=ConsoleService(uow, storage.console, clock, grids, people, loop, stats),
     )
 
 
@@ -197,7 +197,7 @@ def build_application(
             notifier=Notifier(messenger, services, CardKeyboards(services.renderer)),
         )
         # Updates stored but not handled when the process stopped go first.
-        inbox = Inbox(InboxRepository(services.db), clock)
+        inbox = Inbox(services.storage.inbox, clock)
         for update in await inbox.replay(application.bot):
             application.update_queue.put_nowait(update)
         processor.inbox = inbox
@@ -229,7 +229,7 @@ def build_application(
             await runtime.services.notices.close()
             if runtime.console is not None:
                 await runtime.console.stop()
-            await runtime.services.db.close()
+            await runtime.services.storage.close()
 
     bot = _StoreBeforeConfirming(
         token,

@@ -30,7 +30,7 @@ from datetime import timedelta
 from telegram import Bot, Update
 
 from bot.domain.clock import Clock
-from bot.storage.inbox import InboxRepository
+from bot.services.ports import InboxStore
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ KEEP_HANDLED = timedelta(days=1)  # re-deliveries come within seconds; a day is 
 
 
 class Inbox:
-    def __init__(self, repository: InboxRepository, clock: Clock,
+    def __init__(self, repository: InboxStore, clock: Clock,
                  *, max_backlog: int = MAX_BACKLOG) -> None:
         self._repository = repository
         self._clock = clock

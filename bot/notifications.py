@@ -70,7 +70,7 @@ class Notifier:
                 "resolve_within": format_duration(resolve, locale)}
 
     async def _grid(self, ticket: Ticket) -> Grid | None:
-        return await self._services.grids.grids.by_id(ticket.grid_id)
+        return await self._services.grids.grid(ticket.grid_id)
 
     async def _person(self, telegram_id: int | None) -> Person | None:
         return await self._services.people.get(telegram_id) if telegram_id else None
@@ -119,7 +119,7 @@ class Notifier:
 
     async def refresh_cards(self, ticket: Ticket) -> None:
         """Every message standing for the ticket gets the buttons of its new state."""
-        for chat_id, message_id, role in await self._services.tickets.tickets.cards_of(ticket.id):
+        for chat_id, message_id, role in await self._services.tickets.cards_of(ticket.id):
             if role == "ack" and ticket.private:
                 continue  # the reporter's own acknowledgement never had handlers' buttons
             locale = await self._messenger.locale_for_chat(chat_id)
@@ -330,7 +330,7 @@ class Notifier:
         else:
             await self.card(duty_chat, "duty_card", ticket, Audience.DUTY_CHAT, **context)
         if emergency:
-            for officer in await self._services.tickets.tickets.duty_staff(level):
+            for officer in await self._services.loop.duty_staff(level):
                 await self.card(officer, "emergency_direct", ticket, Audience.HANDLER,
                                 grid=context["grid"])
 

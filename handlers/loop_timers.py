@@ -8,11 +8,11 @@ from typing import Any
 
 from telegram.ext import Application
 
+from bot.domain.timers import Timer
 from bot.services.container import Services
 from bot.services.digest import DIGEST_TIMER
+from bot.services.ports import UnitOfWork
 from bot.services.timers import AfterCommit
-from bot.storage.database import Transaction
-from bot.storage.timers import Timer
 from handlers.context import GridContext
 
 TICKET_TIMERS = (
@@ -28,8 +28,8 @@ async def register_loop_timers(
     # same services and messenger handlers have.
     context = GridContext(application)
 
-    async def on_ticket_timer(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
-        outcome = await services.loop.on_timer(timer, tx, now)
+    async def on_ticket_timer(timer: Timer, uow: UnitOfWork, now: datetime) -> AfterCommit:
+        outcome = await services.loop.on_timer(timer, uow, now)
         if outcome is None:
             return None
 
@@ -38,9 +38,9 @@ async def register_loop_timers(
 
         return tell
 
-    async def on_digest(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
+    async def on_digest(timer: Timer, uow: UnitOfWork, now: datetime) -> AfterCommit:
         digests = await services.digest.digests(now)
-        await services.digest.schedule_next(tx, now)
+        await services.digest.schedule_next(uow, now)
 
         async def send() -> None:
             for digest in digests:

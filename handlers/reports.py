@@ -14,10 +14,10 @@ from bot.charts import weekly_chart
 from bot.domain.permissions import Audience
 from bot.domain.schedule import Schedule, parse_when
 from bot.domain.stats import PERIOD_WORDS
+from bot.domain.timers import Timer
 from bot.services.container import Services
+from bot.services.ports import UnitOfWork
 from bot.services.timers import AfterCommit, TimerService
-from bot.storage.database import Transaction
-from bot.storage.timers import Timer
 from handlers.context import GridContext
 from handlers.registry import Command, CommandCall
 
@@ -78,13 +78,10 @@ async def register_report_timers(
     context = GridContext(application)
     schedule = weekly_schedule(services)
 
-    async def next_run(tx: Transaction, after: datetime) -> None:
-        runs = schedule.next_runs(after, 1)
+    async def on_weekly(timer: Timer, uow: UnitOfWork, now: datetime) -> AfterCommit:
+        runs = schedule.next_runs(now, 1)
         if runs:
-            await TimerService.add(tx, WEEKLY_TIMER, 0, runs[0])
-
-    async def on_weekly(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
-        await next_run(tx, now)
+            await TimerService.add(uow, WEEKLY_TIMER, 0, runs[0])
 
         async def send() -> None:
             await send_weekly_report(context)
@@ -93,9 +90,9 @@ async def register_report_timers(
         return send
 
     services.timers.on(WEEKLY_TIMER, on_weekly)
-    if not await services.timers.repository.pending(WEEKLY_TIMER):
-        async with services.db.transaction() as tx:
-            await next_run(tx, services.clock.now())
+    first = schedule.next_runs(services.clock.now(), 1)
+    if first:
+        await services.timers.ensure(WEEKLY_TIMER, 0, first[0])
 
 
 async def send_weekly_report(context: GridContext) -> None:

@@ -155,3 +155,69 @@ def is_probable_duplicate(
         return False
     shared = subject_words(candidate.reasons, category) & subject_words(reasons, category)
     return bool(shared) or similarity(candidate.text, text) >= DUPLICATE_SIMILARITY
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    """A ticket as intake files it, before storage gives it a number."""
+
+    grid_id: int
+    reporter_id: int
+    chat_id: int
+    message_id: int | None
+    text: str
+    category: str
+    urgency: Urgency
+    location: Location
+    source: Source
+    private: bool
+    reasons: tuple[str, ...]
+    confidence: float
+    created_at: datetime
+    claim_due_at: datetime
+    resolve_due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    kind: str
+    file_id: str | None
+    latitude: float | None
+    longitude: float | None
+    added_by: int
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEventRecord:
+    """One line of a ticket's timeline."""
+
+    at: datetime
+    actor_id: int | None
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationRecord:
+    """A resident asked whether a ticket was solved, and what they answered."""
+
+    round: int
+    telegram_id: int
+    solved: bool | None
+    score: int | None
+    asked_at: datetime
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatrolLog:
+    """A head's or worker's note of a walk round their grid (/log)."""
+
+    id: int
+    grid_id: int
+    author_id: int
+    text: str
+    at: datetime
+    display_name: str | None

@@ -1,7 +1,7 @@
 """Fire durable timers at their moment, exactly once, including those missed while down.
 
-Each kind has one handler. A handler receives the timer and a transaction in which it
-makes its state change; the timer is marked done in that same transaction, so a crash
+Each kind has one handler. A handler receives the timer and the unit of work in which it
+makes its state change; the timer is marked done in that same unit of work, so a crash
 either leaves both undone (it fires again after restart) or both done (never twice).
 Whatever the handler wants to *say* (Telegram messages) it returns as a callable that
 runs after the commit.
@@ -15,21 +15,20 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.clock import Clock
-from bot.storage.database import Database, Transaction
-from bot.storage.timers import NewTimer, Timer, TimerRepository
+from bot.domain.timers import Timer
+from bot.services.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[None]] | None
-TimerHandler = Callable[[Timer, Transaction, datetime], Awaitable[AfterCommit]]
+TimerHandler = Callable[[Timer, UnitOfWork, datetime], Awaitable[AfterCommit]]
 ArmCallback = Callable[[datetime], None]
 
 
 class TimerService:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self._db = db
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
         self._clock = clock
-        self.repository = TimerRepository(db)
         self._handlers: dict[str, TimerHandler] = {}
         self._arm: ArmCallback | None = None
 
@@ -46,7 +45,8 @@ class TimerService:
             self._arm(due_at)
 
     async def rearm(self) -> None:
-        next_due = await self.repository.next_due_at()
+        async with self._uow() as uow:
+            next_due = await uow.timers.next_due_at()
         if next_due is not None and self._arm is not None:
             self._arm(next_due)
 
@@ -55,7 +55,8 @@ class TimerService:
         fired = 0
         while True:
             moment = now or self._clock.now()
-            batch = await self.repository.due(moment)
+            async with self._uow() as uow:
+                batch = await uow.timers.due(moment)
             if not batch:
                 break
             for timer in batch:
@@ -70,14 +71,14 @@ class TimerService:
         handler = self._handlers.get(timer.kind)
         after: AfterCommit = None
         try:
-            async with self._db.transaction() as tx:
+            async with self._uow() as uow:
                 if handler is None:
                     log.error("no handler for timer kind %s (timer %s)", timer.kind, timer.id)
-                    await TimerRepository.finish(tx, timer.id, now, "no_handler")
+                    await uow.timers.finish(timer.id, now, "no_handler")
                     return False
-                if not await TimerRepository.finish(tx, timer.id, now, "fired"):
+                if not await uow.timers.finish(timer.id, now, "fired"):
                     return False
-                after = await handler(timer, tx, now)
+                after = await handler(timer, uow, now)
         except Exception:
             log.exception("timer %s (%s #%s) failed; it stays pending", timer.id, timer.kind,
                           timer.ref_id)
@@ -89,15 +90,22 @@ class TimerService:
                 log.exception("after-commit step of timer %s (%s) failed", timer.id, timer.kind)
         return True
 
+    async def pending(self, kind_prefix: str = "", ref_id: int | None = None) -> list[Timer]:
+        async with self._uow() as uow:
+            return await uow.timers.pending(kind_prefix, ref_id)
+
+    async def ensure(self, kind: str, ref_id: int, due_at: datetime) -> datetime:
+        """At start: one pending timer of this kind (whatever the restarts); its moment."""
+        async with self._uow() as uow:
+            pending = await uow.timers.pending(kind, ref_id)
+            if pending:
+                return pending[0].due_at
+            await uow.timers.add(kind, ref_id, due_at)
+        await self.scheduled(due_at)
+        return due_at
+
     @staticmethod
-    async def add(tx: Transaction, kind: str, ref_id: int, due_at: datetime,
+    async def add(uow: UnitOfWork, kind: str, ref_id: int, due_at: datetime,
                   payload: dict[str, Any] | None = None) -> bool:
-        return await TimerRepository.add(tx, kind, ref_id, due_at, payload)
-
-    @staticmethod
-    async def add_many(tx: Transaction, timers: list[NewTimer]) -> None:
-        await TimerRepository.add_many(tx, timers)
-
-    @staticmethod
-    async def cancel(tx: Transaction, kind_prefix: str, ref_id: int, now: datetime) -> int:
-        return await TimerRepository.cancel(tx, kind_prefix, ref_id, now)
+        """Schedule within a use case's unit of work (a timer handler's own, for the next run)."""
+        return await uow.timers.add(kind, ref_id, due_at, payload)
