@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,6 +144,7 @@ class _StoreBeforeConfirming(ExtBot[None]):
 
     _inbox: Inbox | None = None  # PTB objects refuse public attributes after __init__
     _outage: OutageLog | None = None
+    _fetched: list[str] | None = None  # the last batch as Telegram sent it, one JSON each
 
     @property
     def inbox(self) -> Inbox | None:
@@ -164,8 +166,18 @@ class _StoreBeforeConfirming(ExtBot[None]):
             raise
         self._outage.succeeded()
         if inbox is not None:
-            await inbox.received(updates)
+            fetched, self._fetched = self._fetched, None
+            await inbox.received(updates, fetched)
         return updates
+
+    async def _post(self, endpoint: str, data: dict[str, Any] | None = None, *args: Any,
+                    **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, *args, **kwargs)
+        if endpoint == "getUpdates" and isinstance(result, list):
+            # Kept as received: re-serialising the parsed Update objects (to_json) cost more
+            # than handling a request (issue #14's profile).
+            self._fetched = [json.dumps(update, ensure_ascii=False) for update in result]
+        return result
 
 
 def build_application(

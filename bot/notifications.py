@@ -158,7 +158,8 @@ class Notifier:
                 await self._link_news(ticket, followed)
             return
         emergency = ticket.urgency is Urgency.EMERGENCY
-        heads = await services.loop.heads_of(grid.id)
+        # Only an emergency names the heads (in its alert): no read for every other report.
+        heads = await services.loop.heads_of(grid.id) if emergency else []
         sent: Message | None = None
         if private:
             sent = await messenger.send(chat_id, "ticket_ack_private", reply_to=reply_to,

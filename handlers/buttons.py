@@ -217,7 +217,7 @@ class Button:
 def button(renderer: Renderer, locale: str, template: str, data: CallbackData,
            **ctx: Any) -> InlineKeyboardButton:
     """An inline button labelled by `buttons/<template>` that carries `data`."""
-    return InlineKeyboardButton(renderer.render(f"buttons/{template}", locale, **ctx),
+    return InlineKeyboardButton(renderer.render_small(f"buttons/{template}", locale, **ctx),
                                 callback_data=data.pack())
 
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 RATE_WINDOW = timedelta(hours=1)
 # Telegram caps a message at 4,096 characters; a longer /report text is kept whole anyway.
 MAX_TICKET_TEXT = 20_000
+RESIDENTS_PER_WRITE = 200  # (grid, person) pairs noted before they are written anyway
 
 
 class IntakeResult(StrEnum):
@@ -112,6 +113,7 @@ class TicketService:
         self.parser = parser
         self._settings = settings
         self._residents_noted: set[tuple[int, int]] = set()
+        self._residents_unwritten: list[tuple[int, int, datetime]] = []
         # Whom we told they reached the cap, and when: one notice per person per window,
         # not one per message (a flood of 200 drew 190 replies). Kept in memory: after a
         # restart a flooder hears it once more, which is harmless.
@@ -128,26 +130,41 @@ class TicketService:
         return True
 
     async def note_resident(self, grid_id: int, telegram_id: int) -> None:
-        """Remember who writes in which grid (once per process per pair: it rarely changes)."""
-        if (grid_id, telegram_id) in self._residents_noted:
+        """Remember who writes in which grid (once per process per pair: it rarely changes).
+
+        Not a write per message: new pairs wait for the next unit of work that writes
+        anyway (a ticket filed), for a reader of them (a private report's grid), or for a
+        batch to fill. A crash may forget the last few; the resident is then asked which
+        grid a private report is for.
+        """
+        key = (grid_id, telegram_id)
+        if key in self._residents_noted:
             return
-        async with self._uow() as uow:
-            await uow.tickets.note_resident(grid_id, telegram_id, self._clock.now())
-        self._residents_noted.add((grid_id, telegram_id))
+        self._residents_noted.add(key)
+        self._residents_unwritten.append((grid_id, telegram_id, self._clock.now()))
+        if len(self._residents_unwritten) >= RESIDENTS_PER_WRITE:
+            async with self._uow() as uow:
+                await self._write_residents(uow)
+
+    async def _write_residents(self, uow: UnitOfWork) -> None:
+        if self._residents_unwritten:
+            seen, self._residents_unwritten = self._residents_unwritten, []
+            await uow.tickets.note_residents(seen)
 
     async def intake(self, report: IncomingReport) -> IntakeOutcome:
         """File, follow or refuse a resident's message in one unit of work, with the answer
         it is owed: a re-delivered message gets the answer it did not get, once."""
+        text = report.text.strip()[:MAX_TICKET_TEXT]
+        parsed = self.parser.parse(text, addressed=report.private)
+        if not parsed.is_request and not report.forced:
+            # Chit-chat: no answer was ever owed, nothing to look up (and no query).
+            return IntakeOutcome(IntakeResult.IGNORED, intake=parsed)
         async with self._uow() as uow:
             if report.message_id is not None:
                 owed = await uow.tickets.answer_of(report.chat_id, report.message_id)
                 # A /report on a message refused by the cap files it after all.
                 if owed is not None and not (report.forced and owed.ticket_id is None):
                     return await self._redelivered(uow, owed)
-            text = report.text.strip()[:MAX_TICKET_TEXT]
-            parsed = self.parser.parse(text, addressed=report.private)
-            if not parsed.is_request and not report.forced:
-                return IntakeOutcome(IntakeResult.IGNORED, intake=parsed)
             now = self._clock.now()
             if not report.private:
                 duplicate = await self._find_duplicate(uow, report.grid.id, parsed, text, now)
@@ -164,6 +181,7 @@ class TicketService:
                         AnswerKind.RATE_LIMITED if tell else AnswerKind.SILENT, None, now)
                 return IntakeOutcome(IntakeResult.RATE_LIMITED, intake=parsed, tell_sender=tell)
             ticket, first_due = await self._file(uow, report, parsed, text, now)
+            await self._write_residents(uow)
         await self._timers.scheduled(first_due)
         log.info("ticket #%s %s/%s in grid %s", ticket.id, ticket.category, ticket.urgency.value,
                  report.grid.code)
@@ -186,7 +204,7 @@ class TicketService:
         """A new ticket with its events, timers and the acknowledgement it is owed."""
         category = parsed.category if parsed.is_request else (parsed.category or "other")
         claim_due, resolve_due = self._settings.sla.deadlines(parsed.urgency, category, now)
-        ticket_id = await uow.tickets.create(NewTicket(
+        ticket = await uow.tickets.create(NewTicket(
             grid_id=report.grid.id, reporter_id=report.sender.telegram_id,
             chat_id=report.chat_id, message_id=report.message_id, text=text,
             category=category, urgency=parsed.urgency, location=parsed.location,
@@ -196,12 +214,10 @@ class TicketService:
         ))
         if report.message_id is not None:
             await uow.tickets.owe_answer(report.chat_id, report.message_id, AnswerKind.ACK,
-                                         ticket_id, now)
-        await self._attach_photo(uow, ticket_id, report, now)
-        moments = await schedule_deadlines(uow, ticket_id, self._settings.sla, now, claim_due,
+                                         ticket.id, now)
+        await self._attach_photo(uow, ticket.id, report, now)
+        moments = await schedule_deadlines(uow, ticket.id, self._settings.sla, now, claim_due,
                                            resolve_due)
-        ticket = await uow.tickets.get(ticket_id)
-        assert ticket is not None
         return ticket, min(moments)
 
     async def _redelivered(self, uow: UnitOfWork, owed: MessageAnswer) -> IntakeOutcome:
@@ -392,6 +408,7 @@ class TicketService:
     async def private_grid_choice(self, telegram_id: int) -> tuple[int | None, list[int]]:
         """(the grid for a private report, or None; the grids to choose from if several)."""
         async with self._uow() as uow:
+            await self._write_residents(uow)
             chosen = await uow.tickets.private_reporting_grid(telegram_id)
             if chosen is not None:
                 return chosen, []

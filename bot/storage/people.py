@@ -97,11 +97,15 @@ class ChatRepository:
 class PendingActionRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Per kind, the version of the table (Database.version) at which none was live: a
+        # new one comes only by `create`, which moves the version.
+        self._none_live: dict[str, int] = {}
 
     async def create(
         self, *, kind: str, chat_id: int, actor_id: int, payload: dict[str, Any],
         now: datetime, expires_at: datetime,
     ) -> int:
+        self._db.touches("pending_actions")
         cur = await self._db.execute(
             "INSERT INTO pending_actions (kind, chat_id, actor_id, payload, created_at, "
             "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -115,14 +119,22 @@ class PendingActionRepository:
         self, kind: str, chat_id: int, actor_id: int, now: datetime
     ) -> PendingAction | None:
         """The person's newest live action of this kind in this chat, taken (once)."""
-        # Asked of every group message; nearly always there is none, so look before
-        # opening a write transaction.
+        # Asked of every group message, and nearly always there is none anywhere: known
+        # without a query until the next `create`.
+        version = self._db.version("pending_actions")
+        if self._none_live.get(kind) == version:
+            return None
         row = await self._db.fetchone(
             "SELECT id FROM pending_actions WHERE kind = ? AND chat_id = ? AND actor_id = ? "
             "AND done_at IS NULL AND expires_at >= ? ORDER BY id DESC LIMIT 1",
             (kind, chat_id, actor_id, to_epoch(now)),
         )
         if row is None:
+            live = await self._db.fetchone(
+                "SELECT 1 FROM pending_actions WHERE kind = ? AND done_at IS NULL "
+                "AND expires_at >= ? LIMIT 1", (kind, to_epoch(now)))
+            if live is None and self._db.version("pending_actions") == version:
+                self._none_live[kind] = version
             return None
         return await self.take(row["id"], now)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.domain.intake import Location
@@ -179,13 +180,15 @@ class TicketRepository:
 
     # --- writes, inside the caller's transaction ---
 
-    async def create(self, new: NewTicket) -> int:
+    async def create(self, new: NewTicket) -> Ticket:
+        """The ticket as filed (from the INSERT itself), with its link and first event."""
         at = to_epoch(new.created_at)
         cur = await self._db.execute(
             "INSERT INTO tickets (grid_id, reporter_id, chat_id, message_id, text, category, "
             "urgency, building, unit, floor, room, status, source, private, reasons, confidence, "
             "created_at, updated_at, claim_due_at, resolve_due_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"RETURNING {_TICKET_COLUMNS}",
             (
                 new.grid_id, new.reporter_id, new.chat_id, new.message_id, new.text, new.category,
                 new.urgency.value, new.location.building, new.location.unit, new.location.floor,
@@ -193,16 +196,14 @@ class TicketRepository:
                 new.confidence, at, at, to_epoch(new.claim_due_at), to_epoch(new.resolve_due_at),
             ),
         )
-        ticket_id = cur.lastrowid
-        assert ticket_id is not None
+        ticket = ticket_from_row(cur.fetchone())
         if new.message_id is not None:
-            await self.link_message(new.chat_id, new.message_id, ticket_id,
-                                    "report")
+            await self.link_message(new.chat_id, new.message_id, ticket.id, "report")
         await self.record_event(
-            ticket_id, at=new.created_at, actor_id=new.reporter_id, kind="created",
+            ticket.id, at=new.created_at, actor_id=new.reporter_id, kind="created",
             to_status=TicketStatus.OPEN.value, note=new.source.value,
         )
-        return ticket_id
+        return ticket
 
     async def link_message(
         self, chat_id: int, message_id: int, ticket_id: int, role: str
@@ -384,11 +385,12 @@ class TicketRepository:
             (ticket_id, to_epoch(at), actor_id, kind, from_status, to_status, note),
         )
 
-    async def note_resident(self, grid_id: int, telegram_id: int, now: datetime) -> None:
-        await self._db.execute(
+    async def note_residents(self, seen: Iterable[tuple[int, int, datetime]]) -> None:
+        """(grid, person, when) for each person seen writing in a grid chat."""
+        await self._db.executemany(
             "INSERT INTO grid_residents (grid_id, telegram_id, last_seen) VALUES (?, ?, ?) "
             "ON CONFLICT (grid_id, telegram_id) DO UPDATE SET last_seen = excluded.last_seen",
-            (grid_id, telegram_id, to_epoch(now)),
+            [(grid_id, telegram_id, to_epoch(at)) for grid_id, telegram_id, at in seen],
         )
 
     async def set_private_reporting_grid(
