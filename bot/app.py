@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,8 +37,7 @@ from bot.services.people import PeopleService
 from bot.services.stats import StatsService
 from bot.services.tickets import IntakeSettings, TicketService
 from bot.services.timers import TimerService
-from bot.storage.database import Database
-from bot.storage.inbox import InboxRepository
+from bot.storage.unit_of_work import SqliteStorage
 from bot.update_order import ChatOrderedUpdateProcessor
 from handlers.cards import CardKeyboards
 from handlers.context import CONTEXT_TYPES, GridApplication, Runtime
@@ -60,7 +60,8 @@ def build_parser(config: Config) -> IntakeParser:
 
 
 async def build_services(config: Config, clock: Clock) -> Services:
-    db = await Database.open(config.database.path)
+    storage = await SqliteStorage.open(config.database.path)
+    uow = storage.unit_of_work
     renderer = Renderer(config.bot.locale, config.bot.templates_dir, tz=config.bot.timezone)
     parser = build_parser(config)
     categories = parser.vocabulary.categories
@@ -77,35 +78,35 @@ async def build_services(config: Config, clock: Clock) -> Services:
                                                                       "normal")},
         by_category=config.sla.category, verification_timeout=config.verification.timeout,
     )
-    timers = TimerService(db, clock)
-    grids = GridService(db, clock, config.staff_ids, {
+    timers = TimerService(uow, clock)
+    grids = GridService(uow, clock, config.staff_ids, {
         level: chat for level in ("community", "street", "district")
         if (chat := config.escalation.duty_chat(level)) is not None})
-    people = PeopleService(db, clock)
-    loop = LoopService(db, clock, sla, timers, grids)
-    stats = StatsService(db, clock, grids, config.bot.timezone,
+    people = PeopleService(uow, clock)
+    loop = LoopService(uow, clock, sla, timers, grids)
+    stats = StatsService(storage.stats, clock, grids, config.bot.timezone,
                          lambda code: category_label(code, "zh-CN"))
     return Services(
         config=config,
-        db=db,
+        storage=storage,
         clock=clock,
         renderer=renderer,
         grids=grids,
         people=people,
         tickets=TicketService(
-            db, clock, parser,
+            uow, clock, parser,
             IntakeSettings(max_tickets_per_hour=config.intake.max_tickets_per_hour, sla=sla),
             timers,
         ),
         timers=timers,
         loop=loop,
-        digest=DigestService(db, clock, grids, config.bot.timezone, config.digest.time),
+        digest=DigestService(uow, clock, config.bot.timezone, config.digest.time),
         notices=NoticeService(
-            db, clock, timers, NoticeSettings(config.bot.timezone, config.notices.grace),
+            uow, clock, timers, NoticeSettings(config.bot.timezone, config.notices.grace),
             NoticeWorker(),
         ),
         stats=stats,
-        console=ConsoleService(db, clock, grids, people, loop, stats),
+        console=ConsoleService(uow, storage.console, clock, grids, people, loop, stats),
     )
 
 
@@ -141,6 +142,7 @@ class _StoreBeforeConfirming(ExtBot[int]):
 
     _inbox: Inbox | None = None  # PTB objects refuse public attributes after __init__
     _outage: OutageLog | None = None
+    _fetched: list[str] | None = None  # the last batch as Telegram sent it, one JSON each
 
     @property
     def inbox(self) -> Inbox | None:
@@ -162,8 +164,18 @@ class _StoreBeforeConfirming(ExtBot[int]):
             raise
         self._outage.succeeded()
         if inbox is not None:
-            await inbox.received(updates)
+            fetched, self._fetched = self._fetched, None
+            await inbox.received(updates, fetched)
         return updates
+
+    async def _post(self, endpoint: str, data: dict[str, Any] | None = None, *args: Any,
+                    **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, *args, **kwargs)
+        if endpoint == "getUpdates" and isinstance(result, list):
+            # Kept as received: re-serialising the parsed Update objects (to_json) cost more
+            # than handling a request (issue #14's profile).
+            self._fetched = [json.dumps(update, ensure_ascii=False) for update in result]
+        return result
 
 
 def build_application(
@@ -195,7 +207,7 @@ def build_application(
             notifier=Notifier(messenger, services, CardKeyboards(services.renderer)),
         )
         # Updates stored but not handled when the process stopped go first.
-        inbox = Inbox(InboxRepository(services.db), clock)
+        inbox = Inbox(services.storage.inbox, clock)
         for update in await inbox.replay(application.bot):
             application.update_queue.put_nowait(update)
         processor.inbox = inbox
@@ -227,7 +239,7 @@ def build_application(
             await runtime.services.notices.close()
             if runtime.console is not None:
                 await runtime.console.stop()
-            await runtime.services.db.close()
+            await runtime.services.storage.close()
 
     bot = _StoreBeforeConfirming(
         token,

@@ -130,15 +130,14 @@ def _intake_inputs(config_path: str | None) -> tuple[Any, Any]:
 
 
 async def _db_examples(config: Config) -> list[Any]:
-    from bot.storage.database import Database
-    from bot.storage.intake_examples import IntakeExampleRepository
+    from bot.storage.unit_of_work import SqliteStorage
 
-    db = await Database.open(config.database.path)
+    storage = await SqliteStorage.open(config.database.path)
     try:
-        await db.migrate()
-        return await IntakeExampleRepository.all(db)
+        async with storage.unit_of_work() as uow:
+            return await uow.intake_examples.all()
     finally:
-        await db.close()
+        await storage.close()
 
 
 def _eval_intake(args: argparse.Namespace) -> int:
@@ -328,7 +327,7 @@ async def _offline_report(args: argparse.Namespace, config: Config) -> int:
         print(f"gridbot: {message}", file=sys.stderr)
         return EXIT_CONFIG
     finally:
-        await services.db.close()
+        await services.storage.close()
 
 
 def _init(path: str, force: bool) -> int:

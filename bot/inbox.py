@@ -30,7 +30,7 @@ from datetime import timedelta
 from telegram import Bot, Update
 
 from bot.domain.clock import Clock
-from bot.storage.inbox import InboxRepository
+from bot.services.ports import InboxStore
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Inbox:
     start.
     """
 
-    def __init__(self, repository: InboxRepository, clock: Clock,
+    def __init__(self, repository: InboxStore, clock: Clock,
                  *, max_backlog: int = MAX_BACKLOG) -> None:
         self._repository = repository
         self._clock = clock
@@ -66,12 +66,18 @@ class Inbox:
         """Before fetching: wait while the backlog is at its bound."""
         await self._room.wait()
 
-    async def received(self, updates: Sequence[Update]) -> None:
-        """Store a fetched batch (before its offset is confirmed to Telegram)."""
+    async def received(self, updates: Sequence[Update],
+                       payloads: Sequence[str] | None = None) -> None:
+        """Store a fetched batch (before its offset is confirmed to Telegram); `payloads`,
+        the updates' JSON as Telegram sent it, saves serialising them again.
+        """
         if not updates:
             return
+        if payloads is None or len(payloads) != len(updates):
+            payloads = [u.to_json() for u in updates]
         known = await self._repository.store(
-            [(u.update_id, u.to_json()) for u in updates], self._clock.now()
+            [(u.update_id, payload) for u, payload in zip(updates, payloads, strict=True)],
+            self._clock.now(),
         )
         self._duplicates |= known
         self._pending |= {u.update_id for u in updates if u.update_id not in known}

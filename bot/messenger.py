@@ -139,7 +139,7 @@ class Messenger:
         if chat_id < 0:
             return self.grid_locale(await self._grids.grid_for_chat(chat_id))
         return self.renderer.pick_locale(
-            language_code or await self._people.repository.language_of(chat_id)
+            language_code or await self._people.language_of(chat_id)
         )
 
     async def send(

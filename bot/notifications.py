@@ -74,7 +74,7 @@ class Notifier:
                 "resolve_within": format_duration(resolve, locale)}
 
     async def _grid(self, ticket: Ticket) -> Grid | None:
-        return await self._services.grids.grids.by_id(ticket.grid_id)
+        return await self._services.grids.grid(ticket.grid_id)
 
     async def _person(self, telegram_id: int | None) -> Person | None:
         return await self._services.people.get(telegram_id) if telegram_id else None
@@ -124,7 +124,7 @@ class Notifier:
 
     async def refresh_cards(self, ticket: Ticket) -> None:
         """Every message standing for the ticket gets the buttons of its new state."""
-        for chat_id, message_id, role in await self._services.tickets.tickets.cards_of(ticket.id):
+        for chat_id, message_id, role in await self._services.tickets.cards_of(ticket.id):
             if role == "ack" and ticket.private:
                 continue  # the reporter's own acknowledgement never had handlers' buttons
             locale = await self._messenger.locale_for_chat(chat_id)
@@ -154,11 +154,18 @@ class Notifier:
         messenger = self._messenger
         services = self._services
         if outcome.result is IntakeResult.FOLLOWED:
-            await self._link_news(ticket, await messenger.send(
-                chat_id, "ticket_followed", reply_to=reply_to, ticket=ticket))
+            followed = await messenger.send(chat_id, "ticket_followed", reply_to=reply_to,
+                                            ticket=ticket)
+            if reply_to is not None:
+                await services.tickets.answered(
+                    chat_id, reply_to, followed.chat_id if followed else None,
+                    followed.message_id if followed else None, ticket_id=ticket.id)
+            else:
+                await self._link_news(ticket, followed)
             return
         emergency = ticket.urgency is Urgency.EMERGENCY
-        heads = await services.loop.heads_of(grid.id)
+        # Only an emergency names the heads (in its alert): no read for every other report.
+        heads = await services.loop.heads_of(grid.id) if emergency else []
         sent: Message | None = None
         if private:
             sent = await messenger.send(chat_id, "ticket_ack_private", reply_to=reply_to,
@@ -176,11 +183,14 @@ class Notifier:
                 suggest_private=ticket.category in PRIVATE_HINT_CATEGORIES,
             )
         if sent is not None:
-            await services.tickets.acknowledged(ticket.id, sent.chat_id, sent.message_id)
+            await services.tickets.acknowledged(
+                ticket.id, sent.chat_id, sent.message_id,
+                (chat_id, reply_to) if reply_to is not None else None)
         elif reply_to is not None:
             # Reaction mode or a refused chat: the report itself stands as the acknowledgement,
             # so a re-delivered update does not acknowledge it again.
-            await services.tickets.acknowledged(ticket.id, chat_id, reply_to)
+            await services.tickets.acknowledged(ticket.id, chat_id, reply_to,
+                                                (chat_id, reply_to))
         if emergency:
             await self._alert_emergency(ticket, grid, heads)
 
@@ -330,7 +340,7 @@ class Notifier:
         else:
             await self.card(duty_chat, "duty_card", ticket, Audience.DUTY_CHAT, **context)
         if emergency:
-            for officer in await self._services.tickets.tickets.duty_staff(level):
+            for officer in await self._services.loop.duty_staff(level):
                 await self.card(officer, "emergency_direct", ticket, Audience.HANDLER,
                                 grid=context["grid"])
 

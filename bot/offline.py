@@ -21,6 +21,8 @@ from bot.app import ALLOWED_UPDATES, build_application
 from bot.config import Config, config_from_mapping
 from bot.domain.clock import Clock, FakeClock
 from bot.emulator import BotApiEmulator, JSONDict
+from bot.storage.database import Database
+from bot.storage.unit_of_work import SqliteStorage
 from handlers.context import GridApplication, Runtime
 
 log = logging.getLogger(__name__)
@@ -153,6 +155,18 @@ class OfflineBot:
         """The running bot's services, messenger and notifier."""
         assert self.application is not None and self.application.bot_data.runtime is not None
         return self.application.bot_data.runtime
+
+    @property
+    def storage(self) -> SqliteStorage:
+        """The storage under the bot, for tests to seed and look at rows."""
+        storage = self.runtime.services.storage
+        assert isinstance(storage, SqliteStorage)
+        return storage
+
+    @property
+    def db(self) -> Database:
+        """The storage's database connection, for tests' own SQL."""
+        return self.storage.db
 
     # A bound on the wait, not a cancellation scope: callers only ever lengthen it (floods).
     async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109

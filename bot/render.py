@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,7 @@ def readable_seconds(seconds: float | None, locale: str) -> str:
 _TAG = re.compile(r"<[^>]+>")
 # Private-ticket placeholder, in each locale: what a public chat sees instead of the words.
 PRIVATE_DETAILS = "private_details"
+SMALL_TEXTS_KEPT = 4096
 
 
 def mask_outside_tags(html_text: str) -> str:
@@ -132,6 +133,7 @@ class Renderer:
         self._env.filters["epoch_localtime"] = lambda seconds, fmt="%m-%d %H:%M": (
             self._localtime(datetime.fromtimestamp(seconds, ZoneInfo("UTC")), fmt)
         )
+        self._small: dict[tuple[str, str | None, tuple[tuple[str, Hashable], ...]], str] = {}
 
     def _localtime(self, moment: datetime | None, fmt: str = "%m-%d %H:%M") -> str:
         """Stored UTC shown in the configured time zone."""
@@ -163,6 +165,20 @@ class Renderer:
         # Longer than one message is the messenger's to split (bot.messenger.split_message).
         return template.render(**context).strip()
 
+    def render_small(self, name: str, locale: str | None = None, /,
+                     **context: Hashable) -> str:
+        """`render` for the small texts said again and again with the same few values (button
+        labels, the placeholder for private details): rendered once per template, locale
+        and values. Every acknowledgement carries five labels.
+        """
+        key = (name, locale, tuple(sorted(context.items())))
+        text = self._small.get(key)
+        if text is None:
+            if len(self._small) >= SMALL_TEXTS_KEPT:
+                self._small.clear()  # a bound, never reached by labels and a few counts
+            text = self._small[key] = self.render(name, locale, **context)
+        return text
+
     def render_for(self, audience: Audience, name: str, locale: str | None = None, /,
                    **context: Any) -> str:
         """Render for whoever will read it. Public chats (a grid group, a duty chat) never
@@ -171,7 +187,7 @@ class Renderer:
         """
         if not audience.is_public:
             return self.render(name, locale, **context)
-        placeholder = self.render(PRIVATE_DETAILS, locale)
+        placeholder = self.render_small(PRIVATE_DETAILS, locale)
         context = {k: redact_context(v, placeholder) for k, v in context.items()}
         text = mask_outside_tags(self.render(name, locale, **context))
         log.debug("rendered %s for %s", name, audience.value)

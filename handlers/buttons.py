@@ -55,6 +55,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler
 
 from bot.domain.errors import UserError
@@ -174,7 +175,14 @@ class ButtonPress(Generic[D]):
         if self.answered:
             return
         self.answered = True
-        await self.query.answer(text, show_alert=alert)
+        try:
+            await self.query.answer(text, show_alert=alert)
+        except BadRequest as exc:
+            # A press handled again after a restart is past Telegram's time to answer it:
+            # the toast is lost, the rest of the answer (the message's edit) still goes out.
+            if "too old" not in exc.message.lower():
+                raise
+            log.info("press %s answered too late for a toast: %s", self.query.id, exc.message)
 
     async def toast(self, template: str, *, alert: bool = False, **ctx: Any) -> None:
         """Answer with a template, in the presser's language."""
@@ -183,10 +191,14 @@ class ButtonPress(Generic[D]):
     async def edit_text(self, template: str, *, keyboard: InlineKeyboardMarkup | None = None,
                         **ctx: Any) -> None:
         """Replace the message the button sits on (in the chat's language)."""
-        await self.query.edit_message_text(
-            self.render(template, self.chat_locale, **ctx), parse_mode=ParseMode.HTML,
-            reply_markup=keyboard,
-        )
+        try:
+            await self.query.edit_message_text(
+                self.render(template, self.chat_locale, **ctx), parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                raise  # the same answer again (a re-delivered press) is no error
 
     async def edit_keyboard(self, keyboard: InlineKeyboardMarkup | None) -> None:
         await self.query.edit_message_reply_markup(keyboard)
@@ -205,7 +217,7 @@ class Button:
 def button(renderer: Renderer, locale: str, template: str, data: CallbackData,
            **ctx: Any) -> InlineKeyboardButton:
     """An inline button labelled by `buttons/<template>` that carries `data`."""
-    return InlineKeyboardButton(renderer.render(f"buttons/{template}", locale, **ctx),
+    return InlineKeyboardButton(renderer.render_small(f"buttons/{template}", locale, **ctx),
                                 callback_data=data.pack())
 
 

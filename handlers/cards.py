@@ -69,10 +69,10 @@ class VerifyPress(CallbackData, prefix="v"):
 async def ticket_on_message(press: ButtonPress[Any], ticket_id: int) -> None:
     """The ticket a button names must be the one its message belongs to (defence in depth
     beside the table's check that the data is on the message at all)."""
-    linked = await press.context.services.tickets.tickets.by_message(
+    linked = await press.context.services.tickets.ticket_id_of_message(
         press.chat.id, press.message.message_id
     )
-    if linked is None or linked[0].id != ticket_id:
+    if linked != ticket_id:
         raise UserError("unknown_ticket", id=ticket_id)
 
 

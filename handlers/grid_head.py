@@ -16,13 +16,12 @@ from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
 
 from bot.domain.errors import UserError
 from bot.domain.events import TicketEvent
-from bot.domain.loop import Action, Actor, is_overdue
+from bot.domain.loop import Actor, is_overdue
 from bot.domain.permissions import Audience
 from bot.domain.schedule import format_duration
 from bot.domain.text import whole_number
 from bot.domain.tickets import TicketStatus
 from bot.services.loop import REASON_BUTTON, LoopOutcome
-from bot.storage.people import PendingActionRepository
 from handlers.buttons import Button, ButtonPress
 from handlers.cards import CardAction, CardPress, VerifyAnswer, VerifyPress, ticket_on_message
 from handlers.context import GridApplication, GridContext
@@ -40,7 +39,6 @@ from handlers.staff import target_person
 
 log = logging.getLogger(__name__)
 
-CLOSE_NOTE = "ticket.close_note"
 CLOSE_NOTE_TTL = timedelta(minutes=30)
 
 
@@ -52,11 +50,11 @@ async def _ticket_and_rest(call: CommandCall) -> tuple[int, str]:
     if ticket_id is not None:
         return ticket_id, rest.strip()
     if replied is not None:
-        linked = await call.context.services.tickets.tickets.by_message(
+        linked = await call.context.services.tickets.ticket_id_of_message(
             call.chat.id, replied.message_id
         )
         if linked is not None:
-            return linked[0].id, call.args
+            return linked, call.args
     command = call.message.text.split()[0] if call.message.text else ""
     raise UserError("needs_ticket_id", command=command)
 
@@ -181,11 +179,11 @@ async def patrol_logs(call: CommandCall) -> None:
 async def logs_page(asker: Asker, _args: str, page: int, _locale: str) -> PageView:
     roles = asker.roles
     services = asker.context.services
-    all_grids = await services.grids.grids.all()
+    all_grids = await services.grids.all_grids()
     grid_ids = [asker.grid.id] if asker.grid else sorted({g.id for g, _r in roles.grid_roles})
     if asker.grid is None and roles.is_staff:
         grid_ids = [g.id for g in all_grids]
-    rows = await services.loop.tickets.patrol_logs(grid_ids, limit=LOGS_LISTED)
+    rows = await services.loop.patrol_logs(grid_ids, limit=LOGS_LISTED)
     part = page_of(rows, page, LOGS_PER_PAGE)
     return PageView("log_list", {"logs": part.items, "grids": {g.id: g for g in all_grids}},
                     part.page, part.pages)
@@ -241,13 +239,7 @@ async def card_button(press: ButtonPress[CardPress]) -> None:
 async def _ask_for_close_note(context: GridContext, chat_id: int, actor: Actor,
                               ticket_id: int) -> None:
     """[办结] pressed: the presser's next message in this chat is the closing note."""
-    await context.services.loop.checked(ticket_id, Action.RESOLVE, actor)
-    now = context.services.clock.now()
-    async with context.services.db.transaction() as tx:
-        await PendingActionRepository.create(
-            tx, kind=CLOSE_NOTE, chat_id=chat_id, actor_id=actor.telegram_id,
-            payload={"ticket_id": ticket_id}, now=now, expires_at=now + CLOSE_NOTE_TTL,
-        )
+    await context.services.loop.ask_close_note(chat_id, actor, ticket_id, CLOSE_NOTE_TTL)
 
 
 async def close_note_message(update: Update, context: GridContext) -> None:
@@ -255,15 +247,11 @@ async def close_note_message(update: Update, context: GridContext) -> None:
     message = update.message
     if message is None or message.from_user is None:
         return
-    services = context.services
-    now = services.clock.now()
-    pending = await PendingActionRepository(services.db).take_latest(
-        CLOSE_NOTE, message.chat_id, message.from_user.id, now
-    )
-    if pending is None:
+    ticket_id = await context.services.loop.take_close_note(message.chat_id,
+                                                            message.from_user.id)
+    if ticket_id is None:
         return
     text = (message.text or message.caption or "").strip()
-    ticket_id = int(pending.payload["ticket_id"])
     locale = await context.messenger.locale_for_chat(message.chat_id,
                                                      message.from_user.language_code)
     loop = context.services.loop

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain.timers import Timer
 from bot.services.container import Services
 from bot.services.digest import DIGEST_TIMER
+from bot.services.ports import UnitOfWork
 from bot.services.timers import AfterCommit
-from bot.storage.database import Transaction
-from bot.storage.timers import Timer
 from handlers.context import GridApplication, GridContext
 
 TICKET_TIMERS = (
@@ -25,8 +25,8 @@ async def register_loop_timers(
     # same services and messenger handlers have.
     context = GridContext(application)
 
-    async def on_ticket_timer(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
-        outcome = await services.loop.on_timer(timer, tx, now)
+    async def on_ticket_timer(timer: Timer, uow: UnitOfWork, now: datetime) -> AfterCommit:
+        outcome = await services.loop.on_timer(timer, uow, now)
         if outcome is None:
             return None
 
@@ -36,7 +36,7 @@ async def register_loop_timers(
         return tell
 
     async def on_digest(
-        timer: Timer, tx: Transaction, now: datetime, _following: datetime | None
+        timer: Timer, uow: UnitOfWork, now: datetime, _following: datetime | None
     ) -> AfterCommit:
         digests = await services.digest.digests(now)
 

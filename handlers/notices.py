@@ -13,11 +13,11 @@ from bot.domain.errors import UserError
 from bot.domain.notices import parse_notice_id
 from bot.domain.permissions import Audience
 from bot.domain.schedule import format_duration
+from bot.domain.timers import Timer
 from bot.services.container import Services
 from bot.services.notices import NOTICE_TIMER
+from bot.services.ports import UnitOfWork
 from bot.services.timers import AfterCommit
-from bot.storage.database import Transaction
-from bot.storage.timers import Timer
 from handlers.buttons import Button, ButtonPress, CallbackData, button
 from handlers.context import GridApplication, GridContext
 from handlers.paging import Asker, ListName, PagedList, PageView, page_of, reply_page
@@ -141,9 +141,9 @@ async def register_notice_timers(
     context = GridContext(application)
 
     async def on_run(
-        timer: Timer, tx: Transaction, now: datetime, following: datetime | None
+        timer: Timer, uow: UnitOfWork, now: datetime, following: datetime | None
     ) -> AfterCommit:
-        start = await services.notices.on_timer(timer, tx, now, following)
+        start = await services.notices.on_timer(timer, uow, now, following)
         if start is None:
             return None
 

@@ -11,10 +11,10 @@ from telegram import InputFile
 from bot.charts import weekly_chart
 from bot.domain.permissions import Audience
 from bot.domain.stats import PERIOD_WORDS
+from bot.domain.timers import Timer
 from bot.services.container import Services
+from bot.services.ports import UnitOfWork
 from bot.services.timers import AfterCommit
-from bot.storage.database import Transaction
-from bot.storage.timers import Timer
 from handlers.context import GridApplication, GridContext
 from handlers.registry import Command, CommandCall
 
@@ -70,7 +70,7 @@ async def register_report_timers(
     schedule = services.config.reports.weekly
 
     async def on_weekly(
-        timer: Timer, tx: Transaction, now: datetime, _following: datetime | None
+        timer: Timer, uow: UnitOfWork, now: datetime, _following: datetime | None
     ) -> AfterCommit:
         async def send() -> None:
             await send_weekly_report(context)

@@ -83,9 +83,12 @@ async def _after_intake(
     if outcome.result is IntakeResult.RATE_LIMITED:
         if not outcome.tell_sender:
             return
-        await context.messenger.send(message.chat_id, "errors/rate_limited",
-                                     reply_to=message.message_id,
-                                     limit=context.services.config.intake.max_tickets_per_hour)
+        refused = await context.messenger.send(
+            message.chat_id, "errors/rate_limited", reply_to=message.message_id,
+            limit=context.services.config.intake.max_tickets_per_hour)
+        await context.services.tickets.answered(
+            message.chat_id, message.message_id, refused.chat_id if refused else None,
+            refused.message_id if refused else None)
         return
     if outcome.result is IntakeResult.ALREADY and outcome.acknowledged:
         return
@@ -161,7 +164,7 @@ async def _private_report(
     if grid_id is None:
         await _ask_for_grid(context, message, choices)
         return
-    grid = await services.grids.grids.by_id(grid_id)
+    grid = await services.grids.grid(grid_id)
     if grid is None:
         await _ask_for_grid(context, message, choices)
         return
@@ -174,8 +177,8 @@ async def _private_report(
 
 
 async def _ask_for_grid(context: GridContext, message: Message, choices: list[int]) -> None:
-    grids = context.services.grids.grids
-    options = [g for g in [await grids.by_id(i) for i in choices] if g is not None]
+    grids = context.services.grids
+    options = [g for g in [await grids.grid(i) for i in choices] if g is not None]
     if not options:
         await context.messenger.send(message.chat_id, "private_no_grid",
                                      reply_to=message.message_id)
@@ -199,10 +202,8 @@ async def pick_grid_button(press: ButtonPress[PickGridPress]) -> None:
     """[CODE 名称] under "which grid?": only grids the person has written in are offered."""
     services = press.context.services
     user_id = press.user.id
-    _chosen, offered = await services.tickets.private_grid_choice(user_id)
-    known = await services.tickets.tickets.grids_of_resident(user_id)
-    grid = await services.grids.grids.by_id(press.data.grid_id)
-    if grid is None or grid.id not in set(offered) | set(known):
+    grid = await services.grids.grid(press.data.grid_id)
+    if grid is None or not await services.tickets.may_choose_private_grid(user_id, grid.id):
         raise UserError("confirmation_gone")
     await services.tickets.choose_private_grid(user_id, grid.id)
     await press.answer()
@@ -308,7 +309,7 @@ async def start_deep_link(call: CommandCall) -> bool:
         return False
     code = call.args[2:].split()[0] if call.args[2:].split() else ""
     services = call.context.services
-    grid = await services.grids.grids.by_code(code) if code else None
+    grid = await services.grids.grid_by_code(code) if code else None
     if grid is None:
         raise UserError("unknown_grid", code=code[:40])
     await services.tickets.choose_private_grid(call.user.id, grid.id)

@@ -170,6 +170,10 @@ class Intake:
     reasons: tuple[str, ...]
 
 
+RECENT_READINGS = 512  # parse results kept (by text) ...
+RECENT_TEXT_CHARS = 400  # ... of texts this long at most: a few hundred KB in all
+
+
 class IntakeParser:
     """Reads resident messages with one vocabulary; build once, call ``parse`` often."""
 
@@ -190,6 +194,9 @@ class IntakeParser:
         self._scanner = Scanner(self.vocabulary, self._normaliser)
         # Signal names per (vocabulary entry, negated): a few thousand at most.
         self._signal_names: dict[tuple[Entry, bool], tuple[str, ...]] = {}
+        # The latest readings: a message is read twice on its way (is it an emergency that
+        # overtakes its chat's queue? then intake), and floods repeat the same words.
+        self._recent: dict[tuple[str, bool], Intake] = {}
 
     def parse_location(self, text: str) -> Location:
         """Where the message says the problem is; empty ``Location`` when it does not."""
@@ -200,6 +207,19 @@ class IntakeParser:
 
         ``addressed``: written to the bot itself (a private chat), not to a group.
         """
+        key = (text, addressed)
+        known = self._recent.get(key)
+        if known is not None:
+            return known
+        intake = self._parse(text, addressed)
+        if len(text) > RECENT_TEXT_CHARS:
+            return intake  # long texts are rare: not worth the memory
+        if len(self._recent) >= RECENT_READINGS:
+            del self._recent[next(iter(self._recent))]  # the oldest: insertion order
+        self._recent[key] = intake
+        return intake
+
+    def _parse(self, text: str, addressed: bool) -> Intake:
         read = self._read(text)
         if read is None:
             return Intake(False, OTHER, Urgency.NORMAL, Location(), 1.0, ("empty",))

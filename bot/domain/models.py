@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -98,3 +99,17 @@ class PersonRoles:
     def serves(self, grid_id: int) -> bool:
         """Whether the person is a head or worker of the grid."""
         return bool(self.roles_in(grid_id))
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAction:
+    """A question waiting for its answer (a move to confirm, a closing note to write)."""
+
+    id: int
+    kind: str
+    chat_id: int
+    actor_id: int
+    payload: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    done_at: datetime | None

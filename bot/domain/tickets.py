@@ -74,6 +74,26 @@ DUPLICATE_WINDOW = timedelta(hours=24)
 DUPLICATE_SIMILARITY = 0.3
 
 
+class AnswerKind(StrEnum):
+    """What a resident's message is owed in reply (recorded with the message's effect)."""
+
+    ACK = "ack"  # a new ticket: its acknowledgement
+    FOLLOWED = "followed"  # a "+1" on an open ticket
+    RATE_LIMITED = "rate_limited"  # over the hourly cap: told once per window
+    SILENT = "silent"  # over the cap and told before: nothing, deliberately
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAnswer:
+    """A resident's message and its answer: owed until `answered`."""
+
+    chat_id: int
+    message_id: int
+    kind: AnswerKind
+    ticket_id: int | None
+    answered: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Ticket:
     """A resident's problem being handled: what, where, how urgent,
@@ -149,3 +169,71 @@ def is_probable_duplicate(
         return False
     shared = subject_words(candidate.reasons, category) & subject_words(reasons, category)
     return bool(shared) or similarity(candidate.text, text) >= DUPLICATE_SIMILARITY
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    """A ticket as intake files it, before storage gives it a number."""
+
+    grid_id: int
+    reporter_id: int
+    chat_id: int
+    message_id: int | None
+    text: str
+    category: str
+    urgency: Urgency
+    location: Location
+    source: Source
+    private: bool
+    reasons: tuple[str, ...]
+    confidence: float
+    created_at: datetime
+    claim_due_at: datetime
+    resolve_due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A photo or a location added to a ticket (by its reporter or whoever handles it)."""
+
+    kind: str
+    file_id: str | None
+    latitude: float | None
+    longitude: float | None
+    added_by: int
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEventRecord:
+    """One line of a ticket's timeline."""
+
+    at: datetime
+    actor_id: int | None
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationRecord:
+    """A resident asked whether a ticket was solved, and what they answered."""
+
+    round: int
+    telegram_id: int
+    solved: bool | None
+    score: int | None
+    asked_at: datetime
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PatrolLog:
+    """A head's or worker's note of a walk round their grid (/log)."""
+
+    id: int
+    grid_id: int
+    author_id: int
+    text: str
+    at: datetime
+    display_name: str | None

@@ -8,7 +8,6 @@ it (`may_handle`), and every action goes through LoopService like a command does
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,14 +18,13 @@ from bot.domain.loop import Action, Actor, check, may_handle
 from bot.domain.models import Grid, Person
 from bot.domain.permissions import Audience, allowed
 from bot.domain.stats import Figures, Period, StatsReport
-from bot.domain.tickets import Ticket
+from bot.domain.ticket_views import Scope, TicketFilter
+from bot.domain.tickets import Attachment, Ticket, TicketEventRecord, VerificationRecord
 from bot.services.grids import GridService
 from bot.services.loop import LoopService
 from bot.services.people import PeopleService
+from bot.services.ports import ConsoleView, UnitOfWorkFactory
 from bot.services.stats import StatsService
-from bot.storage.console import ConsoleRepository, Scope, TicketFilter
-from bot.storage.database import Database
-from bot.storage.tickets import Attachment
 
 PAGE_SIZE = 25
 # The actions the console offers on a ticket page, in the order its buttons appear.
@@ -56,9 +54,9 @@ class TicketPage:
 class TicketView:
     ticket: Ticket
     grid: Grid | None
-    events: list[sqlite3.Row]
+    events: list[TicketEventRecord]
     attachments: list[Attachment]
-    verifications: list[sqlite3.Row]
+    verifications: list[VerificationRecord]
     people: dict[int, Person] = field(default_factory=dict)
     actions: tuple[Action, ...] = ()
 
@@ -83,15 +81,16 @@ def worst_first(rows: list[GridRow], sort: str) -> list[GridRow]:
 
 
 class ConsoleService:
-    def __init__(self, db: Database, clock: Clock, grids: GridService, people: PeopleService,
-                 loop: LoopService, stats: StatsService) -> None:
-        self._db = db
+    def __init__(self, uow: UnitOfWorkFactory, views: ConsoleView, clock: Clock,
+                 grids: GridService, people: PeopleService, loop: LoopService,
+                 stats: StatsService) -> None:
+        self._uow = uow
+        self._views = views
         self._clock = clock
         self._grids = grids
         self._people = people
         self._loop = loop
         self._stats = stats
-        self.repository = ConsoleRepository(db)
 
     # --- who ---
 
@@ -99,16 +98,15 @@ class ConsoleService:
         """A fresh one-time secret for a login link; only its hash is stored."""
         secret = secrets.token_urlsafe(32)
         now = self._clock.now()
-        async with self._db.transaction() as tx:
-            await ConsoleRepository.add_login(tx, login_secret_hash(secret), telegram_id, now,
-                                              now + LOGIN_LINK_LIFETIME)
+        async with self._uow() as uow:
+            await uow.console.add_login(login_secret_hash(secret), telegram_id, now,
+                                        now + LOGIN_LINK_LIFETIME)
         return secret
 
     async def use_login_link(self, secret: str) -> int | None:
         """Who the link logs in, the first time within its lifetime; None after that."""
-        async with self._db.transaction() as tx:
-            return await ConsoleRepository.use_login(tx, login_secret_hash(secret),
-                                                     self._clock.now())
+        async with self._uow() as uow:
+            return await uow.console.use_login(login_secret_hash(secret), self._clock.now())
 
     async def viewer(self, telegram_id: int) -> Actor:
         """The person at the console, with the roles they have right now.
@@ -121,7 +119,7 @@ class ConsoleService:
         return actor
 
     async def language_of(self, telegram_id: int) -> str | None:
-        return await self._people.repository.language_of(telegram_id)
+        return await self._people.language_of(telegram_id)
 
     @staticmethod
     def scope(actor: Actor) -> Scope:
@@ -132,11 +130,15 @@ class ConsoleService:
 
     async def visible_grids(self, actor: Actor) -> list[Grid]:
         if actor.roles.is_staff:
-            return await self._grids.grids.all()
+            return await self._grids.all_grids()
         return sorted({g.id: g for g, _role in actor.roles.grid_roles}.values(),
                       key=lambda g: g.code)
 
     # --- pages ---
+
+    async def change_mark(self) -> tuple[int, int]:
+        """Moves whenever a ticket is filed or changes: live pages watch it."""
+        return await self._views.change_mark()
 
     async def overview(self, actor: Actor, sort: str = "overdue") -> list[GridRow]:
         grids = await self.visible_grids(actor)
@@ -144,7 +146,7 @@ class ConsoleService:
             return []
         report = await self._stats.report(self._stats.period("month"), grids)
         figures = {row.grid.id: row.figures for row in report.grids}
-        open_now = await self.repository.open_by_grid(self.scope(actor), self._clock.now())
+        open_now = await self._views.open_by_grid(self.scope(actor), self._clock.now())
         rows = [GridRow(g, *open_now.get(g.id, (0, 0)), figures.get(g.id, Figures()))
                 for g in grids]
         return worst_first(rows, sort if sort in OVERVIEW_SORTS else "overdue")
@@ -154,7 +156,7 @@ class ConsoleService:
                                                or actor.roles.serves(wanted.grid_id)):
             raise UserError("not_your_grid")
         page = max(1, page)
-        tickets, total = await self.repository.tickets(
+        tickets, total = await self._views.tickets(
             self.scope(actor), wanted, self._clock.now(),
             offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
         )
@@ -162,14 +164,17 @@ class ConsoleService:
 
     async def ticket(self, actor: Actor, ticket_id: int) -> TicketView:
         """A ticket with its whole history, if the viewer may handle it (else: unknown)."""
-        ticket = await self._loop.tickets.get(ticket_id)
-        if ticket is None or not may_handle(actor, ticket):
-            # The same answer for "no such ticket" and "not yours": no existence leak.
-            raise UserError("unknown_ticket", id=ticket_id)
-        events = await self.repository.events(ticket_id)
-        verifications = await self.repository.verifications(ticket_id)
-        ids = {ticket.reporter_id, *(e["actor_id"] for e in events if e["actor_id"]),
-               *(v["telegram_id"] for v in verifications)}
+        async with self._uow() as uow:
+            ticket = await uow.tickets.get(ticket_id)
+            if ticket is None or not may_handle(actor, ticket):
+                # The same answer for "no such ticket" and "not yours": no existence leak.
+                raise UserError("unknown_ticket", id=ticket_id)
+            events = await uow.console.events(ticket_id)
+            verifications = await uow.console.verifications(ticket_id)
+            attachments = await uow.tickets.attachments(ticket_id)
+            grid = await uow.grids.by_id(ticket.grid_id)
+        ids = {ticket.reporter_id, *(e.actor_id for e in events if e.actor_id),
+               *(v.telegram_id for v in verifications)}
         if ticket.handler_id:
             ids.add(ticket.handler_id)
         people = {}
@@ -179,9 +184,9 @@ class ConsoleService:
                 people[person_id] = person
         return TicketView(
             ticket=ticket,
-            grid=await self._grids.grids.by_id(ticket.grid_id),
+            grid=grid,
             events=events,
-            attachments=await self._loop.tickets.attachments(ticket_id),
+            attachments=attachments,
             verifications=verifications,
             people=people,
             actions=tuple(a for a in CONSOLE_ACTIONS if check(a, ticket, actor) is None),

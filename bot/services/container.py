@@ -13,16 +13,16 @@ from bot.services.grids import GridService
 from bot.services.loop import LoopService
 from bot.services.notices import NoticeService
 from bot.services.people import PeopleService
+from bot.services.ports import Storage
 from bot.services.stats import StatsService
 from bot.services.tickets import TicketService
 from bot.services.timers import TimerService
-from bot.storage.database import Database
 
 
 @dataclass(slots=True)
 class Services:
     config: Config
-    db: Database
+    storage: Storage  # for the wiring (the inbox, closing at exit): services never need it
     clock: Clock
     renderer: Renderer
     grids: GridService

@@ -12,9 +12,7 @@ from bot.domain.loop import is_overdue
 from bot.domain.models import Grid, Person
 from bot.domain.schedule import Schedule
 from bot.domain.tickets import Ticket
-from bot.services.grids import GridService
-from bot.storage.database import Database
-from bot.storage.tickets import TicketRepository
+from bot.services.ports import UnitOfWorkFactory
 
 DIGEST_TIMER = "digest.daily"
 
@@ -30,33 +28,31 @@ class GridDigest:
 
 
 class DigestService:
-    def __init__(self, db: Database, clock: Clock, grids: GridService, tz: ZoneInfo,
-                 at: time) -> None:
-        self._db = db
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, at: time) -> None:
+        self._uow = uow
         self._clock = clock
-        self._grids = grids
         self._tz = tz
         # Every day at [digest] time; a recurring timer (TimerService.recurring) runs it.
         self.schedule = Schedule.every_day(at, tz)
-        self.tickets = TicketRepository(db)
 
     async def digests(self, now: datetime) -> list[GridDigest]:
-        grids = [g for g in await self._grids.grids.all() if g.active and g.chat_id is not None]
-        members = await self._grids.grids.members_of([g.id for g in grids])
-        local_today = now.astimezone(self._tz).date()
-        start = datetime.combine(local_today - timedelta(days=1), time(0), tzinfo=self._tz)
-        end = datetime.combine(local_today, time(0), tzinfo=self._tz)
-        result = []
-        for grid in grids:
-            people = {m.person.telegram_id: m.person for m in members[grid.id]}
-            open_tickets = await self.tickets.open_in_grids([grid.id], limit=500)
-            handlers = Counter(t.handler_id for t in open_tickets if t.handler_id)
-            result.append(GridDigest(
-                grid=grid,
-                heads=tuple(m.person for m in members[grid.id] if m.role.value == "head"),
-                open=tuple(open_tickets),
-                overdue=tuple(t for t in open_tickets if is_overdue(t, now)),
-                claimed_by=tuple((people.get(h, h), n) for h, n in handlers.most_common()),
-                closed_yesterday=await self.tickets.closed_between(grid.id, start, end),
-            ))
+        async with self._uow() as uow:
+            grids = [g for g in await uow.grids.all() if g.active and g.chat_id is not None]
+            members = await uow.grids.members_of([g.id for g in grids])
+            local_today = now.astimezone(self._tz).date()
+            start = datetime.combine(local_today - timedelta(days=1), time(0), tzinfo=self._tz)
+            end = datetime.combine(local_today, time(0), tzinfo=self._tz)
+            result = []
+            for grid in grids:
+                people = {m.person.telegram_id: m.person for m in members[grid.id]}
+                open_tickets = await uow.tickets.open_in_grids([grid.id], limit=500)
+                handlers = Counter(t.handler_id for t in open_tickets if t.handler_id)
+                result.append(GridDigest(
+                    grid=grid,
+                    heads=tuple(m.person for m in members[grid.id] if m.role.value == "head"),
+                    open=tuple(open_tickets),
+                    overdue=tuple(t for t in open_tickets if is_overdue(t, now)),
+                    claimed_by=tuple((people.get(h, h), n) for h, n in handlers.most_common()),
+                    closed_yesterday=await uow.tickets.closed_between(grid.id, start, end),
+                ))
         return result

@@ -12,9 +12,7 @@ from enum import StrEnum
 from bot.domain.clock import Clock
 from bot.domain.errors import UserError
 from bot.domain.models import Grid, GridOverview, Person, PersonRoles, Role
-from bot.storage.database import Database
-from bot.storage.grids import AuditLog, DutyChatRepository, GridRepository
-from bot.storage.people import ChatRepository, PendingActionRepository, PeopleRepository
+from bot.services.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -89,28 +87,21 @@ class DutyChatOutcome:
 
 
 class GridService:
-    def __init__(self, db: Database, clock: Clock, staff_ids: frozenset[int],
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, staff_ids: frozenset[int],
                  configured_duty_chats: Mapping[str, int] | None = None) -> None:
-        self._db = db
+        self._uow = uow
         self._clock = clock
         self._staff_ids = staff_ids
         self._configured_duty_chats = {
             level: chat for level, chat in (configured_duty_chats or {}).items() if chat}
-        self._set_duty_chats: tuple[int, dict[str, int]] = (-1, {})
-        self.grids = GridRepository(db)
-        self.people = PeopleRepository(db)
-        self.duty_chat_rows = DutyChatRepository(db)
 
     # --- duty chats ---
 
     async def duty_chats(self) -> dict[str, DutyChat]:
         """Each level's duty chat: the config's [escalation] key when set, else /setduty's."""
-        version = self._db.version("duty_chats")
-        if self._set_duty_chats[0] != version:
-            # Read at most once per change: every alert and card asks.
-            self._set_duty_chats = (version, await self.duty_chat_rows.all())
-        chats = {level: DutyChat(level, chat, "set")
-                 for level, chat in self._set_duty_chats[1].items()}
+        async with self._uow() as uow:
+            chats = {level: DutyChat(level, chat, "set")
+                     for level, chat in (await uow.duty_chats.all()).items()}
         chats.update({level: DutyChat(level, chat, "config")
                       for level, chat in self._configured_duty_chats.items()})
         return chats
@@ -127,238 +118,251 @@ class GridService:
 
     async def set_duty_chat(self, actor_id: int, level: str, chat: ChatRef) -> DutyChatOutcome:
         """/setduty LEVEL in a group: it becomes that level's duty chat (staff only)."""
-        if level not in DUTY_LEVELS:
-            raise UserError("setduty_usage")
-        if await self.grids.by_chat(chat.chat_id) is not None:
-            raise UserError("setduty_grid_chat")
-        before = (await self.duty_chats()).get(level)
-        now = self._clock.now()
-        async with self._db.transaction() as tx:
-            await ChatRepository.upsert(tx, chat_id=chat.chat_id, type_=chat.type,
-                                        title=chat.title, bot_member=True, now=now)
-            await DutyChatRepository.set(tx, level, chat.chat_id, actor_id, now)
-            await AuditLog.record(tx, at=now, actor_id=actor_id, action="duty_chat.set",
-                                  grid_id=None, chat_id=chat.chat_id, level=level)
-        previous = before.chat_id if before and before.chat_id != chat.chat_id else None
-        return DutyChatOutcome(DutyChat(level, chat.chat_id, "set"), previous,
-                               self._configured_duty_chats.get(level))
+        async with self._uow() as uow:
+            if level not in DUTY_LEVELS:
+                raise UserError("setduty_usage")
+            if await uow.grids.by_chat(chat.chat_id) is not None:
+                raise UserError("setduty_grid_chat")
+            before = (await self.duty_chats()).get(level)
+            now = self._clock.now()
+            await uow.chats.upsert(chat_id=chat.chat_id, type_=chat.type,
+                                   title=chat.title, bot_member=True, now=now)
+            await uow.duty_chats.set(level, chat.chat_id, actor_id, now)
+            await uow.audit.record(at=now, actor_id=actor_id, action="duty_chat.set",
+                                   grid_id=None, chat_id=chat.chat_id, level=level)
+            previous = before.chat_id if before and before.chat_id != chat.chat_id else None
+            return DutyChatOutcome(DutyChat(level, chat.chat_id, "set"), previous,
+                                   self._configured_duty_chats.get(level))
 
     def is_staff(self, telegram_id: int) -> bool:
         return telegram_id in self._staff_ids
 
     async def roles_of(self, telegram_id: int) -> PersonRoles:
-        return PersonRoles(
-            person=await self.people.get(telegram_id),
-            is_staff=self.is_staff(telegram_id),
-            grid_roles=tuple(await self.grids.roles_of(telegram_id)),
-            duty_levels=tuple(await self.grids.duty_levels_of(telegram_id)),
-        )
+        async with self._uow() as uow:
+            return PersonRoles(
+                person=await uow.people.get(telegram_id),
+                is_staff=self.is_staff(telegram_id),
+                grid_roles=tuple(await uow.grids.roles_of(telegram_id)),
+                duty_levels=tuple(await uow.grids.duty_levels_of(telegram_id)),
+            )
 
     async def grid_for_chat(self, chat_id: int) -> Grid | None:
-        return await self.grids.by_chat(chat_id)
+        async with self._uow() as uow:
+            return await uow.grids.by_chat(chat_id)
 
     async def overview(self) -> list[GridOverview]:
-        return await self.grids.overview()
+        async with self._uow() as uow:
+            return await uow.grids.overview()
 
     async def bind(self, actor_id: int, chat: ChatRef, code: str, name: str | None) -> BindOutcome:
         """Make this chat grid `code`; see BindResult for what can happen."""
-        code = validate_code(code)
-        now = self._clock.now()
-        here = await self.grids.by_chat(chat.chat_id)
-        existing = await self.grids.by_code(code)
-        if name is not None:
-            name = validate_name(name)
+        async with self._uow() as uow:
+            code = validate_code(code)
+            now = self._clock.now()
+            here = await uow.grids.by_chat(chat.chat_id)
+            existing = await uow.grids.by_code(code)
+            if name is not None:
+                name = validate_name(name)
 
-        if here is not None and (existing is None or existing.id == here.id):
-            new_name = name or here.name
-            if here.code == code and here.name == new_name and here.chat_title == chat.title:
-                return BindOutcome(BindResult.UNCHANGED, here)
-            async with self._db.transaction() as tx:
-                await GridRepository.update_binding(
-                    tx, here.id, code=code, name=new_name, chat_id=chat.chat_id,
+            if here is not None and (existing is None or existing.id == here.id):
+                new_name = name or here.name
+                if here.code == code and here.name == new_name and here.chat_title == chat.title:
+                    return BindOutcome(BindResult.UNCHANGED, here)
+                await uow.grids.update_binding(
+                    here.id, code=code, name=new_name, chat_id=chat.chat_id,
                     chat_title=chat.title, active=True, now=now,
                 )
-                await AuditLog.record(
-                    tx, at=now, actor_id=actor_id, action="grid.renamed", grid_id=here.id,
+                await uow.audit.record(
+                    at=now, actor_id=actor_id, action="grid.renamed", grid_id=here.id,
                     old_code=here.code, code=code, old_name=here.name, name=new_name,
                 )
-            return BindOutcome(BindResult.RENAMED, await self._must_get(here.id), previous=here)
+                return BindOutcome(BindResult.RENAMED, await _must_get(uow, here.id), previous=here)
 
-        if here is not None and existing is not None:
-            # This chat is already another grid; taking over `code` would orphan one of them.
-            raise UserError("chat_already_other_grid", here=here.code, code=existing.code)
+            if here is not None and existing is not None:
+                # This chat is already another grid; taking over `code` would orphan one of them.
+                raise UserError("chat_already_other_grid", here=here.code, code=existing.code)
 
-        if existing is None:
-            if name is None:
-                raise UserError("bind_needs_name", code=code)
-            async with self._db.transaction() as tx:
-                grid_id = await GridRepository.create(
-                    tx, code=code, name=name, chat_id=chat.chat_id, chat_title=chat.title,
+            if existing is None:
+                if name is None:
+                    raise UserError("bind_needs_name", code=code)
+                grid_id = await uow.grids.create(
+                    code=code, name=name, chat_id=chat.chat_id, chat_title=chat.title,
                     now=now,
                 )
-                await AuditLog.record(
-                    tx, at=now, actor_id=actor_id, action="grid.bound", grid_id=grid_id,
+                await uow.audit.record(
+                    at=now, actor_id=actor_id, action="grid.bound", grid_id=grid_id,
                     chat_id=chat.chat_id, code=code, name=name,
                 )
-            return BindOutcome(BindResult.CREATED, await self._must_get(grid_id))
+                return BindOutcome(BindResult.CREATED, await _must_get(uow, grid_id))
 
-        if existing.chat_id is None:
-            async with self._db.transaction() as tx:
-                await GridRepository.update_binding(
-                    tx, existing.id, code=existing.code, name=name or existing.name,
+            if existing.chat_id is None:
+                await uow.grids.update_binding(
+                    existing.id, code=existing.code, name=name or existing.name,
                     chat_id=chat.chat_id, chat_title=chat.title, active=True, now=now,
                 )
-                await AuditLog.record(
-                    tx, at=now, actor_id=actor_id, action="grid.reattached",
+                await uow.audit.record(
+                    at=now, actor_id=actor_id, action="grid.reattached",
                     grid_id=existing.id, chat_id=chat.chat_id,
                 )
-            return BindOutcome(
-                BindResult.REATTACHED, await self._must_get(existing.id), previous=existing
-            )
+                return BindOutcome(
+                    BindResult.REATTACHED, await _must_get(uow, existing.id), previous=existing
+                )
 
-        async with self._db.transaction() as tx:
-            pending_id = await PendingActionRepository.create(
-                tx, kind="grid.move", chat_id=chat.chat_id, actor_id=actor_id,
+            pending_id = await uow.pending.create(
+                kind="grid.move", chat_id=chat.chat_id, actor_id=actor_id,
                 payload={"grid_id": existing.id, "name": name, "from_chat_id": existing.chat_id},
                 now=now, expires_at=now + MOVE_CONFIRMATION_TTL,
             )
-        return BindOutcome(BindResult.NEEDS_CONFIRMATION, existing, pending_id=pending_id)
+            return BindOutcome(BindResult.NEEDS_CONFIRMATION, existing, pending_id=pending_id)
 
     async def confirm_move(self, actor_id: int, pending_id: int, chat: ChatRef) -> BindOutcome:
         """Carry out a confirmed move of a grid to this chat (once, by staff, before expiry)."""
-        now = self._clock.now()
-        async with self._db.transaction() as tx:
-            action = await PendingActionRepository.take(tx, pending_id, now)
+        async with self._uow() as uow:
+            now = self._clock.now()
+            action = await uow.pending.take(pending_id, now)
             if action is None or action.kind != "grid.move" or action.chat_id != chat.chat_id:
                 raise UserError("confirmation_gone")
             if action.expires_at < now:
                 raise UserError("confirmation_expired")
             grid_id = int(action.payload["grid_id"])
-            before = await self.grids.by_id(grid_id)
+            before = await uow.grids.by_id(grid_id)
             if before is None or before.chat_id != action.payload["from_chat_id"]:
                 raise UserError("confirmation_gone")
-            if await self.grids.by_chat(chat.chat_id) is not None:
+            if await uow.grids.by_chat(chat.chat_id) is not None:
                 raise UserError("chat_already_other_grid", here="?", code=before.code)
-            await GridRepository.update_binding(
-                tx, grid_id, code=before.code, name=action.payload.get("name") or before.name,
+            await uow.grids.update_binding(
+                grid_id, code=before.code, name=action.payload.get("name") or before.name,
                 chat_id=chat.chat_id, chat_title=chat.title, active=True, now=now,
             )
-            await AuditLog.record(
-                tx, at=now, actor_id=actor_id, action="grid.moved", grid_id=grid_id,
+            await uow.audit.record(
+                at=now, actor_id=actor_id, action="grid.moved", grid_id=grid_id,
                 from_chat_id=before.chat_id, chat_id=chat.chat_id,
             )
-        return BindOutcome(BindResult.MOVED, await self._must_get(grid_id), previous=before)
+            return BindOutcome(BindResult.MOVED, await _must_get(uow, grid_id), previous=before)
 
     async def cancel_move(self, pending_id: int, chat_id: int) -> None:
         """Drop a pending move asked in this chat (a second press, or another chat's, finds
         nothing and changes nothing)."""
-        async with self._db.transaction() as tx:
-            action = await PendingActionRepository.take(tx, pending_id, self._clock.now())
+        async with self._uow() as uow:
+            action = await uow.pending.take(pending_id, self._clock.now())
             if action is None or action.kind != "grid.move" or action.chat_id != chat_id:
                 raise UserError("confirmation_gone")  # rolls the take back
 
     async def unbind(self, actor_id: int, chat_id: int) -> Grid:
-        grid = await self.grids.by_chat(chat_id)
-        if grid is None:
-            raise UserError("not_a_grid_chat")
-        now = self._clock.now()
-        async with self._db.transaction() as tx:
-            await GridRepository.update_binding(
-                tx, grid.id, code=grid.code, name=grid.name, chat_id=None,
+        async with self._uow() as uow:
+            grid = await uow.grids.by_chat(chat_id)
+            if grid is None:
+                raise UserError("not_a_grid_chat")
+            now = self._clock.now()
+            await uow.grids.update_binding(
+                grid.id, code=grid.code, name=grid.name, chat_id=None,
                 chat_title=grid.chat_title, active=False, now=now,
             )
-            await AuditLog.record(
-                tx, at=now, actor_id=actor_id, action="grid.unbound", grid_id=grid.id,
+            await uow.audit.record(
+                at=now, actor_id=actor_id, action="grid.unbound", grid_id=grid.id,
                 chat_id=chat_id,
             )
-        return grid
+            return grid
 
     async def set_tags(self, actor_id: int, code: str, tags: list[str]) -> Grid:
-        grid = await self.grids.by_code(validate_code(code))
-        if grid is None:
-            raise UserError("unknown_grid", code=code)
-        cleaned = sorted({t.strip().lstrip("#") for t in tags if t.strip().lstrip("#")})
-        if len(cleaned) > MAX_TAGS or any(len(t) > 32 for t in cleaned):
-            raise UserError("bad_tags", max=MAX_TAGS)
-        now = self._clock.now()
-        async with self._db.transaction() as tx:
-            await GridRepository.set_tags(tx, grid.id, cleaned)
-            await AuditLog.record(
-                tx, at=now, actor_id=actor_id, action="grid.tagged", grid_id=grid.id, tags=cleaned
+        async with self._uow() as uow:
+            grid = await uow.grids.by_code(validate_code(code))
+            if grid is None:
+                raise UserError("unknown_grid", code=code)
+            cleaned = sorted({t.strip().lstrip("#") for t in tags if t.strip().lstrip("#")})
+            if len(cleaned) > MAX_TAGS or any(len(t) > 32 for t in cleaned):
+                raise UserError("bad_tags", max=MAX_TAGS)
+            now = self._clock.now()
+            await uow.grids.set_tags(grid.id, cleaned)
+            await uow.audit.record(
+                at=now, actor_id=actor_id, action="grid.tagged", grid_id=grid.id, tags=cleaned
             )
-        return await self._must_get(grid.id)
+            return await _must_get(uow, grid.id)
 
     async def assign_role(
         self, actor_id: int, chat_id: int, person: Person, role: Role
     ) -> RoleOutcome:
-        grid = await self._grid_of_chat(chat_id)
-        now = self._clock.now()
-        async with self._db.transaction() as tx:
-            previous = await GridRepository.set_role(
-                tx, grid.id, person.telegram_id, role, by=actor_id, now=now
+        async with self._uow() as uow:
+            grid = await _grid_of_chat(uow, chat_id)
+            now = self._clock.now()
+            previous = await uow.grids.set_role(
+                grid.id, person.telegram_id, role, by=actor_id, now=now
             )
-            await AuditLog.record(
-                tx, at=now, actor_id=actor_id, action=f"role.{role.value}", grid_id=grid.id,
+            await uow.audit.record(
+                at=now, actor_id=actor_id, action=f"role.{role.value}", grid_id=grid.id,
                 person=person.telegram_id, previous=previous.value if previous else None,
             )
-        return RoleOutcome(grid, person, role, previous)
+            return RoleOutcome(grid, person, role, previous)
 
     async def remove_role(self, actor_id: int, chat_id: int, person: Person) -> RoleOutcome:
-        grid = await self._grid_of_chat(chat_id)
-        now = self._clock.now()
-        async with self._db.transaction() as tx:
-            previous = await GridRepository.remove_role(tx, grid.id, person.telegram_id)
+        async with self._uow() as uow:
+            grid = await _grid_of_chat(uow, chat_id)
+            now = self._clock.now()
+            previous = await uow.grids.remove_role(grid.id, person.telegram_id)
             if previous is None:
                 raise UserError("has_no_role", name=person.display_name, grid=grid.code)
-            await AuditLog.record(
-                tx, at=now, actor_id=actor_id, action="role.removed", grid_id=grid.id,
+            await uow.audit.record(
+                at=now, actor_id=actor_id, action="role.removed", grid_id=grid.id,
                 person=person.telegram_id, previous=previous.value,
             )
-        return RoleOutcome(grid, person, None, previous)
+            return RoleOutcome(grid, person, None, previous)
 
     async def bot_membership_changed(
         self, chat: ChatRef, is_member: bool
     ) -> Grid | None:
         """The bot was added to or removed from a chat: the grid follows (inactive/active)."""
-        now = self._clock.now()
-        async with self._db.transaction() as tx:
-            await ChatRepository.upsert(
-                tx, chat_id=chat.chat_id, type_=chat.type, title=chat.title,
+        async with self._uow() as uow:
+            now = self._clock.now()
+            await uow.chats.upsert(
+                chat_id=chat.chat_id, type_=chat.type, title=chat.title,
                 bot_member=is_member, now=now,
             )
-            changed = await GridRepository.set_active_by_chat(tx, chat.chat_id, is_member, now)
+            changed = await uow.grids.set_active_by_chat(chat.chat_id, is_member, now)
             if changed:
-                grid = await self.grids.by_chat(chat.chat_id)
-                await AuditLog.record(
-                    tx, at=now, actor_id=None,
+                grid = await uow.grids.by_chat(chat.chat_id)
+                await uow.audit.record(
+                    at=now, actor_id=None,
                     action="grid.activated" if is_member else "grid.deactivated",
                     grid_id=grid.id if grid else None, chat_id=chat.chat_id,
                 )
-        return await self.grids.by_chat(chat.chat_id)
+            return await uow.grids.by_chat(chat.chat_id)
 
     async def chat_migrated(self, old_chat_id: int, new_chat_id: int) -> Grid | None:
         """A group became a supergroup: everything keyed by the old id moves, atomically.
 
         Idempotent: Telegram announces it in both chats and a send can also report it.
         """
-        now = self._clock.now()
-        async with self._db.transaction() as tx:
-            row = await tx.fetchone("SELECT id FROM grids WHERE chat_id = ?", (old_chat_id,))
-            await ChatRepository.move_chat_id(tx, old_chat_id, new_chat_id)
-            if row is not None:
-                await AuditLog.record(
-                    tx, at=now, actor_id=None, action="grid.migrated", grid_id=row["id"],
-                    from_chat_id=old_chat_id, chat_id=new_chat_id,
-                )
-        return await self.grids.by_chat(new_chat_id)
+        async with self._uow() as uow:
+            now = self._clock.now()
+            grid = await uow.grids.by_chat(old_chat_id)
+            await uow.chats.move_chat_id(old_chat_id, new_chat_id)
+            if grid is not None:
+                await uow.audit.record(at=now, actor_id=None, action="grid.migrated",
+                                       grid_id=grid.id, from_chat_id=old_chat_id,
+                                       chat_id=new_chat_id)
+            return await uow.grids.by_chat(new_chat_id)
 
-    async def _grid_of_chat(self, chat_id: int) -> Grid:
-        grid = await self.grids.by_chat(chat_id)
-        if grid is None:
-            raise UserError("not_a_grid_chat")
-        return grid
+    async def grid(self, grid_id: int) -> Grid | None:
+        async with self._uow() as uow:
+            return await uow.grids.by_id(grid_id)
 
-    async def _must_get(self, grid_id: int) -> Grid:
-        grid = await self.grids.by_id(grid_id)
-        assert grid is not None, f"grid {grid_id} vanished inside its own use case"
-        return grid
+    async def grid_by_code(self, code: str) -> Grid | None:
+        async with self._uow() as uow:
+            return await uow.grids.by_code(code)
+
+    async def all_grids(self) -> list[Grid]:
+        async with self._uow() as uow:
+            return await uow.grids.all()
+
+
+async def _grid_of_chat(uow: UnitOfWork, chat_id: int) -> Grid:
+    grid = await uow.grids.by_chat(chat_id)
+    if grid is None:
+        raise UserError("not_a_grid_chat")
+    return grid
+
+
+async def _must_get(uow: UnitOfWork, grid_id: int) -> Grid:
+    grid = await uow.grids.by_id(grid_id)
+    assert grid is not None, f"grid {grid_id} vanished inside its own use case"
+    return grid

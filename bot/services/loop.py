@@ -1,14 +1,15 @@
 """The closed loop: claim, resolve, verify, reopen, transfer, escalate, reject, time limits.
 
-Every transition is one conditional UPDATE (TicketRepository.transition) recorded as an
-event; deadlines are durable timers. Methods return outcomes; handlers say things.
+Every use case is one unit of work: the ticket is read once, checked, and changed by one
+conditional UPDATE (a repository's `transition`) recorded as an event, with its timers;
+deadlines are durable timers. Methods return outcomes; handlers say things.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypedDict
 
 from bot.domain.clock import Clock
@@ -26,14 +27,20 @@ from bot.domain.loop import (
 )
 from bot.domain.models import Person, Role
 from bot.domain.text import whole_number
-from bot.domain.tickets import OPEN_STATES, Closure, Level, Ticket, TicketStatus
+from bot.domain.tickets import (
+    OPEN_STATES,
+    Attachment,
+    Closure,
+    Level,
+    PatrolLog,
+    Ticket,
+    TicketStatus,
+)
+from bot.domain.timers import Timer
 from bot.services.grids import GridService
+from bot.services.ports import UnitOfWork, UnitOfWorkFactory
 from bot.services.tickets import schedule_deadlines
 from bot.services.timers import TimerService
-from bot.storage.database import Database, Transaction
-from bot.storage.people import PeopleRepository
-from bot.storage.tickets import TicketRepository
-from bot.storage.timers import Timer
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +49,7 @@ MAX_NOTE = 2000
 # (the `reason` macro); people's own reasons are free text.
 REASON_NOT_SOLVED = "@not_solved"
 REASON_BUTTON = "@button"
+CLOSE_NOTE = "ticket.close_note"  # the pending action of a [办结] waiting for its note
 UNCLAIMED = frozenset({TicketStatus.OPEN, TicketStatus.REOPENED})
 
 
@@ -67,20 +75,19 @@ class _ClaimedAt(TypedDict, total=False):
 
 class LoopService:
     def __init__(
-        self, db: Database, clock: Clock, sla: SlaPolicy, timers: TimerService,
+        self, uow: UnitOfWorkFactory, clock: Clock, sla: SlaPolicy, timers: TimerService,
         grids: GridService,
     ) -> None:
-        self._db = db
+        self._uow = uow
         self._clock = clock
         self._sla = sla
         self._timers = timers
         self._grids = grids
-        self.tickets = TicketRepository(db)
-        self._people = PeopleRepository(db)
 
-    async def _name(self, telegram_id: int | None) -> str:
+    @staticmethod
+    async def _name(uow: UnitOfWork, telegram_id: int | None) -> str:
         """Refusals name who has the ticket ("已被 王网格长 认领")."""
-        person = await self._people.get(telegram_id) if telegram_id else None
+        person = await uow.people.get(telegram_id) if telegram_id else None
         return person.display_name if person else ""
 
     @property
@@ -91,22 +98,35 @@ class LoopService:
         roles = await self._grids.roles_of(telegram_id)
         return Actor(telegram_id, roles, frozenset(Level(level) for level in roles.duty_levels))
 
-    async def ticket_for(self, ticket_id: int, actor: Actor) -> Ticket:
-        """A ticket an actor may see; others get "unknown ticket" (no existence leak)."""
-        ticket = await self.tickets.get(ticket_id)
-        if ticket is None:
-            raise UserError("unknown_ticket", id=ticket_id)
-        return ticket
+    async def ticket(self, ticket_id: int) -> Ticket | None:
+        async with self._uow() as uow:
+            return await uow.tickets.get(ticket_id)
+
+    async def attachments(self, ticket_id: int) -> list[Attachment]:
+        async with self._uow() as uow:
+            return await uow.tickets.attachments(ticket_id)
 
     async def checked(self, ticket_id: int, action: Action, actor: Actor) -> Ticket:
         """The ticket, if `actor` may do `action` to it now; otherwise the refusal saying why."""
-        ticket = await self.ticket_for(ticket_id, actor)
+        async with self._uow() as uow:
+            return await self._checked(uow, ticket_id, action, actor)
+
+    async def _checked(self, uow: UnitOfWork, ticket_id: int, action: Action,
+                       actor: Actor) -> Ticket:
+        """The one read of the ticket a command acts on, and the check of the action."""
+        ticket = await uow.tickets.get(ticket_id)
+        if ticket is None:
+            raise UserError("unknown_ticket", id=ticket_id)
+        if (action is Action.CLAIM and ticket.status is TicketStatus.CLAIMED
+            and ticket.handler_id):
+            raise UserError("already_claimed", id=ticket.id,
+                            by=await self._name(uow, ticket.handler_id))
         problem = check(action, ticket, actor)
         if problem == "not_your_grid_ticket":
             raise UserError("not_your_grid_ticket", id=ticket.id, level=ticket.level.value)
         if problem == "claimed_by_other":
             raise UserError("claimed_by_other", id=ticket.id,
-                            by=await self._name(ticket.handler_id), action=action.value)
+                            by=await self._name(uow, ticket.handler_id), action=action.value)
         if problem == "wrong_state":
             raise UserError("wrong_state", id=ticket.id, status=ticket.status.value,
                             action=action.value)
@@ -114,127 +134,119 @@ class LoopService:
             raise UserError("top_level", id=ticket.id)
         return ticket
 
-    async def _after(self, ticket_id: int) -> Ticket:
-        ticket = await self.tickets.get(ticket_id)
-        assert ticket is not None
-        return ticket
-
     async def claim(self, ticket_id: int, actor: Actor) -> LoopOutcome:
-        current = await self.ticket_for(ticket_id, actor)
-        if current.status is TicketStatus.CLAIMED and current.handler_id:
-            raise UserError("already_claimed", id=current.id,
-                            by=await self._name(current.handler_id))
-        ticket = await self.checked(ticket_id, Action.CLAIM, actor)
-        now = self._clock.now()
-        async with self._db.transaction() as tx:
-            previous = await TicketRepository.transition(
-                tx, ticket.id, from_states=TRANSITIONS[Action.CLAIM][0],
+        async with self._uow() as uow:
+            ticket = await self._checked(uow, ticket_id, Action.CLAIM, actor)
+            now = self._clock.now()
+            claimed = await uow.tickets.transition(
+                ticket, from_states=TRANSITIONS[Action.CLAIM][0],
                 to_status=TicketStatus.CLAIMED, actor_id=actor.telegram_id, now=now,
                 kind="claimed", handler_id=actor.telegram_id, claimed_at=now,
             )
-        if previous is None:
-            # Lost the race (or the state moved): say who has it.
-            current = await self._after(ticket.id)
-            raise UserError("already_claimed", id=ticket.id,
-                            by=await self._name(current.handler_id))
-        return LoopOutcome(TicketEvent.CLAIMED, await self._after(ticket.id), previous,
-                           actor.telegram_id)
+            if claimed is None:
+                raise UserError("already_claimed", id=ticket.id,
+                                by=await self._name(uow, ticket.handler_id))
+        return LoopOutcome(TicketEvent.CLAIMED, claimed, ticket.status, actor.telegram_id)
 
     async def resolve(
         self, ticket_id: int, actor: Actor, note: str, proof_file_id: str | None = None
     ) -> LoopOutcome:
         """办结: handled. The reporter and every +1 follower are asked to verify."""
-        ticket = await self.checked(ticket_id, Action.RESOLVE, actor)
         note = note.strip()[:MAX_NOTE]
-        if not note:
-            raise UserError("close_needs_note", id=ticket_id)
-        now = self._clock.now()
-        due = now + self._sla.verification_timeout
-        asked = [ticket.reporter_id, *await self.tickets.followers(ticket.id)]
-        round_ = await self.tickets.verification_round(ticket.id) + 1
-        # Resolved straight away: claimed at the same moment.
-        claimed: _ClaimedAt = {"claimed_at": now} if ticket.status is TicketStatus.OPEN else {}
-        async with self._db.transaction() as tx:
-            previous = await TicketRepository.transition(
-                tx, ticket.id, from_states=TRANSITIONS[Action.RESOLVE][0],
+        async with self._uow() as uow:
+            ticket = await self._checked(uow, ticket_id, Action.RESOLVE, actor)
+            if not note:
+                raise UserError("close_needs_note", id=ticket_id)
+            now = self._clock.now()
+            due = now + self._sla.verification_timeout
+            asked = [ticket.reporter_id, *await uow.tickets.followers(ticket.id)]
+            round_ = await uow.tickets.verification_round(ticket.id) + 1
+            # Resolved straight away: claimed at the same moment.
+            claimed: _ClaimedAt = (
+                {"claimed_at": now} if ticket.status is TicketStatus.OPEN else {})
+            resolved = await uow.tickets.transition(
+                ticket, from_states=TRANSITIONS[Action.RESOLVE][0],
                 to_status=TicketStatus.RESOLVED, actor_id=actor.telegram_id, now=now,
                 kind="resolved", note=note, resolved_at=now, verification_due_at=due,
                 handler_id=ticket.handler_id or actor.telegram_id, **claimed,
             )
-            if previous is None:
+            if resolved is None:
                 raise UserError("wrong_state", id=ticket.id, status="changed", action="resolve")
             if proof_file_id:
-                await TicketRepository.add_attachment(
-                    tx, ticket.id, kind="photo", file_id=proof_file_id,
-                    added_by=actor.telegram_id, now=now,
-                )
-            await TicketRepository.ask_verification(tx, ticket.id, round_, asked, now)
-            await TimerService.add(tx, "ticket.verify_due", ticket.id, due,
-                                   {"due": int(due.timestamp()), "round": round_})
+                await uow.tickets.add_attachment(ticket.id, kind="photo", file_id=proof_file_id,
+                                                 added_by=actor.telegram_id, now=now)
+            await uow.tickets.ask_verification(ticket.id, round_, asked, now)
+            await uow.timers.add("ticket.verify_due", ticket.id, due,
+                                 {"due": int(due.timestamp()), "round": round_})
         await self._timers.scheduled(due)
-        return LoopOutcome(TicketEvent.RESOLVED, await self._after(ticket.id), previous,
-                           actor.telegram_id,
+        return LoopOutcome(TicketEvent.RESOLVED, resolved, ticket.status, actor.telegram_id,
                            note=note, asked=tuple(asked), round=round_)
 
     async def reopen(self, ticket_id: int, actor: Actor, reason: str) -> LoopOutcome:
-        ticket = await self.checked(ticket_id, Action.REOPEN, actor)
         reason = reason.strip()[:MAX_NOTE]
-        if not reason:
-            raise UserError("reopen_needs_reason", id=ticket_id)
-        return await self._reopen(ticket, actor.telegram_id, reason)
+        async with self._uow() as uow:
+            ticket = await self._checked(uow, ticket_id, Action.REOPEN, actor)
+            if not reason:
+                raise UserError("reopen_needs_reason", id=ticket_id)
+            outcome, first_due = await self._reopen(uow, ticket, actor.telegram_id, reason)
+        await self._timers.scheduled(first_due)
+        return outcome
 
-    async def _reopen(self, ticket: Ticket, actor_id: int, reason: str) -> LoopOutcome:
+    async def _reopen(self, uow: UnitOfWork, ticket: Ticket, actor_id: int,
+                      reason: str) -> tuple[LoopOutcome, datetime]:
         """Back to the same handler, with fresh time limits to resolve."""
         now = self._clock.now()
         _claim_due, resolve_due = self._sla.deadlines(ticket.urgency, ticket.category, now)
-        async with self._db.transaction() as tx:
-            previous = await TicketRepository.transition(
-                tx, ticket.id, from_states=TRANSITIONS[Action.REOPEN][0],
-                to_status=TicketStatus.REOPENED, actor_id=actor_id, now=now, kind="reopened",
-                note=reason, count_reopen=True, closure=None, closed_at=None,
-                resolve_due_at=resolve_due, verification_due_at=None,
-            )
-            if previous is None:
-                raise UserError("wrong_state", id=ticket.id, status="changed", action="reopen")
-            await TimerService.cancel(tx, "ticket.verify", ticket.id, now)
-            moments = await schedule_deadlines(tx, ticket.id, self._sla, now, None, resolve_due)
-        await self._timers.scheduled(min(moments))
-        return LoopOutcome(TicketEvent.REOPENED, await self._after(ticket.id), previous, actor_id,
-                           note=reason)
+        reopened = await uow.tickets.transition(
+            ticket, from_states=TRANSITIONS[Action.REOPEN][0],
+            to_status=TicketStatus.REOPENED, actor_id=actor_id, now=now, kind="reopened",
+            note=reason, count_reopen=True, closure=None, closed_at=None,
+            resolve_due_at=resolve_due, verification_due_at=None,
+        )
+        if reopened is None:
+            raise UserError("wrong_state", id=ticket.id, status="changed", action="reopen")
+        await uow.timers.cancel("ticket.verify", ticket.id, now)
+        moments = await schedule_deadlines(uow, ticket.id, self._sla, now, None, resolve_due)
+        return (LoopOutcome(TicketEvent.REOPENED, reopened, ticket.status, actor_id,
+                            note=reason), min(moments))
 
     async def transfer(self, ticket_id: int, actor: Actor, target: Person) -> LoopOutcome:
-        ticket = await self.checked(ticket_id, Action.TRANSFER, actor)
         target_actor = await self.actor(target.telegram_id)
-        if not (target_actor.roles.serves(ticket.grid_id)
-                or (ticket.level is not Level.GRID and ticket.level in target_actor.duty_levels)):
-            raise UserError("transfer_target", name=target.display_name, id=ticket.id)
-        now = self._clock.now()
-        async with self._db.transaction() as tx:
-            previous = await TicketRepository.transition(
-                tx, ticket.id, from_states=TRANSITIONS[Action.TRANSFER][0],
+        async with self._uow() as uow:
+            ticket = await self._checked(uow, ticket_id, Action.TRANSFER, actor)
+            if not (target_actor.roles.serves(ticket.grid_id)
+                    or (ticket.level is not Level.GRID
+                        and ticket.level in target_actor.duty_levels)):
+                raise UserError("transfer_target", name=target.display_name, id=ticket.id)
+            now = self._clock.now()
+            transferred = await uow.tickets.transition(
+                ticket, from_states=TRANSITIONS[Action.TRANSFER][0],
                 to_status=TicketStatus.CLAIMED, actor_id=actor.telegram_id, now=now,
                 kind="transferred", note=f"→{target.telegram_id}",
                 handler_id=target.telegram_id, claimed_at=now,
             )
-        if previous is None:
-            raise UserError("wrong_state", id=ticket.id, status="changed", action="transfer")
-        return LoopOutcome(TicketEvent.TRANSFERRED, await self._after(ticket.id), previous,
+            if transferred is None:
+                raise UserError("wrong_state", id=ticket.id, status="changed",
+                                action="transfer")
+        return LoopOutcome(TicketEvent.TRANSFERRED, transferred, ticket.status,
                            actor.telegram_id, target=target)
 
     async def escalate(self, ticket_id: int, actor: Actor, reason: str) -> LoopOutcome:
-        ticket = await self.checked(ticket_id, Action.ESCALATE, actor)
         reason = reason.strip()[:MAX_NOTE]
-        if not reason:
-            raise UserError("escalate_needs_reason", id=ticket_id)
-        async with self._db.transaction() as tx:
-            outcome = await self._escalate(tx, ticket, actor.telegram_id, reason, automatic=False)
-        if outcome is None:
-            raise UserError("wrong_state", id=ticket.id, status="changed", action="escalate")
+        async with self._uow() as uow:
+            ticket = await self._checked(uow, ticket_id, Action.ESCALATE, actor)
+            if not reason:
+                raise UserError("escalate_needs_reason", id=ticket_id)
+            outcome = await self._escalate(uow, ticket, actor.telegram_id, reason,
+                                           automatic=False)
+            if outcome is None:
+                raise UserError("wrong_state", id=ticket.id, status="changed",
+                                action="escalate")
         await self._timers.rearm()
         return outcome
 
     async def _escalate(
-        self, tx: Transaction, ticket: Ticket, actor_id: int | None, reason: str, *,
+        self, uow: UnitOfWork, ticket: Ticket, actor_id: int | None, reason: str, *,
         automatic: bool,
     ) -> LoopOutcome | None:
         level = next_level(ticket.level)
@@ -242,20 +254,18 @@ class LoopService:
             return None
         now = self._clock.now()
         claim_due, resolve_due = self._sla.deadlines(ticket.urgency, ticket.category, now)
-        previous = await TicketRepository.transition(
-            tx, ticket.id, from_states=TRANSITIONS[Action.ESCALATE][0],
+        escalated = await uow.tickets.transition(
+            ticket, from_states=TRANSITIONS[Action.ESCALATE][0],
             to_status=TicketStatus.OPEN, actor_id=actor_id, now=now,
             kind="escalated_auto" if automatic else "escalated", note=f"{level.value}: {reason}",
             level=level.value, handler_id=None, escalated_at=now, claim_due_at=claim_due,
             resolve_due_at=resolve_due,
         )
-        if previous is None:
+        if escalated is None:
             return None
-        await schedule_deadlines(tx, ticket.id, self._sla, now, claim_due, resolve_due)
-        after = await self.tickets.get(ticket.id)
-        assert after is not None
-        return LoopOutcome(TicketEvent.ESCALATED, after, previous, actor_id, note=reason,
-                           automatic=automatic)
+        await schedule_deadlines(uow, ticket.id, self._sla, now, claim_due, resolve_due)
+        return LoopOutcome(TicketEvent.ESCALATED, escalated, ticket.status, actor_id,
+                           note=reason, automatic=automatic)
 
     async def reject(self, ticket_id: int, actor: Actor, args: str) -> LoopOutcome:
         """/reject ID CODE [OF-ID] REASON: closed without being fixed, and says why."""
@@ -270,83 +280,87 @@ class LoopService:
             duplicate_of = whole_number(head)
             if duplicate_of is None:
                 raise UserError("reject_duplicate_usage")
-            if duplicate_of == ticket_id or await self.tickets.get(duplicate_of) is None:
-                raise UserError("unknown_ticket", id=duplicate_of)
         reason = rest.strip()[:MAX_NOTE]
-        if not reason:
-            raise UserError("reject_needs_reason", id=ticket_id)
-        ticket = await self.checked(ticket_id, Action.REJECT, actor)
-        now = self._clock.now()
-        note = f"#{duplicate_of} {reason}" if duplicate_of else reason
-        async with self._db.transaction() as tx:
-            previous = await TicketRepository.close(
-                tx, ticket.id, closure=REJECT_CODES[code], from_states=OPEN_STATES,
+        async with self._uow() as uow:
+            if duplicate_of is not None and (
+                    duplicate_of == ticket_id or await uow.tickets.get(duplicate_of) is None):
+                raise UserError("unknown_ticket", id=duplicate_of)
+            if not reason:
+                raise UserError("reject_needs_reason", id=ticket_id)
+            ticket = await self._checked(uow, ticket_id, Action.REJECT, actor)
+            now = self._clock.now()
+            note = f"#{duplicate_of} {reason}" if duplicate_of else reason
+            rejected = await uow.tickets.close(
+                ticket, closure=REJECT_CODES[code], from_states=OPEN_STATES,
                 actor_id=actor.telegram_id, now=now, note=note,
             )
-            if previous is None:
+            if rejected is None:
                 raise UserError("wrong_state", id=ticket.id, status="changed", action="reject")
-            await TimerService.cancel(tx, "ticket.", ticket.id, now)
-        return LoopOutcome(TicketEvent.REJECTED, await self._after(ticket.id), previous,
-                           actor.telegram_id, note=note,
-                           extra={"code": code, "duplicate_of": duplicate_of})
+            await uow.timers.cancel("ticket.", ticket.id, now)
+        return LoopOutcome(TicketEvent.REJECTED, rejected, ticket.status, actor.telegram_id,
+                           note=note, extra={"code": code, "duplicate_of": duplicate_of})
 
     async def note(self, ticket_id: int, actor: Actor, text: str) -> LoopOutcome:
         text = text.strip()[:MAX_NOTE]
         if not text:
             raise UserError("note_usage")
-        ticket = await self.checked(ticket_id, Action.NOTE, actor)
-        async with self._db.transaction() as tx:
-            await TicketRepository.record_event(
-                tx, ticket.id, at=self._clock.now(), actor_id=actor.telegram_id, kind="note",
-                note=text,
-            )
+        async with self._uow() as uow:
+            ticket = await self._checked(uow, ticket_id, Action.NOTE, actor)
+            await uow.tickets.record_event(ticket.id, at=self._clock.now(),
+                                           actor_id=actor.telegram_id, kind="note", note=text)
         return LoopOutcome(TicketEvent.NOTED, ticket, ticket.status, actor.telegram_id, note=text)
 
     async def verify(
         self, ticket_id: int, round_: int, telegram_id: int, *, solved: bool | None = None,
         score: int | None = None,
     ) -> LoopOutcome:
-        """A resident's answer: solved closes (reporter), not solved reopens; scores average."""
-        ticket = await self.tickets.get(ticket_id)
-        if ticket is None or not await self.tickets.is_asked(ticket_id, round_, telegram_id):
-            raise UserError("not_asked", id=ticket_id)
-        if round_ != await self.tickets.verification_round(ticket_id):
-            raise UserError("verification_over", id=ticket_id)
-        if score is not None and not 1 <= score <= 5:
-            raise UserError("not_asked", id=ticket_id)
-        if solved is not None and ticket.status is not TicketStatus.RESOLVED:
-            # Already confirmed, reopened or closed by timeout: the question is over (a score
-            # may still come in afterwards).
-            raise UserError("verification_over", id=ticket_id)
-        now = self._clock.now()
-        if solved is False:
-            async with self._db.transaction() as tx:
-                await TicketRepository.answer_verification(
-                    tx, ticket.id, round_, telegram_id, solved=False, now=now
-                )
-            return await self._reopen(ticket, telegram_id, REASON_NOT_SOLVED)
-        async with self._db.transaction() as tx:
-            await TicketRepository.answer_verification(
-                tx, ticket.id, round_, telegram_id, solved=solved, score=score, now=now
-            )
-            previous = None
-            if solved and ticket.status is TicketStatus.RESOLVED:
-                previous = await TicketRepository.close(
-                    tx, ticket.id, closure=Closure.CONFIRMED,
-                    from_states=frozenset({TicketStatus.RESOLVED}), actor_id=telegram_id,
-                    now=now,
-                )
-                if previous is not None:
-                    await TimerService.cancel(tx, "ticket.", ticket.id, now)
-        action = (TicketEvent.CONFIRMED if previous is not None
-                  else TicketEvent.SCORED if score else TicketEvent.ANSWERED)
-        return LoopOutcome(action, await self._after(ticket.id), previous, telegram_id,
-                           extra={"score": score})
+        """A resident's answer: solved closes (reporter), not solved reopens; scores average.
+
+        The answer and what it does (the reopening, the closure) commit together."""
+        first_due: datetime | None = None
+        async with self._uow() as uow:
+            ticket = await uow.tickets.get(ticket_id)
+            if ticket is None or not await uow.tickets.is_asked(ticket_id, round_, telegram_id):
+                raise UserError("not_asked", id=ticket_id)
+            if round_ != await uow.tickets.verification_round(ticket_id):
+                raise UserError("verification_over", id=ticket_id)
+            if score is not None and not 1 <= score <= 5:
+                raise UserError("not_asked", id=ticket_id)
+            if solved is not None and ticket.status is not TicketStatus.RESOLVED:
+                # Already confirmed, reopened or closed by timeout: the question is over (a
+                # score may still come in afterwards).
+                raise UserError("verification_over", id=ticket_id)
+            now = self._clock.now()
+            await uow.tickets.answer_verification(ticket.id, round_, telegram_id, solved=solved,
+                                                  score=score, now=now)
+            if solved is False:
+                outcome, first_due = await self._reopen(uow, ticket, telegram_id,
+                                                        REASON_NOT_SOLVED)
+            else:
+                after = closed = None
+                if solved:
+                    closed = await uow.tickets.close(
+                        ticket, closure=Closure.CONFIRMED,
+                        from_states=frozenset({TicketStatus.RESOLVED}), actor_id=telegram_id,
+                        now=now,
+                    )
+                    if closed is not None:
+                        await uow.timers.cancel("ticket.", ticket.id, now)
+                if closed is None and score is not None:
+                    after = await uow.tickets.get(ticket.id)  # its satisfaction moved
+                action = (TicketEvent.CONFIRMED if closed is not None
+                          else TicketEvent.SCORED if score else TicketEvent.ANSWERED)
+                outcome = LoopOutcome(action, closed or after or ticket,
+                                      ticket.status if closed is not None else None,
+                                      telegram_id, extra={"score": score})
+        if first_due is not None:
+            await self._timers.scheduled(first_due)
+        return outcome
 
     # --- timers: reminders, breaches, verification timeouts ---
 
-    async def on_timer(self, timer: Timer, tx: Transaction, now: datetime) -> LoopOutcome | None:
-        ticket = await self.tickets.get(timer.ref_id)
+    async def on_timer(self, timer: Timer, uow: UnitOfWork, now: datetime) -> LoopOutcome | None:
+        ticket = await uow.tickets.get(timer.ref_id)
         if ticket is None:
             return None
         due = timer.payload.get("due")
@@ -366,22 +380,21 @@ class LoopService:
             return LoopOutcome(TicketEvent(f"remind_{stage.split('_')[0]}"), ticket, ticket.status,
                                automatic=True)
         if stage == "verify_due":
-            previous = await TicketRepository.close(
-                tx, ticket.id, closure=Closure.CONFIRMED_BY_TIMEOUT,
+            closed = await uow.tickets.close(
+                ticket, closure=Closure.CONFIRMED_BY_TIMEOUT,
                 from_states=frozenset({TicketStatus.RESOLVED}), actor_id=None, now=now,
             )
-            if previous is None:
+            if closed is None:
                 return None
-            after = await self.tickets.get(ticket.id)
-            assert after is not None
-            return LoopOutcome(TicketEvent.CONFIRMED_BY_TIMEOUT, after, previous, automatic=True)
-        await TicketRepository.mark_overdue(tx, ticket.id, now, stage.split('_')[0])
+            return LoopOutcome(TicketEvent.CONFIRMED_BY_TIMEOUT, closed, ticket.status,
+                               automatic=True)
+        await uow.tickets.mark_overdue(ticket.id, now, stage.split('_')[0])
         outcome = await self._escalate(
-            tx, ticket, None, f"@{stage.split('_')[0]}_deadline", automatic=True
+            uow, ticket, None, f"@{stage.split('_')[0]}_deadline", automatic=True
         )
         if outcome is None:
-            await TicketRepository.record_event(tx, ticket.id, at=now, actor_id=None,
-                                                kind="overdue_top_level", note=stage)
+            await uow.tickets.record_event(ticket.id, at=now, actor_id=None,
+                                           kind="overdue_top_level", note=stage)
             return LoopOutcome(TicketEvent.OVERDUE_TOP_LEVEL, ticket, ticket.status, automatic=True)
         return outcome
 
@@ -399,28 +412,56 @@ class LoopService:
             grid_ids = None
         else:
             grid_ids = sorted({g.id for g, _role in actor.roles.grid_roles})
-        tickets = await self.tickets.open_in_grids(grid_ids, category=category, status=status)
-        if grid_id is None and actor.duty_levels:
-            seen = {t.id for t in tickets}
-            for level in actor.duty_levels:
-                tickets += [t for t in await self.tickets.at_level(level.value) if t.id not in seen]
+        async with self._uow() as uow:
+            tickets = await uow.tickets.open_in_grids(grid_ids, category=category, status=status)
+            if grid_id is None and actor.duty_levels:
+                seen = {t.id for t in tickets}
+                for level in actor.duty_levels:
+                    tickets += [t for t in await uow.tickets.at_level(level.value)
+                                if t.id not in seen]
         return sort_for_work(tickets)
 
     async def log_patrol(self, grid_id: int, author_id: int, text: str) -> int:
         text = text.strip()[:MAX_NOTE]
         if not text:
             raise UserError("log_usage")
-        async with self._db.transaction() as tx:
-            return await TicketRepository.add_patrol_log(tx, grid_id, author_id, text,
-                                                         self._clock.now())
+        async with self._uow() as uow:
+            return await uow.tickets.add_patrol_log(grid_id, author_id, text, self._clock.now())
+
+    async def patrol_logs(self, grid_ids: list[int], limit: int = 10) -> list[PatrolLog]:
+        async with self._uow() as uow:
+            return await uow.tickets.patrol_logs(grid_ids, limit)
 
     async def set_duty(self, level: str, person: Person, *, on: bool, by: int) -> bool:
         if level not in (Level.COMMUNITY, Level.STREET, Level.DISTRICT):
             raise UserError("duty_usage")
-        async with self._db.transaction() as tx:
-            return await TicketRepository.set_duty(tx, level, person.telegram_id, by=by,
-                                                   now=self._clock.now(), on=on)
+        async with self._uow() as uow:
+            return await uow.tickets.set_duty(level, person.telegram_id, by=by,
+                                              now=self._clock.now(), on=on)
+
+    async def ask_close_note(self, chat_id: int, actor: Actor, ticket_id: int,
+                             ttl: timedelta) -> None:
+        """[办结] pressed: the presser's next message in this chat is the closing note."""
+        async with self._uow() as uow:
+            await self._checked(uow, ticket_id, Action.RESOLVE, actor)
+            now = self._clock.now()
+            await uow.pending.create(kind=CLOSE_NOTE, chat_id=chat_id,
+                                     actor_id=actor.telegram_id,
+                                     payload={"ticket_id": ticket_id}, now=now,
+                                     expires_at=now + ttl)
+
+    async def take_close_note(self, chat_id: int, telegram_id: int) -> int | None:
+        """The ticket whose closing note this person's message in this chat is, once."""
+        async with self._uow() as uow:
+            pending = await uow.pending.take_latest(CLOSE_NOTE, chat_id, telegram_id,
+                                                    self._clock.now())
+        return int(pending.payload["ticket_id"]) if pending else None
+
+    async def duty_staff(self, level: str) -> list[int]:
+        async with self._uow() as uow:
+            return await uow.tickets.duty_staff(level)
 
     async def heads_of(self, grid_id: int) -> list[Person]:
-        members = await self._grids.grids.members_of([grid_id])
+        async with self._uow() as uow:
+            members = await uow.grids.members_of([grid_id])
         return [m.person for m in members[grid_id] if m.role is Role.HEAD]

@@ -32,11 +32,10 @@ from bot.domain.notices import (
     template_context,
 )
 from bot.domain.schedule import Schedule, ScheduleError, Targets
+from bot.domain.timers import Timer
 from bot.notice_worker import NoticeWorker, Result
+from bot.services.ports import UnitOfWork, UnitOfWorkFactory
 from bot.services.timers import TimerService
-from bot.storage.database import Database, Transaction
-from bot.storage.notices import NoticeRepository
-from bot.storage.timers import Timer
 
 NOTICE_TIMER = "notice.run"
 CANCELLED = "cancelled"  # the reason of deliveries a /notice_cancel stopped
@@ -93,15 +92,14 @@ class RunPlan:
 
 class NoticeService:
     def __init__(
-        self, db: Database, clock: Clock, timers: TimerService, settings: NoticeSettings,
+        self, uow: UnitOfWorkFactory, clock: Clock, timers: TimerService, settings: NoticeSettings,
         templates: NoticeWorker,
     ) -> None:
         self._templates = templates
-        self._db = db
+        self._uow = uow
         self._clock = clock
         self._timers = timers
         self._settings = settings
-        self.repository = NoticeRepository(db)
 
     async def close(self) -> None:
         """Stop the template worker process."""
@@ -126,19 +124,21 @@ class NoticeService:
         """
         now = self._clock.now()
         request = parse_notice_command(command_line, text_html, now=now, tz=self._settings.tz)
-        grids = await self.repository.target_grids(await self._grid_ids_for(request.targets))
+        grid_ids = await self._grid_ids_for(request.targets)
+        async with self._uow() as uow:
+            grids = await uow.notices.target_grids(grid_ids)
         rendered = await self._render_all(request.text, grids, self.today(now))
         previews: list[str] = []
         for text in rendered:
             if isinstance(text, UserError):
                 raise text
             previews.append(text)
-        async with self._db.transaction() as tx:
-            notice_id = await NoticeRepository.create(
-                tx, author_id=author_id, text=request.text, schedule=request.schedule,
+        async with self._uow() as uow:
+            notice_id = await uow.notices.create(
+                author_id=author_id, text=request.text, schedule=request.schedule,
                 targets=request.targets, pin=request.pin, locale=locale, now=now,
             )
-            notice = await NoticeRepository.get_in(tx, notice_id)
+            notice = await uow.notices.get(notice_id)
         assert notice is not None
         return Draft(
             notice=notice, preview=previews[0], preview_grid=grids[0], grid_count=len(grids),
@@ -153,16 +153,17 @@ class NoticeService:
         )
 
     async def _grid_ids_for(self, targets: Targets) -> list[int]:
-        if targets.grid_codes:
-            known = {code.casefold(): (chat_id, active) for code, chat_id, active
-                     in await self.repository.grids_by_code(targets.grid_codes)}
-            for code in targets.grid_codes:
-                if code.casefold() not in known:
-                    raise UserError("unknown_grid", code=code)
-                chat_id, active = known[code.casefold()]
-                if chat_id is None or not active:
-                    raise UserError("notice_grid_unreachable", code=code)
-        grid_ids = await NoticeRepository.target_grid_ids(self._db, targets)
+        async with self._uow() as uow:
+            if targets.grid_codes:
+                known = {code.casefold(): (chat_id, active) for code, chat_id, active
+                         in await uow.notices.grids_by_code(targets.grid_codes)}
+                for code in targets.grid_codes:
+                    if code.casefold() not in known:
+                        raise UserError("unknown_grid", code=code)
+                    chat_id, active = known[code.casefold()]
+                    if chat_id is None or not active:
+                        raise UserError("notice_grid_unreachable", code=code)
+            grid_ids = await uow.notices.target_grid_ids(targets)
         if not grid_ids:
             raise UserError("notice_no_grids", tags=", ".join(targets.tags))
         return grid_ids
@@ -170,8 +171,8 @@ class NoticeService:
     async def confirm(self, notice_id: int) -> Notice:
         """[确认]: the draft becomes active, its first run a timer (fired at once for `now`)."""
         now = self._clock.now()
-        async with self._db.transaction() as tx:
-            notice = await NoticeRepository.get_in(tx, notice_id)
+        async with self._uow() as uow:
+            notice = await uow.notices.get(notice_id)
             if notice is None or notice.status is not NoticeStatus.DRAFT:
                 raise UserError("confirmation_gone")
             if now - notice.created_at > DRAFT_TTL:
@@ -180,23 +181,24 @@ class NoticeService:
             if due is None:
                 at = (notice.schedule.at or now).astimezone(self._settings.tz)
                 raise ScheduleError("past_time", f"{at:%Y-%m-%d %H:%M}")
-            if not await NoticeRepository.change_status(
-                tx, notice_id, NoticeStatus.ACTIVE, from_=(NoticeStatus.DRAFT,),
+            if not await uow.notices.change_status(
+                notice_id, NoticeStatus.ACTIVE, from_=(NoticeStatus.DRAFT,),
                 next_run_at=due, now=now,
             ):
                 raise UserError("confirmation_gone")
-            await TimerService.add(tx, NOTICE_TIMER, notice_id, due)
+            await uow.timers.add(NOTICE_TIMER, notice_id, due)
         await self._timer_added(due, now)
-        confirmed = await self.repository.get(notice_id)  # after a `now` run has started
+        async with self._uow() as uow:
+            confirmed = await uow.notices.get(notice_id)  # after a `now` run has started
         assert confirmed is not None
         return confirmed
 
     async def discard(self, notice_id: int) -> None:
         """[取消] under the preview: the draft is dropped, nothing was scheduled."""
         now = self._clock.now()
-        async with self._db.transaction() as tx:
-            if not await NoticeRepository.change_status(
-                tx, notice_id, NoticeStatus.DISCARDED, from_=(NoticeStatus.DRAFT,),
+        async with self._uow() as uow:
+            if not await uow.notices.change_status(
+                notice_id, NoticeStatus.DISCARDED, from_=(NoticeStatus.DRAFT,),
                 next_run_at=None, now=now,
             ):
                 raise UserError("confirmation_gone")
@@ -204,8 +206,8 @@ class NoticeService:
     async def pause(self, notice_id: int) -> Notice:
         """No runs until resumed (a run in progress finishes)."""
         now = self._clock.now()
-        async with self._db.transaction() as tx:
-            return await self._stop(tx, notice_id, NoticeStatus.PAUSED, now)
+        async with self._uow() as uow:
+            return await self._stop(uow, notice_id, NoticeStatus.PAUSED, now)
 
     async def resume(self, notice_id: int) -> tuple[Notice, datetime | None]:
         """The next run after now; a one-off whose moment passed while paused goes out now.
@@ -213,21 +215,21 @@ class NoticeService:
         Returns the notice and its next run (None: the schedule has ended, it is finished).
         """
         now = self._clock.now()
-        async with self._db.transaction() as tx:
-            notice = await self._must_get(tx, notice_id)
+        async with self._uow() as uow:
+            notice = await self._must_get(uow, notice_id)
             if notice.status is not NoticeStatus.PAUSED:
                 raise UserError("notice_not_paused", id=notice_id, status=notice.status.value)
             due = first_run(notice.schedule, now)
             if due is None and not notice.schedule.is_repeating:
                 due = now
             status = NoticeStatus.ACTIVE if due is not None else NoticeStatus.FINISHED
-            if not await NoticeRepository.change_status(
-                tx, notice_id, status, from_=(NoticeStatus.PAUSED,), next_run_at=due, now=now,
+            if not await uow.notices.change_status(
+                notice_id, status, from_=(NoticeStatus.PAUSED,), next_run_at=due, now=now,
             ):
                 raise UserError("notice_not_paused", id=notice_id, status=notice.status.value)
             if due is not None:
-                await TimerService.add(tx, NOTICE_TIMER, notice_id, due)
-            resumed = await self._must_get(tx, notice_id)
+                await uow.timers.add(NOTICE_TIMER, notice_id, due)
+            resumed = await self._must_get(uow, notice_id)
         if due is not None:
             await self._timer_added(due, now)
         return resumed, due
@@ -239,39 +241,38 @@ class NoticeService:
         that run and reports it).
         """
         now = self._clock.now()
-        async with self._db.transaction() as tx:
-            cancelled = await self._stop(tx, notice_id, NoticeStatus.CANCELLED, now)
-            stopped = await NoticeRepository.fail_pending(tx, notice_id, CANCELLED, now)
+        async with self._uow() as uow:
+            cancelled = await self._stop(uow, notice_id, NoticeStatus.CANCELLED, now)
+            stopped = await uow.notices.fail_pending(notice_id, CANCELLED, now)
         return cancelled, stopped
 
     async def _stop(
-        self, tx: Transaction, notice_id: int, to: NoticeStatus, now: datetime
+        self, uow: UnitOfWork, notice_id: int, to: NoticeStatus, now: datetime
     ) -> Notice:
         """Pause or cancel, and its timer goes.
 
         Pausing needs an active notice; cancelling also takes a paused one, and a finished
         one whose last run is still sending (`/notice now …` stopped half way).
         """
-        notice = await self._must_get(tx, notice_id)
+        notice = await self._must_get(uow, notice_id)
         from_: tuple[NoticeStatus, ...] = (NoticeStatus.ACTIVE,)
         if to is NoticeStatus.CANCELLED:
             from_ += (NoticeStatus.PAUSED,)
-            if await NoticeRepository.is_sending(tx, notice_id):
+            if await uow.notices.is_sending(notice_id):
                 from_ += (NoticeStatus.FINISHED,)
-        if not await NoticeRepository.change_status(
-            tx, notice_id, to, from_=from_, next_run_at=None, now=now
+        if not await uow.notices.change_status(notice_id, to, from_=from_, next_run_at=None, now=now
         ):
             raise UserError("notice_not_active", id=notice_id, status=notice.status.value)
-        await TimerService.cancel(tx, NOTICE_TIMER, notice_id, now)
-        return await self._must_get(tx, notice_id)
+        await uow.timers.cancel(NOTICE_TIMER, notice_id, now)
+        return await self._must_get(uow, notice_id)
 
     async def _timer_added(self, due: datetime, now: datetime) -> None:
         await self._timers.scheduled(due)
         if due <= now:
             await self._timers.fire_due()
 
-    async def _must_get(self, tx: Transaction, notice_id: int) -> Notice:
-        notice = await NoticeRepository.get_in(tx, notice_id)
+    async def _must_get(self, uow: UnitOfWork, notice_id: int) -> Notice:
+        notice = await uow.notices.get(notice_id)
         if notice is None or notice.status in (NoticeStatus.DRAFT, NoticeStatus.DISCARDED):
             raise UserError("unknown_notice", id=notice_id)
         return notice
@@ -279,7 +280,8 @@ class NoticeService:
     # --- reading ---
 
     async def listing(self, limit: int = 15) -> list[Notice]:
-        return await self.repository.listing(limit)
+        async with self._uow() as uow:
+            return await uow.notices.listing(limit)
 
     async def first_grid_texts(self, notices: Sequence[Notice]) -> dict[int, str]:
         """Each notice as its first target grid reads it today (plain text), for listings;
@@ -287,63 +289,65 @@ class NoticeService:
         today = self.today(self._clock.now())
         texts: dict[int, str] = {}
         for notice in notices:
-            grid_ids = await NoticeRepository.target_grid_ids(self._db, notice.targets)
-            if not grid_ids:
-                continue
-            grids = await self.repository.target_grids(grid_ids[:1])
+            async with self._uow() as uow:
+                grid_ids = await uow.notices.target_grid_ids(notice.targets)
+                if not grid_ids:
+                    continue
+                grids = await uow.notices.target_grids(grid_ids[:1])
             [rendered] = await self._render_all(notice.text, grids, today)
             if isinstance(rendered, str):
                 texts[notice.id] = plain_text(rendered)
         return texts
 
     async def show(self, notice_id: int) -> tuple[Notice, list[RunReport]]:
-        notice = await self.repository.get(notice_id)
-        if notice is None or notice.status in (NoticeStatus.DRAFT, NoticeStatus.DISCARDED):
-            raise UserError("unknown_notice", id=notice_id)
-        return notice, await self.repository.reports_of(notice_id, RUNS_SHOWN)
+        async with self._uow() as uow:
+            notice = await self._must_get(uow, notice_id)
+            return notice, await uow.notices.reports_of(notice_id, RUNS_SHOWN)
 
     # --- runs ---
 
-    async def schedule_of(self, tx: Transaction, notice_id: int) -> Schedule | None:
+    async def schedule_of(self, uow: UnitOfWork, notice_id: int) -> Schedule | None:
         """The schedule a `notice.run` timer re-arms from (TimerService.recurring)."""
-        notice = await NoticeRepository.get_in(tx, notice_id)
+        notice = await uow.notices.get(notice_id)
         if notice is None or notice.status is not NoticeStatus.ACTIVE:
             return None  # paused or cancelled meanwhile; its timers were cancelled too
         return notice.schedule
 
     async def on_timer(
-        self, timer: Timer, tx: Transaction, now: datetime, following: datetime | None
+        self, timer: Timer, uow: UnitOfWork, now: datetime, following: datetime | None
     ) -> RunStart | None:
         """A run fell due (the next one is stored already): record a run (or a missed one)."""
-        notice = await NoticeRepository.get_in(tx, timer.ref_id)
-        assert notice is not None, "schedule_of found it in this transaction"
+        notice = await uow.notices.get(timer.ref_id)
+        assert notice is not None, "schedule_of found it in this unit of work"
         if following is not None:
-            await NoticeRepository.set_next_run(tx, notice.id, following, now)
+            await uow.notices.set_next_run(notice.id, following, now)
         else:
-            await NoticeRepository.change_status(
-                tx, notice.id, NoticeStatus.FINISHED, from_=(NoticeStatus.ACTIVE,),
+            await uow.notices.change_status(
+                notice.id, NoticeStatus.FINISHED, from_=(NoticeStatus.ACTIVE,),
                 next_run_at=None, now=now,
             )
         missed = is_missed(timer.due_at, now, self._settings.grace)
         status = RunStatus.MISSED if missed else RunStatus.SENDING
-        run_id = await NoticeRepository.create_run(tx, notice.id, timer.due_at, status, now)
+        run_id = await uow.notices.create_run(notice.id, timer.due_at, status, now)
         if run_id is None:
             return None  # this moment already has its run
         if not missed:
-            grid_ids = await NoticeRepository.target_grid_ids(tx, notice.targets)
-            await NoticeRepository.add_deliveries(tx, run_id, grid_ids)
+            grid_ids = await uow.notices.target_grid_ids(notice.targets)
+            await uow.notices.add_deliveries(run_id, grid_ids)
         return RunStart(notice, run_id, missed, timer.due_at, following)
 
     async def unfinished_runs(self) -> list[int]:
-        return await self.repository.unfinished_runs()
+        async with self._uow() as uow:
+            return await uow.notices.unfinished_runs()
 
     async def plan(self, run_id: int) -> RunPlan | None:
-        found = await self.repository.run_notice(run_id)
-        report = await self.repository.report(run_id)
-        if found is None or report is None or report.status is not RunStatus.SENDING:
-            return None
-        notice, progress_message_id = found
-        grids = await self.repository.target_grids(await self.repository.pending_grid_ids(run_id))
+        async with self._uow() as uow:
+            found = await uow.notices.run_notice(run_id)
+            report = await uow.notices.report(run_id)
+            if found is None or report is None or report.status is not RunStatus.SENDING:
+                return None
+            notice, progress_message_id = found
+            grids = await uow.notices.target_grids(await uow.notices.pending_grid_ids(run_id))
         today = self.today(self._clock.now())
         texts: list[Result]
         try:
@@ -358,34 +362,36 @@ class NoticeService:
         )
 
     async def still_pending(self, run_id: int, grid_id: int) -> bool:
-        return await self.repository.is_pending(run_id, grid_id)
+        async with self._uow() as uow:
+            return await uow.notices.is_pending(run_id, grid_id)
 
     async def sent(self, run_id: int, grid_id: int, *, chat_id: int, message_id: int) -> None:
-        async with self._db.transaction() as tx:
-            await NoticeRepository.mark_sent(
-                tx, run_id, grid_id, chat_id=chat_id, message_id=message_id,
+        async with self._uow() as uow:
+            await uow.notices.mark_sent(
+                run_id, grid_id, chat_id=chat_id, message_id=message_id,
                 now=self._clock.now(),
             )
 
     async def pinned(self, run_id: int, grid_id: int, refused: str | None) -> None:
         """How pinning a sent notice went: None, or Telegram's reason for refusing."""
-        async with self._db.transaction() as tx:
-            await NoticeRepository.mark_pinned(tx, run_id, grid_id, refused)
+        async with self._uow() as uow:
+            await uow.notices.mark_pinned(run_id, grid_id, refused)
 
     async def failed(self, run_id: int, grid_id: int, reason: str) -> None:
-        async with self._db.transaction() as tx:
-            await NoticeRepository.mark_failed(tx, run_id, grid_id, reason[:300],
-                                               self._clock.now())
+        async with self._uow() as uow:
+            await uow.notices.mark_failed(run_id, grid_id, reason[:300],
+                                          self._clock.now())
 
     async def progress_message(self, run_id: int, message_id: int) -> None:
-        async with self._db.transaction() as tx:
-            await NoticeRepository.set_progress_message(tx, run_id, message_id)
+        async with self._uow() as uow:
+            await uow.notices.set_progress_message(run_id, message_id)
 
     async def finish(self, run_id: int) -> tuple[bool, RunReport | None]:
         """(whether this call finished the run, its report); the report goes out once."""
-        async with self._db.transaction() as tx:
-            finished = await NoticeRepository.finish_run(tx, run_id, self._clock.now())
-        return finished, await self.repository.report(run_id)
+        async with self._uow() as uow:
+            finished = await uow.notices.finish_run(run_id, self._clock.now())
+            return finished, await uow.notices.report(run_id)
 
     async def report(self, run_id: int) -> RunReport | None:
-        return await self.repository.report(run_id)
+        async with self._uow() as uow:
+            return await uow.notices.report(run_id)

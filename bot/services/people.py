@@ -6,8 +6,7 @@ from datetime import timedelta
 
 from bot.domain.clock import Clock
 from bot.domain.models import Person
-from bot.storage.database import Database
-from bot.storage.people import PeopleRepository
+from bot.services.ports import UnitOfWorkFactory
 
 # last_seen is only for housekeeping; refreshing it on every message would be a write per
 # message for nothing, so an unchanged person is written at most this often.
@@ -15,10 +14,9 @@ LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 
 class PeopleService:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self._db = db
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
         self._clock = clock
-        self.repository = PeopleRepository(db)
         self._written: dict[int, tuple[tuple[object, ...], float]] = {}
 
     async def seen(
@@ -34,9 +32,9 @@ class PeopleService:
             and now.timestamp() - last[1] < LAST_SEEN_RESOLUTION.total_seconds()
         ):
             return
-        async with self._db.transaction() as tx:
-            await PeopleRepository.upsert(
-                tx, telegram_id=telegram_id, display_name=display_name[:128] or str(telegram_id),
+        async with self._uow() as uow:
+            await uow.people.upsert(
+                telegram_id=telegram_id, display_name=display_name[:128] or str(telegram_id),
                 username=username, language_code=language_code, now=now,
                 private_chat=in_private_chat,
             )
@@ -44,12 +42,18 @@ class PeopleService:
 
     async def unreachable_privately(self, telegram_id: int) -> None:
         """Telegram refused a private message: remember, so /whoami can tell them to /start."""
-        async with self._db.transaction() as tx:
-            await PeopleRepository.set_private_chat(tx, telegram_id, False)
+        async with self._uow() as uow:
+            await uow.people.set_private_chat(telegram_id, False)
         self._written.pop(telegram_id, None)
 
     async def get(self, telegram_id: int) -> Person | None:
-        return await self.repository.get(telegram_id)
+        async with self._uow() as uow:
+            return await uow.people.get(telegram_id)
 
     async def by_username(self, username: str) -> Person | None:
-        return await self.repository.by_username(username)
+        async with self._uow() as uow:
+            return await uow.people.by_username(username)
+
+    async def language_of(self, telegram_id: int) -> str | None:
+        async with self._uow() as uow:
+            return await uow.people.language_of(telegram_id)

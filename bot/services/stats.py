@@ -14,21 +14,20 @@ from bot.domain.exports import CsvWriter, Open311Writer
 from bot.domain.models import Grid, PersonRoles
 from bot.domain.stats import Figures, GridFigures, Period, StatsReport, median, parse_period
 from bot.services.grids import GridService
-from bot.storage.database import Database
-from bot.storage.stats import StatsRepository
+from bot.services.ports import StatsView
 
 EXPORT_FORMATS = ("csv", "open311")
 PROGRESS_EVERY = 5000
 
 
 class StatsService:
-    def __init__(self, db: Database, clock: Clock, grids: GridService, tz: ZoneInfo,
+    def __init__(self, view: StatsView, clock: Clock, grids: GridService, tz: ZoneInfo,
                  category_label: Callable[[str], str]) -> None:
         self._clock = clock
         self._grids = grids
         self._tz = tz
         self._label = category_label
-        self.repository = StatsRepository(db)
+        self._view = view
 
     def period(self, text: str) -> Period:
         return parse_period(text, self._clock.now(), self._tz)
@@ -39,12 +38,12 @@ class StatsService:
         if chat_grid is not None and not code:
             wanted = [chat_grid]
         elif code and code.lower() != "all":
-            grid = await self._grids.grids.by_code(code)
+            grid = await self._grids.grid_by_code(code)
             if grid is None:
                 raise UserError("unknown_grid", code=code[:40])
             wanted = [grid]
         elif roles.is_staff:
-            wanted = await self._grids.grids.all()
+            wanted = await self._grids.all_grids()
             if not wanted:
                 raise UserError("no_grids_yet")
         else:
@@ -57,12 +56,12 @@ class StatsService:
     async def report(self, period: Period, grids: list[Grid] | None,
                      *, daily: bool = False) -> StatsReport:
         """Figures per grid (every grid when `grids` is None) and in total."""
-        every_grid = await self._grids.grids.all()
+        every_grid = await self._grids.all_grids()
         if grids is None:
             grids = every_grid
         # All grids: no id list, so SQLite reads the period's range straight from the index.
         ids = None if len(grids) == len(every_grid) else [g.id for g in grids]
-        per_grid, durations = await self.repository.figures(period, ids, self._clock.now())
+        per_grid, durations = await self._view.figures(period, ids, self._clock.now())
         total = Figures()
         all_claims: list[float] = []
         all_resolves: list[float] = []
@@ -78,7 +77,7 @@ class StatsService:
             rows.append(GridFigures(grid, figures))
         total.median_claim_seconds = median(all_claims)
         total.median_resolve_seconds = median(all_resolves)
-        by_day = await self.repository.daily_by_category(period, ids, self._tz) if daily else {}
+        by_day = await self._view.daily_by_category(period, ids, self._tz) if daily else {}
         return StatsReport(period, tuple(rows), total, by_day)
 
     async def export(self, kind: str, start: datetime, end: datetime,
@@ -98,7 +97,7 @@ class StatsService:
             else Open311Writer(out, self._tz, self._label)
         )
         writer.begin()
-        async with aclosing(self.repository.export_rows(start, end, ids)) as rows:
+        async with aclosing(self._view.export_rows(start, end, ids)) as rows:
             async for row in rows:
                 writer.write(row)
                 if progress is not None and writer.count % PROGRESS_EVERY == 0:

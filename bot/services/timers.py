@@ -1,7 +1,7 @@
 """Fire durable timers at their moment, exactly once, including those missed while down.
 
-Each kind has one handler. A handler receives the timer and a transaction in which it
-makes its state change; the timer is marked done in that same transaction, so a crash
+Each kind has one handler. A handler receives the timer and the unit of work in which it
+makes its state change; the timer is marked done in that same unit of work, so a crash
 either leaves both undone (it fires again after restart) or both done (never twice).
 Whatever the handler wants to *say* (Telegram messages) it returns as a callable that
 runs after the commit.
@@ -21,26 +21,25 @@ from typing import Any
 
 from bot.domain.clock import Clock
 from bot.domain.schedule import Schedule
-from bot.storage.database import Database, Transaction
-from bot.storage.timers import NewTimer, Timer, TimerRepository
+from bot.domain.timers import Timer
+from bot.services.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[None]] | None
-TimerHandler = Callable[[Timer, Transaction, datetime], Awaitable[AfterCommit]]
+TimerHandler = Callable[[Timer, UnitOfWork, datetime], Awaitable[AfterCommit]]
 ArmCallback = Callable[[datetime], None]
 # A recurring timer's subject's schedule, read when a run fires (None: it was stopped).
-ScheduleOf = Callable[[Transaction, int], Awaitable[Schedule | None]]
+ScheduleOf = Callable[[UnitOfWork, int], Awaitable[Schedule | None]]
 # Like TimerHandler, also told the next run already stored (None: the schedule has ended).
-RecurringHandler = Callable[[Timer, Transaction, datetime, datetime | None],
+RecurringHandler = Callable[[Timer, UnitOfWork, datetime, datetime | None],
                             Awaitable[AfterCommit]]
 
 
 class TimerService:
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self._db = db
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
         self._clock = clock
-        self.repository = TimerRepository(db)
         self._handlers: dict[str, TimerHandler] = {}
         self._arm: ArmCallback | None = None
 
@@ -55,17 +54,18 @@ class TimerService:
 
         When one fires, the next run of its schedule (`Schedule.run_after`: runs
         missed while down are skipped) is stored in the same transaction that marks this one
-        done, then `handler` runs. Start a subject with `add` (notices) or `keep_running`.
+        done (the timer's own unit of work), then `handler` runs in it. Start a subject with
+        `add` (notices) or `keep_running`.
         """
-        async def fire(timer: Timer, tx: Transaction, now: datetime) -> AfterCommit:
+        async def fire(timer: Timer, uow: UnitOfWork, now: datetime) -> AfterCommit:
             current = schedule if isinstance(schedule, Schedule) else await schedule(
-                tx, timer.ref_id)
+                uow, timer.ref_id)
             if current is None:
                 return None
             following = current.run_after(timer.due_at, now)
             if following is not None:
-                await TimerRepository.add(tx, kind, timer.ref_id, following)
-            return await handler(timer, tx, now, following)
+                await uow.timers.add(kind, timer.ref_id, following)
+            return await handler(timer, uow, now, following)
 
         self.on(kind, fire)
 
@@ -77,18 +77,19 @@ class TimerService:
         configured schedule changed) is replaced by the schedule's next run after now.
         """
         now = self._clock.now()
-        pending = [t for t in await self.repository.pending(kind, ref_id) if t.kind == kind]
-        kept = next((t for t in pending if schedule.has_run_at(t.due_at)), None)
-        async with self._db.transaction() as tx:
+        async with self._uow() as uow:
+            pending = [t for t in await uow.timers.pending(kind, ref_id) if t.kind == kind]
+            kept = next((t for t in pending if schedule.has_run_at(t.due_at)), None)
             for timer in pending:
                 if timer is not kept:
-                    await TimerRepository.finish(tx, timer.id, now, "rescheduled")
+                    await uow.timers.finish(timer.id, now, "rescheduled")
             if kept is not None:
                 return kept.due_at
             due = schedule.run_after(now, now)
             if due is None:
                 raise ValueError(f"{kind}: the schedule {schedule.source!r} has no run after now")
-            await TimerRepository.add(tx, kind, ref_id, due)
+            await uow.timers.add(kind, ref_id, due)
+        await self.scheduled(due)
         return due
 
     def set_arm_callback(self, arm: ArmCallback) -> None:
@@ -101,7 +102,8 @@ class TimerService:
             self._arm(due_at)
 
     async def rearm(self) -> None:
-        next_due = await self.repository.next_due_at()
+        async with self._uow() as uow:
+            next_due = await uow.timers.next_due_at()
         if next_due is not None and self._arm is not None:
             self._arm(next_due)
 
@@ -110,7 +112,8 @@ class TimerService:
         fired = 0
         while True:
             moment = now or self._clock.now()
-            batch = await self.repository.due(moment)
+            async with self._uow() as uow:
+                batch = await uow.timers.due(moment)
             if not batch:
                 break
             for timer in batch:
@@ -125,14 +128,14 @@ class TimerService:
         handler = self._handlers.get(timer.kind)
         after: AfterCommit = None
         try:
-            async with self._db.transaction() as tx:
+            async with self._uow() as uow:
                 if handler is None:
                     log.error("no handler for timer kind %s (timer %s)", timer.kind, timer.id)
-                    await TimerRepository.finish(tx, timer.id, now, "no_handler")
+                    await uow.timers.finish(timer.id, now, "no_handler")
                     return False
-                if not await TimerRepository.finish(tx, timer.id, now, "fired"):
+                if not await uow.timers.finish(timer.id, now, "fired"):
                     return False
-                after = await handler(timer, tx, now)
+                after = await handler(timer, uow, now)
         except Exception:
             log.exception("timer %s (%s #%s) failed; it stays pending", timer.id, timer.kind,
                           timer.ref_id)
@@ -144,15 +147,12 @@ class TimerService:
                 log.exception("after-commit step of timer %s (%s) failed", timer.id, timer.kind)
         return True
 
+    async def pending(self, kind_prefix: str = "", ref_id: int | None = None) -> list[Timer]:
+        async with self._uow() as uow:
+            return await uow.timers.pending(kind_prefix, ref_id)
+
     @staticmethod
-    async def add(tx: Transaction, kind: str, ref_id: int, due_at: datetime,
+    async def add(uow: UnitOfWork, kind: str, ref_id: int, due_at: datetime,
                   payload: dict[str, Any] | None = None) -> bool:
-        return await TimerRepository.add(tx, kind, ref_id, due_at, payload)
-
-    @staticmethod
-    async def add_many(tx: Transaction, timers: list[NewTimer]) -> None:
-        await TimerRepository.add_many(tx, timers)
-
-    @staticmethod
-    async def cancel(tx: Transaction, kind_prefix: str, ref_id: int, now: datetime) -> int:
-        return await TimerRepository.cancel(tx, kind_prefix, ref_id, now)
+        """Schedule within a use case's unit of work (a timer handler's own, for the next run)."""
+        return await uow.timers.add(kind, ref_id, due_at, payload)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.tickets import Ticket
-from bot.storage.database import Database, Transaction, to_epoch
+from bot.domain.ticket_views import Scope, TicketFilter
+from bot.domain.tickets import Ticket, TicketEventRecord, VerificationRecord
+from bot.storage.database import Database, from_epoch, to_epoch
+from bot.storage.database import aware as _aware
 from bot.storage.tickets import _TICKET_COLUMNS, ticket_from_row
 
 # Open and past a time limit now, or escalated because one passed (bot.domain.loop.is_overdue).
@@ -17,32 +17,16 @@ OVERDUE_SQL = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """The tickets a viewer may see: every grid (None), or these grids plus these levels."""
-
-    grid_ids: tuple[int, ...] | None
-    levels: tuple[str, ...] = ()
-
-    def sql(self) -> str:
-        if self.grid_ids is None:
-            return "1"
-        parts = []
-        if self.grid_ids:
-            parts.append(f"grid_id IN ({','.join(str(int(g)) for g in self.grid_ids)})")
-        if self.levels:
-            parts.append(f"level IN ({','.join(repr(str(lv)) for lv in self.levels)})")
-        return f"({' OR '.join(parts)})" if parts else "0"
-
-
-@dataclass(frozen=True, slots=True)
-class TicketFilter:
-    grid_id: int | None = None
-    status: str | None = None  # a TicketStatus value, or "open" for every open state
-    category: str | None = None
-    urgency: str | None = None
-    overdue: bool = False
-    text: str = ""
+def _scope_sql(scope: Scope) -> str:
+    """The WHERE condition of the tickets a viewer may see."""
+    if scope.grid_ids is None:
+        return "1"
+    parts = []
+    if scope.grid_ids:
+        parts.append(f"grid_id IN ({','.join(str(int(g)) for g in scope.grid_ids)})")
+    if scope.levels:
+        parts.append(f"level IN ({','.join(repr(str(lv)) for lv in scope.levels)})")
+    return f"({' OR '.join(parts)})" if parts else "0"
 
 
 class ConsoleRepository:
@@ -51,22 +35,20 @@ class ConsoleRepository:
 
     # --- login links ---
 
-    @staticmethod
-    async def add_login(tx: Transaction, secret_hash: str, telegram_id: int, now: datetime,
+    async def add_login(self, secret_hash: str, telegram_id: int, now: datetime,
                         expires_at: datetime) -> None:
-        await tx.execute(
+        await self._db.execute(
             "DELETE FROM console_logins WHERE expires_at < ?", (to_epoch(now),)
         )
-        await tx.execute(
+        await self._db.execute(
             "INSERT INTO console_logins (secret_hash, telegram_id, created_at, expires_at) "
             "VALUES (?, ?, ?, ?)",
             (secret_hash, telegram_id, to_epoch(now), to_epoch(expires_at)),
         )
 
-    @staticmethod
-    async def use_login(tx: Transaction, secret_hash: str, now: datetime) -> int | None:
+    async def use_login(self, secret_hash: str, now: datetime) -> int | None:
         """The person a link logs in, once: a second use or a late one finds nothing."""
-        row = await tx.fetchone(
+        row = await self._db.fetchone(
             "UPDATE console_logins SET used_at = :now WHERE secret_hash = :hash "
             "AND used_at IS NULL AND expires_at > :now RETURNING telegram_id",
             {"now": to_epoch(now), "hash": secret_hash},
@@ -78,7 +60,7 @@ class ConsoleRepository:
     async def tickets(self, scope: Scope, wanted: TicketFilter, now: datetime, *,
                       offset: int, limit: int) -> tuple[list[Ticket], int]:
         """A page of tickets, the most recently changed first, and how many match in all."""
-        where = [scope.sql()]
+        where = [_scope_sql(scope)]
         params: dict[str, object] = {"now": to_epoch(now), "limit": limit, "offset": offset}
         if wanted.grid_id is not None:
             where.append("grid_id = :grid")
@@ -117,25 +99,32 @@ class ConsoleRepository:
         """Per grid: (open tickets, of which overdue now)."""
         rows = await self._db.fetchall_in_thread(
             f"SELECT grid_id, COUNT(*) AS open, SUM({OVERDUE_SQL}) AS overdue FROM tickets "
-            f"WHERE status IN ('open', 'claimed', 'reopened') AND {scope.sql()} GROUP BY grid_id",
+            f"WHERE status IN ('open', 'claimed', 'reopened') AND {_scope_sql(scope)} "
+            "GROUP BY grid_id",
             {"now": to_epoch(now)},
         )
         return {r["grid_id"]: (int(r["open"]), int(r["overdue"] or 0)) for r in rows}
 
-    async def events(self, ticket_id: int) -> list[sqlite3.Row]:
+    async def events(self, ticket_id: int) -> list[TicketEventRecord]:
         """A ticket's timeline, newest first."""
-        return await self._db.fetchall(
+        rows = await self._db.fetchall(
             "SELECT at, actor_id, kind, from_status, to_status, note FROM ticket_events "
             "WHERE ticket_id = ? ORDER BY id DESC",
             (ticket_id,),
         )
+        return [TicketEventRecord(_aware(r["at"]), r["actor_id"], r["kind"], r["from_status"],
+                                  r["to_status"], r["note"]) for r in rows]
 
-    async def verifications(self, ticket_id: int) -> list[sqlite3.Row]:
-        return await self._db.fetchall(
+    async def verifications(self, ticket_id: int) -> list[VerificationRecord]:
+        rows = await self._db.fetchall(
             "SELECT round, telegram_id, solved, score, asked_at, answered_at "
             "FROM ticket_verifications WHERE ticket_id = ? ORDER BY round DESC, asked_at",
             (ticket_id,),
         )
+        return [VerificationRecord(r["round"], r["telegram_id"],
+                                   None if r["solved"] is None else bool(r["solved"]), r["score"],
+                                   _aware(r["asked_at"]), from_epoch(r["answered_at"]))
+                for r in rows]
 
     async def change_mark(self) -> tuple[int, int]:
         """Moves whenever a ticket is filed or changes (every change records an event)."""

@@ -47,6 +47,11 @@ def from_epoch(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
+def aware(seconds: int) -> datetime:
+    """A NOT NULL time column as an aware datetime."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 def _bump(versions: dict[str, int], table: str) -> None:
     versions[table] = versions.get(table, 0) + 1
 
@@ -66,12 +71,30 @@ class _QuickReads:
 
 
 class Transaction(_QuickReads):
-    """Statements inside one BEGIN IMMEDIATE … COMMIT."""
+    """Statements inside one BEGIN IMMEDIATE … COMMIT.
+
+    BEGIN comes with the first statement: a unit of work whose reads are all served from
+    caches (the grid of a chat, the duty chats) costs SQLite nothing.
+    """
 
     def __init__(self, conn: sqlite3.Connection, versions: dict[str, int]) -> None:
         self._conn = conn
         self._versions = versions
         self.touched: set[str] = set()
+        self.begun = False
+
+    def _begin(self) -> None:
+        if not self.begun:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self.begun = True
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        self._begin()
+        return await super().fetchone(sql, params)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        self._begin()
+        return await super().fetchall(sql, params)
 
     def touches(self, table: str) -> None:
         """Declare a write to a table whose readers cache rows (see Database.version).
@@ -83,9 +106,11 @@ class Transaction(_QuickReads):
         _bump(self._versions, table)
 
     async def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        self._begin()
         return self._conn.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        self._begin()
         self._conn.executemany(sql, rows)
 
 
@@ -103,13 +128,49 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+class NoUnitOfWork(RuntimeError):
+    """A write outside any unit of work: it would commit on its own, half a use case."""
+
+
 class Database(_QuickReads):
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self._conn = conn
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
         self._versions: dict[str, int] = {}
+        # The open transaction and the task that opened it: a unit of work opened again by
+        # the same task (a use case calling another) joins it instead of waiting for itself.
+        self._open: Transaction | None = None
+        self._owner: asyncio.Task[Any] | None = None
         self.path = path
+
+    # --- writes: only inside the open transaction (storage.unit_of_work) ---
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        tx = self._open
+        if tx is not None and self._owner is asyncio.current_task():
+            return await tx.fetchone(sql, params)  # inside the unit of work's transaction
+        return await super().fetchone(sql, params)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        tx = self._open
+        if tx is not None and self._owner is asyncio.current_task():
+            return await tx.fetchall(sql, params)
+        return await super().fetchall(sql, params)
+
+    def _current(self) -> Transaction:
+        if self._open is None or self._owner is not asyncio.current_task():
+            raise NoUnitOfWork("a write outside a unit of work")
+        return self._open
+
+    async def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        return await self._current().execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._current().executemany(sql, rows)
+
+    def touches(self, table: str) -> None:
+        self._current().touches(table)
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -159,17 +220,26 @@ class Database(_QuickReads):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
+        """BEGIN IMMEDIATE … COMMIT (ROLLBACK on an exception); joined, not nested, when
+        the same task already has one open."""
+        task = asyncio.current_task()
+        if self._open is not None and self._owner is task:
+            yield self._open
+            return
         async with self._write_lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             tx = Transaction(self._conn, self._versions)
+            self._open, self._owner = tx, task
             try:
                 yield tx
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if tx.begun:
+                    self._conn.execute("ROLLBACK")
                 raise
             else:
-                self._conn.execute("COMMIT")
+                if tx.begun:
+                    self._conn.execute("COMMIT")
             finally:
+                self._open = self._owner = None
                 # After COMMIT/ROLLBACK, never before: a read that ran inside the open
                 # transaction must not outlive it in a cache.
                 for table in tx.touched:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.models import Grid, GridOverview, Locale, Membership, Person, Role
-from bot.storage.database import Database, Transaction, from_epoch, to_epoch
+from bot.storage.database import Database, from_epoch, to_epoch
 
 _GRID_COLUMNS = "g.id, g.code, g.name, g.chat_id, g.chat_title, g.active, g.locale, g.created_at"
 
@@ -163,13 +163,12 @@ class GridRepository:
 
     # --- writes: each takes the caller's transaction so a use case commits as one ---
 
-    @staticmethod
     async def create(
-        tx: Transaction, *, code: str, name: str, chat_id: int, chat_title: str | None,
+        self, *, code: str, name: str, chat_id: int, chat_title: str | None,
         now: datetime,
     ) -> int:
-        tx.touches("grids")
-        cur = await tx.execute(
+        self._db.touches("grids")
+        cur = await self._db.execute(
             "INSERT INTO grids (code, name, chat_id, chat_title, active, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, 1, ?, ?)",
             (code, name, chat_id, chat_title, to_epoch(now), to_epoch(now)),
@@ -177,49 +176,45 @@ class GridRepository:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
-    @staticmethod
     async def update_binding(
-        tx: Transaction, grid_id: int, *, code: str, name: str, chat_id: int | None,
+        self, grid_id: int, *, code: str, name: str, chat_id: int | None,
         chat_title: str | None, active: bool, now: datetime,
     ) -> None:
-        tx.touches("grids")
-        await tx.execute(
+        self._db.touches("grids")
+        await self._db.execute(
             "UPDATE grids SET code = ?, name = ?, chat_id = ?, chat_title = ?, active = ?, "
             "updated_at = ? WHERE id = ?",
             (code, name, chat_id, chat_title, int(active), to_epoch(now), grid_id),
         )
 
-    @staticmethod
     async def set_active_by_chat(
-        tx: Transaction, chat_id: int, active: bool, now: datetime
+        self, chat_id: int, active: bool, now: datetime
     ) -> int:
-        tx.touches("grids")
-        cur = await tx.execute(
+        self._db.touches("grids")
+        cur = await self._db.execute(
             "UPDATE grids SET active = ?, updated_at = ? WHERE chat_id = ? AND active != ?",
             (int(active), to_epoch(now), chat_id, int(active)),
         )
         return cur.rowcount
 
-    @staticmethod
-    async def set_tags(tx: Transaction, grid_id: int, tags: Iterable[str]) -> None:
-        tx.touches("grids")  # a Grid carries its tags
-        await tx.execute("DELETE FROM grid_tags WHERE grid_id = ?", (grid_id,))
-        await tx.executemany(
+    async def set_tags(self, grid_id: int, tags: Iterable[str]) -> None:
+        self._db.touches("grids")  # a Grid carries its tags
+        await self._db.execute("DELETE FROM grid_tags WHERE grid_id = ?", (grid_id,))
+        await self._db.executemany(
             "INSERT OR IGNORE INTO grid_tags (grid_id, tag) VALUES (?, ?)",
             [(grid_id, t) for t in tags],
         )
 
-    @staticmethod
     async def set_role(
-        tx: Transaction, grid_id: int, telegram_id: int, role: Role, *, by: int | None,
+        self, grid_id: int, telegram_id: int, role: Role, *, by: int | None,
         now: datetime,
     ) -> Role | None:
         """Give the person this role in the grid; return the role they had before."""
-        row = await tx.fetchone(
+        row = await self._db.fetchone(
             "SELECT role FROM memberships WHERE grid_id = ? AND telegram_id = ?",
             (grid_id, telegram_id),
         )
-        await tx.execute(
+        await self._db.execute(
             "INSERT INTO memberships (grid_id, telegram_id, role, assigned_by, assigned_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (grid_id, telegram_id) DO UPDATE SET "
             "role = excluded.role, assigned_by = excluded.assigned_by, "
@@ -228,9 +223,8 @@ class GridRepository:
         )
         return Role(row["role"]) if row else None
 
-    @staticmethod
-    async def remove_role(tx: Transaction, grid_id: int, telegram_id: int) -> Role | None:
-        row = await tx.fetchone(
+    async def remove_role(self, grid_id: int, telegram_id: int) -> Role | None:
+        row = await self._db.fetchone(
             "DELETE FROM memberships WHERE grid_id = ? AND telegram_id = ? RETURNING role",
             (grid_id, telegram_id),
         )
@@ -238,12 +232,16 @@ class GridRepository:
 
 
 class AuditLog:
-    @staticmethod
+    """Who changed which grid, binding or role, and when."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     async def record(
-        tx: Transaction, *, at: datetime, actor_id: int | None, action: str,
+        self, *, at: datetime, actor_id: int | None, action: str,
         grid_id: int | None, **detail: Any,
     ) -> None:
-        await tx.execute(
+        await self._db.execute(
             "INSERT INTO audit_log (at, actor_id, action, grid_id, detail) VALUES (?, ?, ?, ?, ?)",
             (to_epoch(at), actor_id, action, grid_id, json.dumps(detail, ensure_ascii=False)),
         )
@@ -254,15 +252,19 @@ class DutyChatRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._cached: tuple[int, dict[str, int]] = (-1, {})
 
     async def all(self) -> dict[str, int]:
-        rows = await self._db.fetchall("SELECT level, chat_id FROM duty_chats")
-        return {str(row["level"]): int(row["chat_id"]) for row in rows}
+        """Read at most once per change (`Database.version`): every alert and card asks."""
+        version = self._db.version("duty_chats")
+        if self._cached[0] != version:
+            rows = await self._db.fetchall("SELECT level, chat_id FROM duty_chats")
+            self._cached = (version, {str(row["level"]): int(row["chat_id"]) for row in rows})
+        return dict(self._cached[1])
 
-    @staticmethod
-    async def set(tx: Transaction, level: str, chat_id: int, by: int, now: datetime) -> None:
-        tx.touches("duty_chats")
-        await tx.execute(
+    async def set(self, level: str, chat_id: int, by: int, now: datetime) -> None:
+        self._db.touches("duty_chats")
+        await self._db.execute(
             "INSERT INTO duty_chats (level, chat_id, set_by, set_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (level) DO UPDATE SET chat_id = excluded.chat_id, "
             "set_by = excluded.set_by, set_at = excluded.set_at",

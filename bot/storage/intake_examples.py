@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.intake_eval import EvalRecord
-from bot.storage.database import Database, Transaction, to_epoch
+from bot.storage.database import Database, to_epoch
 
 
 class IntakeExampleRepository:
     """One example per ticket: a ``/category`` correction or a [不是报事] withdrawal."""
 
-    @staticmethod
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     async def record(
-        tx: Transaction,
+        self,
         ticket_id: int,
         text: str,
         *,
@@ -22,7 +24,7 @@ class IntakeExampleRepository:
         now: datetime,
     ) -> None:
         """Keep ``text`` as a request of ``category``, or as no request when it is ``None``."""
-        await tx.execute(
+        await self._db.execute(
             "INSERT INTO intake_examples "
             "(ticket_id, text, is_request, category, kind, actor_id, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -41,10 +43,9 @@ class IntakeExampleRepository:
             ),
         )
 
-    @staticmethod
-    async def all(db: Database) -> list[EvalRecord]:
+    async def all(self) -> list[EvalRecord]:
         """Every example, oldest first; urgency and location were never corrected: unknown."""
-        rows = await db.fetchall(
+        rows = await self._db.fetchall(
             "SELECT text, is_request, category FROM intake_examples ORDER BY created_at, ticket_id"
         )
         return [

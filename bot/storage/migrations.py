@@ -319,4 +319,32 @@ MIGRATIONS: tuple[str, ...] = (
         created_at INTEGER NOT NULL
     );
     """,
+    # Each resident message's own answer (issue #14), written in the transaction that acts on
+    # the message: a re-delivered update whose answer was never sent (the bot was killed
+    # while a 429 held it back) gets it, one whose answer went out gets nothing more.
+    # Backfilled from what was known: a report is answered once its ticket has an
+    # acknowledgement; a "+1" is taken as answered.
+    """
+    CREATE TABLE message_answers (
+        chat_id           INTEGER NOT NULL,
+        message_id        INTEGER NOT NULL,
+        kind              TEXT NOT NULL
+                          CHECK (kind IN ('ack', 'followed', 'rate_limited', 'silent')),
+        ticket_id         INTEGER REFERENCES tickets(id),
+        created_at        INTEGER NOT NULL,
+        answered_at       INTEGER,
+        answer_message_id INTEGER,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    INSERT INTO message_answers (chat_id, message_id, kind, ticket_id, created_at, answered_at)
+        SELECT m.chat_id, m.message_id, 'ack', t.id, t.created_at,
+               CASE WHEN t.ack_message_id IS NULL THEN NULL ELSE t.created_at END
+        FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.role = 'report';
+    INSERT INTO message_answers (chat_id, message_id, kind, ticket_id, created_at, answered_at)
+        SELECT m.chat_id, m.message_id, 'followed', t.id, t.updated_at, t.updated_at
+        FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.role = 'follow';
+    -- The duplicate search reads open public tickets of one grid and category, newest first.
+    CREATE INDEX tickets_open_by_grid_category ON tickets(grid_id, category, created_at)
+        WHERE status IN ('open', 'claimed', 'reopened') AND private = 0;
+    """,
 )

@@ -21,7 +21,7 @@ from bot.domain.notices import (
 )
 from bot.domain.schedule import Schedule, Targets
 from bot.domain.tickets import OPEN_STATES
-from bot.storage.database import Database, Transaction, from_epoch, to_epoch
+from bot.storage.database import Database, from_epoch, to_epoch
 
 _NOTICE_COLUMNS = (
     "id, author_id, text, schedule, targets, pin, status, locale, next_run_at, created_at"
@@ -73,12 +73,11 @@ class NoticeRepository:
         )
         return [_notice(r) for r in rows]
 
-    @staticmethod
     async def create(
-        tx: Transaction, *, author_id: int, text: str, schedule: Schedule, targets: Targets,
+        self, *, author_id: int, text: str, schedule: Schedule, targets: Targets,
         pin: bool, locale: str, now: datetime,
     ) -> int:
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "INSERT INTO notices (author_id, text, schedule, targets, pin, status, locale, "
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?)",
             (author_id, text, json.dumps(schedule.to_storage(), ensure_ascii=False),
@@ -88,19 +87,13 @@ class NoticeRepository:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
-    @staticmethod
-    async def get_in(tx: Transaction, notice_id: int) -> Notice | None:
-        row = await tx.fetchone(f"SELECT {_NOTICE_COLUMNS} FROM notices WHERE id = ?", (notice_id,))
-        return _notice(row) if row else None
-
-    @staticmethod
     async def change_status(
-        tx: Transaction, notice_id: int, to: NoticeStatus, *, from_: Iterable[NoticeStatus],
+        self, notice_id: int, to: NoticeStatus, *, from_: Iterable[NoticeStatus],
         next_run_at: datetime | None, now: datetime,
     ) -> bool:
         """Move to `to` only from one of `from_`; False if someone got there first."""
         allowed = tuple(from_)
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "UPDATE notices SET status = ?, next_run_at = ?, updated_at = ? "
             f"WHERE id = ? AND status IN ({_marks(allowed)})",
             (to.value, to_epoch(next_run_at) if next_run_at else None, to_epoch(now), notice_id,
@@ -108,11 +101,10 @@ class NoticeRepository:
         )
         return cur.rowcount == 1
 
-    @staticmethod
     async def set_next_run(
-        tx: Transaction, notice_id: int, next_run_at: datetime | None, now: datetime
+        self, notice_id: int, next_run_at: datetime | None, now: datetime
     ) -> None:
-        await tx.execute(
+        await self._db.execute(
             "UPDATE notices SET next_run_at = ?, updated_at = ? WHERE id = ?",
             (to_epoch(next_run_at) if next_run_at else None, to_epoch(now), notice_id),
         )
@@ -129,8 +121,7 @@ class NoticeRepository:
         )
         return [(r["code"], r["chat_id"], bool(r["active"])) for r in rows]
 
-    @staticmethod
-    async def target_grid_ids(tx: Transaction | Database, targets: Targets) -> list[int]:
+    async def target_grid_ids(self, targets: Targets) -> list[int]:
         """The grids a notice reaches now: active, in a chat, and named by the targets."""
         sql = "SELECT g.id FROM grids g WHERE g.active = 1 AND g.chat_id IS NOT NULL"
         params: list[object] = []
@@ -145,7 +136,7 @@ class NoticeRepository:
                 )
                 params.extend(targets.tags)
             sql += f" AND ({' OR '.join(conditions) or '0'})"
-        rows = await tx.fetchall(sql + " ORDER BY g.code", params)
+        rows = await self._db.fetchall(sql + " ORDER BY g.code", params)
         return [r["id"] for r in rows]
 
     async def target_grids(self, grid_ids: list[int]) -> list[TargetGrid]:
@@ -193,22 +184,20 @@ class NoticeRepository:
 
     # --- runs and deliveries ---
 
-    @staticmethod
     async def create_run(
-        tx: Transaction, notice_id: int, due_at: datetime, status: RunStatus, now: datetime
+        self, notice_id: int, due_at: datetime, status: RunStatus, now: datetime
     ) -> int | None:
         """A run for this moment, once: None if the notice already has one for it."""
         finished = to_epoch(now) if status is not RunStatus.SENDING else None
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "INSERT OR IGNORE INTO notice_runs (notice_id, due_at, status, started_at, "
             "finished_at) VALUES (?, ?, ?, ?, ?)",
             (notice_id, to_epoch(due_at), status.value, to_epoch(now), finished),
         )
         return cur.lastrowid if cur.rowcount == 1 else None
 
-    @staticmethod
-    async def add_deliveries(tx: Transaction, run_id: int, grid_ids: Iterable[int]) -> None:
-        await tx.executemany(
+    async def add_deliveries(self, run_id: int, grid_ids: Iterable[int]) -> None:
+        await self._db.executemany(
             "INSERT OR IGNORE INTO notice_deliveries (run_id, grid_id) VALUES (?, ?)",
             [(run_id, grid_id) for grid_id in grid_ids],
         )
@@ -245,50 +234,45 @@ class NoticeRepository:
         )
         return row is not None
 
-    @staticmethod
     async def mark_sent(
-        tx: Transaction, run_id: int, grid_id: int, *, chat_id: int, message_id: int,
+        self, run_id: int, grid_id: int, *, chat_id: int, message_id: int,
         now: datetime,
     ) -> None:
         # Not conditional: it went out, whatever happened meanwhile (a cancel) is history.
-        await tx.execute(
+        await self._db.execute(
             "UPDATE notice_deliveries SET status = 'sent', chat_id = ?, message_id = ?, "
             "reason = NULL, updated_at = ? WHERE run_id = ? AND grid_id = ?",
             (chat_id, message_id, to_epoch(now), run_id, grid_id),
         )
 
-    @staticmethod
     async def mark_pinned(
-        tx: Transaction, run_id: int, grid_id: int, refused: str | None
+        self, run_id: int, grid_id: int, refused: str | None
     ) -> None:
         """A sent delivery's pin: done, or the reason Telegram refused (kept in `reason`)."""
-        await tx.execute(
+        await self._db.execute(
             "UPDATE notice_deliveries SET pinned = ?, reason = ? WHERE run_id = ? AND grid_id = ?",
             (int(refused is None), refused, run_id, grid_id),
         )
 
-    @staticmethod
     async def mark_failed(
-        tx: Transaction, run_id: int, grid_id: int, reason: str, now: datetime
+        self, run_id: int, grid_id: int, reason: str, now: datetime
     ) -> bool:
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "UPDATE notice_deliveries SET status = 'failed', reason = ?, updated_at = ? "
             "WHERE run_id = ? AND grid_id = ? AND status = 'pending'",
             (reason, to_epoch(now), run_id, grid_id),
         )
         return cur.rowcount == 1
 
-    @staticmethod
-    async def is_sending(tx: Transaction, notice_id: int) -> bool:
-        row = await tx.fetchone(
+    async def is_sending(self, notice_id: int) -> bool:
+        row = await self._db.fetchone(
             "SELECT 1 FROM notice_runs WHERE notice_id = ? AND status = 'sending'", (notice_id,)
         )
         return row is not None
 
-    @staticmethod
-    async def fail_pending(tx: Transaction, notice_id: int, reason: str, now: datetime) -> int:
+    async def fail_pending(self, notice_id: int, reason: str, now: datetime) -> int:
         """Every delivery of the notice not sent yet fails (the notice was cancelled)."""
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "UPDATE notice_deliveries SET status = 'failed', reason = ?, updated_at = ? "
             "WHERE status = 'pending' AND run_id IN "
             "(SELECT id FROM notice_runs WHERE notice_id = ? AND status = 'sending')",
@@ -296,10 +280,9 @@ class NoticeRepository:
         )
         return cur.rowcount
 
-    @staticmethod
-    async def finish_run(tx: Transaction, run_id: int, now: datetime) -> bool:
+    async def finish_run(self, run_id: int, now: datetime) -> bool:
         """Sending → done once nothing is pending; True only for the caller that did it."""
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "UPDATE notice_runs SET status = 'done', finished_at = ? WHERE id = ? "
             "AND status = 'sending' AND NOT EXISTS (SELECT 1 FROM notice_deliveries "
             "WHERE run_id = ? AND status = 'pending')",
@@ -307,9 +290,8 @@ class NoticeRepository:
         )
         return cur.rowcount == 1
 
-    @staticmethod
-    async def set_progress_message(tx: Transaction, run_id: int, message_id: int) -> None:
-        await tx.execute(
+    async def set_progress_message(self, run_id: int, message_id: int) -> None:
+        await self._db.execute(
             "UPDATE notice_runs SET progress_message_id = ? WHERE id = ?", (message_id, run_id)
         )
 

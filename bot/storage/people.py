@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.models import Person
-from bot.storage.database import Database, Transaction, from_epoch, to_epoch
+from bot.domain.models import PendingAction, Person
+from bot.storage.database import Database, from_epoch, to_epoch
 from bot.storage.grids import person_from_row
 
 # Every (table, column) that names the chat to talk to. A group upgraded to a supergroup
@@ -20,18 +19,6 @@ CHAT_ID_COLUMNS: list[tuple[str, str]] = [
     ("pending_actions", "chat_id"),
     ("duty_chats", "chat_id"),
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class PendingAction:
-    id: int
-    kind: str
-    chat_id: int
-    actor_id: int
-    payload: dict[str, Any]
-    created_at: datetime
-    expires_at: datetime
-    done_at: datetime | None
 
 
 class PeopleRepository:
@@ -55,12 +42,11 @@ class PeopleRepository:
         )
         return row["language_code"] if row else None
 
-    @staticmethod
     async def upsert(
-        tx: Transaction, *, telegram_id: int, display_name: str, username: str | None,
+        self, *, telegram_id: int, display_name: str, username: str | None,
         language_code: str | None, now: datetime, private_chat: bool = False,
     ) -> None:
-        await tx.execute(
+        await self._db.execute(
             "INSERT INTO people (telegram_id, username, display_name, language_code, "
             "has_private_chat, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (telegram_id) DO UPDATE SET username = excluded.username, "
@@ -72,9 +58,8 @@ class PeopleRepository:
              to_epoch(now), to_epoch(now)),
         )
 
-    @staticmethod
-    async def set_private_chat(tx: Transaction, telegram_id: int, reachable: bool) -> None:
-        await tx.execute(
+    async def set_private_chat(self, telegram_id: int, reachable: bool) -> None:
+        await self._db.execute(
             "UPDATE people SET has_private_chat = ? WHERE telegram_id = ?",
             (int(reachable), telegram_id),
         )
@@ -84,12 +69,11 @@ class ChatRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    @staticmethod
     async def upsert(
-        tx: Transaction, *, chat_id: int, type_: str, title: str | None, bot_member: bool,
+        self, *, chat_id: int, type_: str, title: str | None, bot_member: bool,
         now: datetime,
     ) -> None:
-        await tx.execute(
+        await self._db.execute(
             "INSERT INTO chats (chat_id, type, title, bot_member, updated_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET type = excluded.type, "
             "title = COALESCE(excluded.title, chats.title), bot_member = excluded.bot_member, "
@@ -97,15 +81,14 @@ class ChatRepository:
             (chat_id, type_, title, int(bot_member), to_epoch(now)),
         )
 
-    @staticmethod
-    async def move_chat_id(tx: Transaction, old_chat_id: int, new_chat_id: int) -> None:
+    async def move_chat_id(self, old_chat_id: int, new_chat_id: int) -> None:
         """Re-key every row from a migrated group to its supergroup, in the caller's transaction."""
         for table, column in CHAT_ID_COLUMNS:
-            tx.touches(table)
-            await tx.execute(
+            self._db.touches(table)
+            await self._db.execute(
                 f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new_chat_id, old_chat_id)
             )
-        await tx.execute(
+        await self._db.execute(
             "UPDATE OR REPLACE chats SET chat_id = ?, type = 'supergroup' WHERE chat_id = ?",
             (new_chat_id, old_chat_id),
         )
@@ -114,13 +97,16 @@ class ChatRepository:
 class PendingActionRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Per kind, the version of the table (Database.version) at which none was live: a
+        # new one comes only by `create`, which moves the version.
+        self._none_live: dict[str, int] = {}
 
-    @staticmethod
     async def create(
-        tx: Transaction, *, kind: str, chat_id: int, actor_id: int, payload: dict[str, Any],
+        self, *, kind: str, chat_id: int, actor_id: int, payload: dict[str, Any],
         now: datetime, expires_at: datetime,
     ) -> int:
-        cur = await tx.execute(
+        self._db.touches("pending_actions")
+        cur = await self._db.execute(
             "INSERT INTO pending_actions (kind, chat_id, actor_id, payload, created_at, "
             "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
             (kind, chat_id, actor_id, json.dumps(payload, ensure_ascii=False), to_epoch(now),
@@ -133,28 +119,35 @@ class PendingActionRepository:
         self, kind: str, chat_id: int, actor_id: int, now: datetime
     ) -> PendingAction | None:
         """The person's newest live action of this kind in this chat, taken (once)."""
-        # Asked of every group message; nearly always there is none, so look before
-        # opening a write transaction.
+        # Asked of every group message, and nearly always there is none anywhere: known
+        # without a query until the next `create`.
+        version = self._db.version("pending_actions")
+        if self._none_live.get(kind) == version:
+            return None
         row = await self._db.fetchone(
             "SELECT id FROM pending_actions WHERE kind = ? AND chat_id = ? AND actor_id = ? "
             "AND done_at IS NULL AND expires_at >= ? ORDER BY id DESC LIMIT 1",
             (kind, chat_id, actor_id, to_epoch(now)),
         )
         if row is None:
+            live = await self._db.fetchone(
+                "SELECT 1 FROM pending_actions WHERE kind = ? AND done_at IS NULL "
+                "AND expires_at >= ? LIMIT 1", (kind, to_epoch(now)))
+            if live is None and self._db.version("pending_actions") == version:
+                self._none_live[kind] = version
             return None
-        async with self._db.transaction() as tx:
-            return await self.take(tx, row["id"], now)
+        return await self.take(row["id"], now)
 
-    @staticmethod
-    async def take(tx: Transaction, action_id: int, now: datetime) -> PendingAction | None:
+    async def take(self, action_id: int, now: datetime) -> PendingAction | None:
         """Mark the action done and return it, once: a second press finds nothing."""
-        row = await tx.fetchone(
+        rows = (await self._db.execute(
             "UPDATE pending_actions SET done_at = ? WHERE id = ? AND done_at IS NULL "
             "RETURNING *",
             (to_epoch(now), action_id),
-        )
-        if row is None:
+        )).fetchall()
+        if not rows:
             return None
+        row = rows[0]
         created = from_epoch(row["created_at"])
         expires = from_epoch(row["expires_at"])
         assert created is not None and expires is not None

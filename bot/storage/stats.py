@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain.exports import Row
 from bot.domain.stats import Figures, Period
 from bot.storage.database import Database, to_epoch
 
@@ -126,7 +126,7 @@ class StatsRepository:
 
     def export_rows(
         self, start: datetime, end: datetime, grid_ids: list[int] | None
-    ) -> AsyncGenerator[sqlite3.Row, None]:
+    ) -> AsyncGenerator[Row, None]:
         """Every ticket filed in [start, end), with its grid, oldest first, streamed."""
         return self._db.stream(
             "SELECT t.id, t.created_at, t.claimed_at, t.resolved_at, t.closed_at, t.updated_at, "

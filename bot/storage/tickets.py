@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.domain.intake import Location
 from bot.domain.models import Urgency
 from bot.domain.tickets import (
+    AnswerKind,
+    Attachment,
     Closure,
     Level,
+    MessageAnswer,
+    NewTicket,
+    PatrolLog,
     Source,
     Ticket,
     TicketStatus,
 )
-from bot.storage.database import Database, Transaction, from_epoch, to_epoch
+from bot.storage.database import Database, from_epoch, to_epoch
+from bot.storage.database import aware as _aware
 
 _TICKET_COLUMNS = (
     "id, grid_id, reporter_id, chat_id, message_id, text, category, urgency, building, unit, "
@@ -60,34 +66,6 @@ def ticket_from_row(row: sqlite3.Row) -> Ticket:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class NewTicket:
-    grid_id: int
-    reporter_id: int
-    chat_id: int
-    message_id: int | None
-    text: str
-    category: str
-    urgency: Urgency
-    location: Location
-    source: Source
-    private: bool
-    reasons: tuple[str, ...]
-    confidence: float
-    created_at: datetime
-    claim_due_at: datetime
-    resolve_due_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    kind: str
-    file_id: str | None
-    latitude: float | None
-    longitude: float | None
-    added_by: int
-
-
 class TicketRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -108,6 +86,25 @@ class TicketRepository:
             return None
         ticket = await self.get(row["ticket_id"])
         return (ticket, row["role"]) if ticket else None
+
+    async def ticket_id_of_message(self, chat_id: int, message_id: int) -> int | None:
+        row = await self._db.fetchone(
+            "SELECT ticket_id FROM ticket_messages WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return int(row["ticket_id"]) if row else None
+
+    async def answer_of(self, chat_id: int, message_id: int) -> MessageAnswer | None:
+        """What a resident's message was owed, and whether it went out (None: never handled)."""
+        row = await self._db.fetchone(
+            "SELECT kind, ticket_id, answered_at FROM message_answers "
+            "WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        if row is None:
+            return None
+        return MessageAnswer(chat_id, message_id, AnswerKind(row["kind"]), row["ticket_id"],
+                             row["answered_at"] is not None)
 
     async def cards_of(self, ticket_id: int) -> list[tuple[int, int, str]]:
         """The bot's messages standing for a ticket (acknowledgement, cards): chat, id, role."""
@@ -183,14 +180,15 @@ class TicketRepository:
 
     # --- writes, inside the caller's transaction ---
 
-    @staticmethod
-    async def create(tx: Transaction, new: NewTicket) -> int:
+    async def create(self, new: NewTicket) -> Ticket:
+        """The ticket as filed (from the INSERT itself), with its link and first event."""
         at = to_epoch(new.created_at)
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "INSERT INTO tickets (grid_id, reporter_id, chat_id, message_id, text, category, "
             "urgency, building, unit, floor, room, status, source, private, reasons, confidence, "
             "created_at, updated_at, claim_due_at, resolve_due_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"RETURNING {_TICKET_COLUMNS}",
             (
                 new.grid_id, new.reporter_id, new.chat_id, new.message_id, new.text, new.category,
                 new.urgency.value, new.location.building, new.location.unit, new.location.floor,
@@ -198,74 +196,92 @@ class TicketRepository:
                 new.confidence, at, at, to_epoch(new.claim_due_at), to_epoch(new.resolve_due_at),
             ),
         )
-        ticket_id = cur.lastrowid
-        assert ticket_id is not None
+        ticket = ticket_from_row(cur.fetchone())
         if new.message_id is not None:
-            await TicketRepository.link_message(tx, new.chat_id, new.message_id, ticket_id,
-                                                "report")
-        await TicketRepository.record_event(
-            tx, ticket_id, at=new.created_at, actor_id=new.reporter_id, kind="created",
+            await self.link_message(new.chat_id, new.message_id, ticket.id, "report")
+        await self.record_event(
+            ticket.id, at=new.created_at, actor_id=new.reporter_id, kind="created",
             to_status=TicketStatus.OPEN.value, note=new.source.value,
         )
-        return ticket_id
+        return ticket
 
-    @staticmethod
     async def link_message(
-        tx: Transaction, chat_id: int, message_id: int, ticket_id: int, role: str
+        self, chat_id: int, message_id: int, ticket_id: int, role: str
     ) -> bool:
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "INSERT OR IGNORE INTO ticket_messages (chat_id, message_id, ticket_id, role) "
             "VALUES (?, ?, ?, ?)",
             (chat_id, message_id, ticket_id, role),
         )
         return cur.rowcount == 1
 
-    @staticmethod
-    async def set_ack(tx: Transaction, ticket_id: int, chat_id: int, message_id: int) -> None:
-        await tx.execute(
+    async def owe_answer(
+        self, chat_id: int, message_id: int, kind: AnswerKind,
+        ticket_id: int | None, now: datetime,
+    ) -> None:
+        """Record, with the message's effect, what it is owed (SILENT: owed nothing)."""
+        at = to_epoch(now)
+        await self._db.execute(
+            "INSERT INTO message_answers (chat_id, message_id, kind, ticket_id, created_at, "
+            "answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO UPDATE "
+            "SET kind = excluded.kind, ticket_id = excluded.ticket_id, "
+            "answered_at = excluded.answered_at, answer_message_id = NULL",
+            (chat_id, message_id, kind.value, ticket_id, at,
+             at if kind is AnswerKind.SILENT else None),
+        )
+
+    async def mark_answered(
+        self, chat_id: int, message_id: int, answer_message_id: int | None,
+        now: datetime,
+    ) -> None:
+        await self._db.execute(
+            "UPDATE message_answers SET answered_at = ?, answer_message_id = ? "
+            "WHERE chat_id = ? AND message_id = ?",
+            (to_epoch(now), answer_message_id, chat_id, message_id),
+        )
+
+    async def set_ack(self, ticket_id: int, chat_id: int, message_id: int) -> None:
+        await self._db.execute(
             "UPDATE tickets SET ack_message_id = ? WHERE id = ?", (message_id, ticket_id)
         )
-        await TicketRepository.link_message(tx, chat_id, message_id, ticket_id, "ack")
+        await self.link_message(chat_id, message_id, ticket_id, "ack")
 
-    @staticmethod
     async def add_follower(
-        tx: Transaction, ticket_id: int, telegram_id: int, now: datetime
+        self, ticket_id: int, telegram_id: int, now: datetime
     ) -> bool:
         """+1; False when this person already follows (or reported) it."""
-        reporter = await tx.fetchone("SELECT reporter_id FROM tickets WHERE id = ?", (ticket_id,))
+        reporter = await self._db.fetchone("SELECT reporter_id FROM tickets WHERE id = ?",
+                                           (ticket_id,))
         if reporter is None or reporter["reporter_id"] == telegram_id:
             return False
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "INSERT OR IGNORE INTO ticket_followers (ticket_id, telegram_id, at) VALUES (?, ?, ?)",
             (ticket_id, telegram_id, to_epoch(now)),
         )
         if cur.rowcount != 1:
             return False
-        await tx.execute(
+        await self._db.execute(
             "UPDATE tickets SET followers = followers + 1, updated_at = ? WHERE id = ?",
             (to_epoch(now), ticket_id),
         )
-        await TicketRepository.record_event(
-            tx, ticket_id, at=now, actor_id=telegram_id, kind="followed"
+        await self.record_event(ticket_id, at=now, actor_id=telegram_id, kind="followed"
         )
         return True
 
-    @staticmethod
     async def update_content(
-        tx: Transaction, ticket_id: int, *, text: str, category: str, urgency: Urgency,
+        self, ticket_id: int, *, text: str, category: str, urgency: Urgency,
         location: Location, reasons: tuple[str, ...], now: datetime, actor_id: int,
     ) -> bool:
         """An edited report rewrites its ticket, but only while nobody has taken it up."""
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "UPDATE tickets SET text = ?, category = ?, urgency = ?, building = ?, unit = ?, "
             "floor = ?, room = ?, reasons = ?, updated_at = ? WHERE id = ? AND status = 'open'",
             (text, category, urgency.value, location.building, location.unit, location.floor,
              location.room, "\n".join(reasons), to_epoch(now), ticket_id),
         )
         if cur.rowcount == 1:
-            await TicketRepository.record_event(
-                tx, ticket_id, at=now, actor_id=actor_id, kind="edited", note=text[:500]
-            )
+            await self.record_event(ticket_id, at=now, actor_id=actor_id, kind="edited",
+                                    note=text[:500])
         return cur.rowcount == 1
 
     # Columns a transition may set; anything else is a programming error.
@@ -275,27 +291,22 @@ class TicketRepository:
         "satisfaction", "overdue_at",
     })
 
-    @staticmethod
     async def transition(
-        tx: Transaction, ticket_id: int, *, from_states: frozenset[TicketStatus],
+        self, ticket: Ticket, *, from_states: frozenset[TicketStatus],
         to_status: TicketStatus | None, actor_id: int | None, now: datetime, kind: str,
         note: str | None = None, count_reopen: bool = False, **fields: object,
-    ) -> TicketStatus | None:
-        """One atomic conditional UPDATE: only from `from_states`; the previous status or None.
+    ) -> Ticket | None:
+        """One atomic conditional UPDATE of `ticket` as read in this unit of work: only from
+        `from_states` and only if its status is still the one read; the ticket after, or None.
 
-        Two heads pressing [认领] at once both run this; SQLite serialises the writes and
-        the second finds the status no longer matches, so exactly one wins.
+        Two heads pressing [认领] at once: their units of work run one after the other, and
+        the second finds the status moved on, so exactly one wins. The ticket after comes
+        back from the UPDATE itself (RETURNING): no second read.
         """
         unknown = set(fields) - TicketRepository._TRANSITION_FIELDS
         if unknown:
             raise ValueError(f"not a transition field: {sorted(unknown)}")
-        states = [s.value for s in from_states]
-        marks = ",".join("?" * len(states))
-        row = await tx.fetchone(
-            f"SELECT status FROM tickets WHERE id = ? AND status IN ({marks})",
-            (ticket_id, *states),
-        )
-        if row is None:
+        if ticket.status not in from_states:
             return None
         values = {k: to_epoch(v) if isinstance(v, datetime) else v for k, v in fields.items()}
         if to_status is not None:
@@ -304,95 +315,88 @@ class TicketRepository:
         assignments = ", ".join(f"{k} = ?" for k in values)
         if count_reopen:
             assignments += ", reopened = reopened + 1"
-        cur = await tx.execute(
-            f"UPDATE tickets SET {assignments} WHERE id = ? AND status IN ({marks})",
-            (*values.values(), ticket_id, *states),
-        )
-        if cur.rowcount != 1:
+        rows = (await self._db.execute(
+            f"UPDATE tickets SET {assignments} WHERE id = ? AND status = ? "
+            f"RETURNING {_TICKET_COLUMNS}",
+            (*values.values(), ticket.id, ticket.status.value),
+        )).fetchall()
+        if not rows:
             return None
-        await TicketRepository.record_event(
-            tx, ticket_id, at=now, actor_id=actor_id, kind=kind, from_status=row["status"],
-            to_status=(to_status or TicketStatus(row["status"])).value, note=note,
+        await self.record_event(
+            ticket.id, at=now, actor_id=actor_id, kind=kind, from_status=ticket.status.value,
+            to_status=(to_status or ticket.status).value, note=note,
         )
-        return TicketStatus(row["status"])
+        return ticket_from_row(rows[0])
 
-    @staticmethod
     async def close(
-        tx: Transaction, ticket_id: int, *, closure: Closure, from_states: frozenset[TicketStatus],
+        self, ticket: Ticket, *, closure: Closure, from_states: frozenset[TicketStatus],
         actor_id: int | None, now: datetime, note: str | None = None,
-    ) -> TicketStatus | None:
-        return await TicketRepository.transition(
-            tx, ticket_id, from_states=from_states, to_status=TicketStatus.CLOSED,
-            actor_id=actor_id, now=now, kind="closed",
-            note=closure.value + (f": {note}" if note else ""),
+    ) -> Ticket | None:
+        return await self.transition(
+            ticket, from_states=from_states, to_status=TicketStatus.CLOSED, actor_id=actor_id,
+            now=now, kind="closed", note=closure.value + (f": {note}" if note else ""),
             closure=closure.value, closure_note=note, closed_at=now,
         )
 
-    @staticmethod
-    async def mark_overdue(tx: Transaction, ticket_id: int, now: datetime, stage: str) -> None:
+    async def mark_overdue(self, ticket_id: int, now: datetime, stage: str) -> None:
         """A time limit (stage "claim" or "resolve") passed: on record for good."""
         late_column = {"claim": "claim_late", "resolve": "resolve_late"}[stage]
-        await tx.execute(
+        await self._db.execute(
             f"UPDATE tickets SET overdue_at = COALESCE(overdue_at, ?), {late_column} = 1 "
             "WHERE id = ?",
             (to_epoch(now), ticket_id),
         )
 
-    @staticmethod
     async def set_category(
-        tx: Transaction, ticket_id: int, category: str, *, actor_id: int, now: datetime
+        self, ticket_id: int, category: str, *, actor_id: int, now: datetime
     ) -> str | None:
-        row = await tx.fetchone("SELECT category FROM tickets WHERE id = ?", (ticket_id,))
+        row = await self._db.fetchone("SELECT category FROM tickets WHERE id = ?", (ticket_id,))
         if row is None:
             return None
-        await tx.execute(
+        await self._db.execute(
             "UPDATE tickets SET category = ?, updated_at = ? WHERE id = ?",
             (category, to_epoch(now), ticket_id),
         )
-        await TicketRepository.record_event(
-            tx, ticket_id, at=now, actor_id=actor_id, kind="category",
+        await self.record_event(
+            ticket_id, at=now, actor_id=actor_id, kind="category",
             note=f"{row['category']}→{category}",
         )
         return str(row["category"])
 
-    @staticmethod
     async def add_attachment(
-        tx: Transaction, ticket_id: int, *, kind: str, added_by: int, now: datetime,
+        self, ticket_id: int, *, kind: str, added_by: int, now: datetime,
         file_id: str | None = None, latitude: float | None = None, longitude: float | None = None,
     ) -> None:
-        await tx.execute(
+        await self._db.execute(
             "INSERT INTO ticket_attachments (ticket_id, kind, file_id, latitude, longitude, "
             "added_by, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (ticket_id, kind, file_id, latitude, longitude, added_by, to_epoch(now)),
         )
-        await TicketRepository.record_event(
-            tx, ticket_id, at=now, actor_id=added_by, kind=f"attached_{kind}"
+        await self.record_event(ticket_id, at=now, actor_id=added_by, kind=f"attached_{kind}"
         )
 
-    @staticmethod
     async def record_event(
-        tx: Transaction, ticket_id: int, *, at: datetime, actor_id: int | None, kind: str,
+        self, ticket_id: int, *, at: datetime, actor_id: int | None, kind: str,
         from_status: str | None = None, to_status: str | None = None, note: str | None = None,
     ) -> None:
-        await tx.execute(
+        await self._db.execute(
             "INSERT INTO ticket_events (ticket_id, at, actor_id, kind, from_status, to_status, "
             "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (ticket_id, to_epoch(at), actor_id, kind, from_status, to_status, note),
         )
 
-    @staticmethod
-    async def note_resident(tx: Transaction, grid_id: int, telegram_id: int, now: datetime) -> None:
-        await tx.execute(
+    async def note_residents(self, seen: Iterable[tuple[int, int, datetime]]) -> None:
+        """(grid, person, when) for each person seen writing in a grid chat."""
+        await self._db.executemany(
             "INSERT INTO grid_residents (grid_id, telegram_id, last_seen) VALUES (?, ?, ?) "
             "ON CONFLICT (grid_id, telegram_id) DO UPDATE SET last_seen = excluded.last_seen",
-            (grid_id, telegram_id, to_epoch(now)),
+            [(grid_id, telegram_id, to_epoch(at)) for grid_id, telegram_id, at in seen],
         )
 
-    @staticmethod
     async def set_private_reporting_grid(
-        tx: Transaction, telegram_id: int, grid_id: int, now: datetime
+        self, telegram_id: int, grid_id: int, now: datetime
     ) -> None:
-        await tx.execute(
+        await self._db.execute(
             "INSERT INTO private_reporting (telegram_id, grid_id, at) VALUES (?, ?, ?) "
             "ON CONFLICT (telegram_id) DO UPDATE SET grid_id = excluded.grid_id, at = excluded.at",
             (telegram_id, grid_id, to_epoch(now)),
@@ -439,13 +443,6 @@ class TicketRepository:
         )
         return [r["telegram_id"] for r in rows]
 
-    async def events(self, ticket_id: int) -> list[sqlite3.Row]:
-        return await self._db.fetchall(
-            "SELECT at, actor_id, kind, from_status, to_status, note FROM ticket_events "
-            "WHERE ticket_id = ? ORDER BY id",
-            (ticket_id,),
-        )
-
     async def verification_round(self, ticket_id: int) -> int:
         row = await self._db.fetchone(
             "SELECT COALESCE(MAX(round), 0) FROM ticket_verifications WHERE ticket_id = ?",
@@ -461,76 +458,74 @@ class TicketRepository:
         )
         return row is not None
 
-    @staticmethod
     async def ask_verification(
-        tx: Transaction, ticket_id: int, round_: int, people: list[int], now: datetime
+        self, ticket_id: int, round_: int, people: list[int], now: datetime
     ) -> None:
-        await tx.executemany(
+        await self._db.executemany(
             "INSERT OR IGNORE INTO ticket_verifications (ticket_id, round, telegram_id, asked_at) "
             "VALUES (?, ?, ?, ?)",
             [(ticket_id, round_, p, to_epoch(now)) for p in people],
         )
 
-    @staticmethod
     async def answer_verification(
-        tx: Transaction, ticket_id: int, round_: int, telegram_id: int, *,
+        self, ticket_id: int, round_: int, telegram_id: int, *,
         solved: bool | None = None, score: int | None = None, now: datetime,
     ) -> None:
         if solved is not None:
-            await tx.execute(
+            await self._db.execute(
                 "UPDATE ticket_verifications SET solved = ?, answered_at = ? "
                 "WHERE ticket_id = ? AND round = ? AND telegram_id = ?",
                 (int(solved), to_epoch(now), ticket_id, round_, telegram_id),
             )
         if score is not None:
-            await tx.execute(
+            await self._db.execute(
                 "UPDATE ticket_verifications SET score = ?, answered_at = ? "
                 "WHERE ticket_id = ? AND round = ? AND telegram_id = ?",
                 (score, to_epoch(now), ticket_id, round_, telegram_id),
             )
-            await tx.execute(
+            await self._db.execute(
                 "UPDATE tickets SET satisfaction = (SELECT AVG(score) FROM ticket_verifications "
                 "WHERE ticket_id = ? AND score IS NOT NULL) WHERE id = ?",
                 (ticket_id, ticket_id),
             )
 
-    @staticmethod
     async def set_duty(
-        tx: Transaction, level: str, telegram_id: int, *, by: int, now: datetime, on: bool
+        self, level: str, telegram_id: int, *, by: int, now: datetime, on: bool
     ) -> bool:
         if on:
-            cur = await tx.execute(
+            cur = await self._db.execute(
                 "INSERT OR IGNORE INTO duty_staff (level, telegram_id, assigned_by, assigned_at) "
                 "VALUES (?, ?, ?, ?)",
                 (level, telegram_id, by, to_epoch(now)),
             )
         else:
-            cur = await tx.execute(
+            cur = await self._db.execute(
                 "DELETE FROM duty_staff WHERE level = ? AND telegram_id = ?", (level, telegram_id)
             )
         return cur.rowcount == 1
 
-    @staticmethod
     async def add_patrol_log(
-        tx: Transaction, grid_id: int, author_id: int, text: str, now: datetime
+        self, grid_id: int, author_id: int, text: str, now: datetime
     ) -> int:
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "INSERT INTO patrol_logs (grid_id, author_id, text, at) VALUES (?, ?, ?, ?)",
             (grid_id, author_id, text, to_epoch(now)),
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
 
-    async def patrol_logs(self, grid_ids: list[int], limit: int = 10) -> list[sqlite3.Row]:
+    async def patrol_logs(self, grid_ids: list[int], limit: int = 10) -> list[PatrolLog]:
         if not grid_ids:
             return []
         marks = ",".join("?" * len(grid_ids))
-        return await self._db.fetchall(
+        rows = await self._db.fetchall(
             f"SELECT l.id, l.grid_id, l.author_id, l.text, l.at, p.display_name FROM patrol_logs l "
             f"LEFT JOIN people p ON p.telegram_id = l.author_id WHERE l.grid_id IN ({marks}) "
             "ORDER BY l.at DESC, l.id DESC LIMIT ?",
             (*grid_ids, limit),
         )
+        return [PatrolLog(r["id"], r["grid_id"], r["author_id"], r["text"],
+                          _aware(r["at"]), r["display_name"]) for r in rows]
 
     async def closed_between(self, grid_id: int, start: datetime, end: datetime) -> int:
         row = await self._db.fetchone(

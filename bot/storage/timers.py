@@ -4,66 +4,49 @@ none."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.storage.database import Database, Transaction, from_epoch, to_epoch
-
-
-@dataclass(frozen=True, slots=True)
-class Timer:
-    id: int
-    kind: str
-    ref_id: int
-    due_at: datetime
-    payload: dict[str, Any]
-
-
-# (kind, ref_id, due_at, payload), as `TimerRepository.add` takes them.
-NewTimer = tuple[str, int, datetime, dict[str, Any]]
+from bot.domain.timers import NewTimer, Timer
+from bot.storage.database import Database, from_epoch, to_epoch
 
 
 class TimerRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    @staticmethod
     async def add(
-        tx: Transaction, kind: str, ref_id: int, due_at: datetime,
+        self, kind: str, ref_id: int, due_at: datetime,
         payload: dict[str, Any] | None = None,
     ) -> bool:
         """Schedule once: the same (kind, ref, moment) twice is one timer."""
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "INSERT OR IGNORE INTO timers (kind, ref_id, due_at, payload) VALUES (?, ?, ?, ?)",
             (kind, ref_id, to_epoch(due_at), json.dumps(payload or {}, ensure_ascii=False)),
         )
         return cur.rowcount == 1
 
-    @staticmethod
     async def add_many(
-        tx: Transaction, timers: list[NewTimer]
+        self, timers: list[NewTimer]
     ) -> None:
         """`add` for several (kind, ref, moment, payload) in one statement."""
-        await tx.executemany(
+        await self._db.executemany(
             "INSERT OR IGNORE INTO timers (kind, ref_id, due_at, payload) VALUES (?, ?, ?, ?)",
             [(kind, ref_id, to_epoch(due_at), json.dumps(payload, ensure_ascii=False))
              for kind, ref_id, due_at, payload in timers],
         )
 
-    @staticmethod
-    async def cancel(tx: Transaction, kind_prefix: str, ref_id: int, now: datetime) -> int:
-        cur = await tx.execute(
+    async def cancel(self, kind_prefix: str, ref_id: int, now: datetime) -> int:
+        cur = await self._db.execute(
             "UPDATE timers SET done_at = ?, outcome = 'cancelled' "
             "WHERE ref_id = ? AND kind LIKE ? AND done_at IS NULL",
             (to_epoch(now), ref_id, f"{kind_prefix}%"),
         )
         return cur.rowcount
 
-    @staticmethod
-    async def finish(tx: Transaction, timer_id: int, now: datetime, outcome: str) -> bool:
+    async def finish(self, timer_id: int, now: datetime, outcome: str) -> bool:
         """Mark done if still pending; False means someone else already handled it."""
-        cur = await tx.execute(
+        cur = await self._db.execute(
             "UPDATE timers SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS NULL",
             (to_epoch(now), outcome, timer_id),
         )

@@ -43,7 +43,7 @@ class ConsoleServer:
             config.bot.templates_dir, config.bot.timezone,
             {"category_label": services.renderer.global_helper("category_label")},
         )
-        self.feed = ChangeFeed(services.console.repository.change_mark)
+        self.feed = ChangeFeed(services.console.change_mark)
         self.session_key = session_key(token)
 
     @property

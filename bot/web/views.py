@@ -13,10 +13,10 @@ import tornado.web
 
 from bot.domain.errors import UserError
 from bot.domain.loop import REJECT_CODES, Action, is_overdue
+from bot.domain.ticket_views import TicketFilter
 from bot.domain.tickets import TicketStatus
 from bot.render import plain
 from bot.services.console import OVERVIEW_SORTS
-from bot.storage.console import TicketFilter
 from bot.web.base import ConsoleHandler, whole
 from handlers.console import act_from_console, names_for
 
@@ -64,7 +64,7 @@ class TicketsPage(ConsoleHandler):
                 if k != "page" for v in vs]
         page_query = urlencode([(k, v.decode()) for k, v in kept]) + ("&" if kept else "")
         self.page("tickets", found=found, page_query=page_query, wanted=wanted, grids=grids,
-                  grid_names={g.id: g for g in await self.services.grids.grids.all()},
+                  grid_names={g.id: g for g in await self.services.grids.all_grids()},
                   categories=sorted(categories), statuses=STATUSES, urgencies=URGENCIES,
                   now=self.services.clock.now(), live=True)
 

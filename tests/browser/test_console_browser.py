@@ -47,8 +47,7 @@ async def test_log_in_filter_claim_and_resolve_like_the_chat(bot: OfflineBot,
 
     # Filter: the lamp category only.
     await browser.open(console_url(bot) + "tickets")
-    category = bot.runtime.services.tickets.tickets
-    lamp = await category.get(1)
+    lamp = await bot.runtime.services.loop.ticket(1)
     assert lamp is not None
     await browser.choose("select[name=category]", lamp.category)
     await browser.click(".filters button[type=submit]")

@@ -17,7 +17,7 @@ async def test_data_no_button_knows_is_answered_and_changes_nothing(bot: Offline
         assert pressed.answer is not None, data  # no spinner left turning
         assert STALE in pressed.answer["text"], data
     assert bot.emulator.message(chat, ack["message_id"]) == before
-    ticket = await bot.runtime.services.tickets.tickets.get(1)
+    ticket = await bot.runtime.services.loop.ticket(1)
     assert ticket is not None and ticket.status.value == "open"
 
 

@@ -109,7 +109,7 @@ async def test_claim_and_resolve_tell_the_group_what_the_commands_tell_it(
         asked = [m for m in bot.emulator.bot_messages_since(mark) if m["chat"]["id"] == chat]
         assert "已办结：已更换灯泡" in asked[0]["text"] and asked[0]["reply_markup"]
         # The same event log as the chat's commands.
-        rows = await bot.runtime.services.db.fetchall(
+        rows = await bot.db.fetchall(
             "SELECT kind, actor_id FROM ticket_events WHERE ticket_id = 1 ORDER BY id")
         assert [(r["kind"], r["actor_id"]) for r in rows][-2:] == [("claimed", HEAD),
                                                                   ("resolved", HEAD)]
@@ -123,7 +123,7 @@ async def test_an_action_without_the_xsrf_token_is_refused(bot: OfflineBot) -> N
     async with logged_in(bot, HEAD) as head:
         refused = await head.post("/tickets/1/claim")
         assert refused.status_code == 403
-    row = await bot.runtime.services.db.fetchone("SELECT status FROM tickets WHERE id = 1")
+    row = await bot.db.fetchone("SELECT status FROM tickets WHERE id = 1")
     assert row is not None and row["status"] == "open"
 
 

@@ -35,7 +35,7 @@ async def test_a_flood_in_one_grid_holds_back_neither_other_grids_nor_an_emergen
     assert alert < last_flood_reply, said  # the emergency overtook G1's backlog
     # The cap holds, and the flooder hears about it once, not once per message.
     assert sum(RATE_LIMITED in text for _chat, text in said) == 1
-    tickets = await bot.runtime.services.db.fetchall(
+    tickets = await bot.db.fetchall(
         "SELECT reporter_id, urgency FROM tickets WHERE reporter_id IN (?, ?)",
         (RESIDENT, NEIGHBOUR),
     )

@@ -30,7 +30,7 @@ HOSTILE = [
 
 
 async def ticket_text(bot: OfflineBot, ticket_id: int) -> str:
-    row = await bot.runtime.services.db.fetchone("SELECT text FROM tickets WHERE id = ?",
+    row = await bot.db.fetchone("SELECT text FROM tickets WHERE id = ?",
                                                  (ticket_id,))
     assert row is not None
     return str(row[0])
@@ -130,7 +130,7 @@ async def test_private_reports_are_never_shown_in_the_group(bot: OfflineBot) -> 
     await bot.says(chat, RESIDENT, "大家好")  # known in one grid: private reports go there
     private = await bot.says_privately(RESIDENT, "我家隔壁天天半夜吵架 很担心")
     assert "#1" in private.text_in(RESIDENT)
-    row = await bot.runtime.services.db.fetchone("SELECT private FROM tickets WHERE id = 1")
+    row = await bot.db.fetchone("SELECT private FROM tickets WHERE id = 1")
     assert row is not None and row[0] == 1
     for who, text in ((RESIDENT, "/my"), (RESIDENT, "/status 1"), (HEAD, "/open"),
                       (STAFF, "/open")):

@@ -10,7 +10,7 @@ from tests.e2e.conftest import HEAD, NEIGHBOUR, OTHER_HEAD, RESIDENT, STAFF, WOR
 
 
 async def tickets_of(bot: OfflineBot) -> list[tuple[int, str, str, str | None, str]]:
-    rows = await bot.runtime.services.db.fetchall(
+    rows = await bot.db.fetchall(
         "SELECT id, category, urgency, building, status FROM tickets ORDER BY id"
     )
     return [(r["id"], r["category"], r["urgency"], r["building"], r["status"]) for r in rows]
@@ -26,7 +26,7 @@ async def test_a_request_becomes_a_ticket_with_a_short_acknowledgement(bot: Offl
     buttons = [b["text"] for b in ack["reply_markup"]["inline_keyboard"][0]]
     assert buttons == ["不是报事", "我也遇到 +1"]
     assert await tickets_of(bot) == [(1, "property", "normal", "3", "open")]
-    row = await bot.runtime.services.db.fetchone("SELECT reporter_id, unit, room FROM tickets")
+    row = await bot.db.fetchone("SELECT reporter_id, unit, room FROM tickets")
     assert row is not None and tuple(row) == (RESIDENT, "2", "502")
 
 
@@ -80,7 +80,7 @@ async def test_plus_one_button_and_not_a_request_button(bot: OfflineBot) -> None
     assert (await tickets_of(bot))[0][4] == "open"
     await bot.presses(chat, ack["message_id"], RESIDENT, data_cancel)
     assert "已撤销" in bot.emulator.message(chat, ack["message_id"])["text"]
-    ticket = await bot.runtime.services.tickets.tickets.get(1)
+    ticket = await bot.runtime.services.loop.ticket(1)
     assert ticket is not None and ticket.status is TicketStatus.CLOSED
     assert ticket.closure is Closure.NOT_A_REQUEST
 
@@ -114,7 +114,7 @@ async def test_an_emergency_alerts_group_heads_privately_and_duty_chat(tmp_path:
         assert [e["user"]["id"] for e in mentions] == [HEAD]
         assert "紧急事件" in reply.text_in(HEAD)
         assert "社区值班" in reply.text_in(duty)
-        row = await bot.runtime.services.db.fetchone("SELECT urgency FROM tickets")
+        row = await bot.db.fetchone("SELECT urgency FROM tickets")
         assert row is not None and row[0] == "emergency"
 
 
@@ -138,7 +138,7 @@ async def test_explicit_report_and_report_as_reply(bot: OfflineBot) -> None:
     assert "已登记 #1" in reply.text_in(chat)
     reply = await bot.says(chat, NEIGHBOUR, "/report 想问一下社区的活动室几点开门")
     assert "已登记 #2" in reply.text_in(chat)
-    row = await bot.runtime.services.db.fetchone(
+    row = await bot.db.fetchone(
         "SELECT reporter_id, source FROM tickets WHERE id = 1")
     assert row is not None and tuple(row) == (RESIDENT, "command")
     reply = await bot.says(chat, NEIGHBOUR, "/report")
@@ -188,7 +188,7 @@ async def test_photo_with_caption_and_location_reply_attach(bot: OfflineBot) -> 
     assert "已把位置加到 #1" in reply.text_in(chat)
     reply = await bot.says(chat, NEIGHBOUR, None, photo=True, reply_to=ack["message_id"])
     assert "已把照片加到 #1" in reply.text_in(chat)
-    kinds = [a.kind for a in await bot.runtime.services.tickets.tickets.attachments(1)]
+    kinds = [a.kind for a in await bot.runtime.services.loop.attachments(1)]
     assert kinds == ["photo", "location", "photo"]
 
 
@@ -282,12 +282,12 @@ async def test_rate_limit_and_long_text(tmp_path: Path) -> None:
         long_text = "4栋楼道灯坏了，" + "真的很黑很危险，" * 400
         reply = await bot.says(chat, RESIDENT, long_text[:4000])
         assert "已登记 #2" in reply.text_in(chat)
-        row = await bot.runtime.services.db.fetchone(
+        row = await bot.db.fetchone(
             "SELECT length(text) FROM tickets WHERE id = 2")
         assert row is not None and row[0] == len(long_text[:4000].strip())
         reply = await bot.says(chat, RESIDENT, "9栋下水道堵了")
         assert "一小时内已反映了 2 个问题" in reply.text_in(chat)
-        assert len(await bot.runtime.services.db.fetchall("SELECT id FROM tickets")) == 2
+        assert len(await bot.db.fetchall("SELECT id FROM tickets")) == 2
 
 
 async def test_reaction_mode_only_reacts(tmp_path: Path) -> None:
@@ -322,7 +322,7 @@ async def test_a_burst_is_handled_in_order_within_each_chat(bot: OfflineBot) -> 
     # The other chat did not wait for the slow answer; this chat's next message did.
     assert ack_second < ack_first + 0.4
     assert plus_one >= ack_first + 0.5
-    rows = await bot.runtime.services.db.fetchall(
+    rows = await bot.db.fetchall(
         "SELECT t.reporter_id, t.followers, g.code FROM tickets t "
         "JOIN grids g ON g.id = t.grid_id ORDER BY g.code"
     )

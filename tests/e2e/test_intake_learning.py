@@ -61,7 +61,7 @@ async def test_corrections_are_kept_and_a_retrained_model_learns_them(
         withdraw = ack["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         await bot.presses(chat, ack["message_id"], NEIGHBOUR, withdraw)
         clock.advance(timedelta(hours=25))
-        rows = await bot.runtime.services.db.fetchall(
+        rows = await bot.db.fetchall(
             "SELECT ticket_id, is_request, category, kind FROM intake_examples ORDER BY ticket_id"
         )
         assert [tuple(row) for row in rows] == [
@@ -111,7 +111,7 @@ async def test_a_withdrawn_ticket_is_kept_as_not_a_request(
         ack = (await bot.says(chat, RESIDENT, "小区门口路灯不亮 晚上黑漆漆的")).in_chat(chat)[0]
         withdraw = ack["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         await bot.presses(chat, ack["message_id"], RESIDENT, withdraw)
-        rows = await bot.runtime.services.db.fetchall(
+        rows = await bot.db.fetchall(
             "SELECT ticket_id, text, is_request, category, kind, actor_id FROM intake_examples"
         )
         assert [tuple(row) for row in rows] == [
@@ -119,7 +119,7 @@ async def test_a_withdrawn_ticket_is_kept_as_not_a_request(
         ]
         # A head then says it was a request after all: the latest word wins, one row.
         await bot.says(chat, HEAD, "/category 1 municipal")
-        rows = await bot.runtime.services.db.fetchall(
+        rows = await bot.db.fetchall(
             "SELECT is_request, category, kind FROM intake_examples"
         )
         assert [tuple(row) for row in rows] == [(1, "municipal", "category")]

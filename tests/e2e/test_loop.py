@@ -23,7 +23,7 @@ DUTY_OFFICER = 4001
 
 
 async def status_of(bot: OfflineBot, ticket_id: int = 1) -> tuple[str, str | None, str, int | None]:
-    row = await bot.runtime.services.db.fetchone(
+    row = await bot.db.fetchone(
         "SELECT status, closure, level, handler_id FROM tickets WHERE id = ?", (ticket_id,)
     )
     assert row is not None
@@ -31,7 +31,7 @@ async def status_of(bot: OfflineBot, ticket_id: int = 1) -> tuple[str, str | Non
 
 
 async def events_of(bot: OfflineBot, ticket_id: int = 1) -> list[str]:
-    rows = await bot.runtime.services.db.fetchall(
+    rows = await bot.db.fetchall(
         "SELECT kind FROM ticket_events WHERE ticket_id = ? ORDER BY id", (ticket_id,)
     )
     return [r["kind"] for r in rows]
@@ -81,7 +81,7 @@ async def test_claim_close_and_the_resident_confirms(bot: OfflineBot) -> None:
     assert "居民已确认解决" in done.text_in(chat)
     await bot.presses(chat, ask["message_id"], RESIDENT, button(ask, "5"))
     assert await status_of(bot) == ("closed", "confirmed", "grid", HEAD)
-    row = await bot.runtime.services.db.fetchone("SELECT satisfaction FROM tickets WHERE id = 1")
+    row = await bot.db.fetchone("SELECT satisfaction FROM tickets WHERE id = 1")
     assert row is not None and row[0] == 4.5
     assert await events_of(bot) == ["created", "followed", "claimed", "resolved", "closed"]
 
@@ -131,7 +131,7 @@ async def test_close_button_asks_for_the_note_in_the_next_message(bot: OfflineBo
     reply = await bot.says(chat, HEAD, "已经找物业换了新灯")
     assert "已办结：已经找物业换了新灯" in reply.text_in(chat)
     assert await status_of(bot) == ("resolved", None, "grid", HEAD)
-    assert len(await bot.runtime.services.db.fetchall("SELECT id FROM tickets")) == 1
+    assert len(await bot.db.fetchall("SELECT id FROM tickets")) == 1
     reply = await bot.says(chat, HEAD, "/close 1")
     assert ("#1 已办结，正在等居民确认，不能办结。如果问题没解决：/reopen 1 原因"
             in reply.text_in(chat))
@@ -228,7 +228,7 @@ async def test_patrol_log_and_report_found_on_patrol(bot: OfflineBot) -> None:
     reply = await bot.says(chat, HEAD, "/logs")
     assert "独居老人李奶奶" in reply.text_in(chat)
     await bot.says(chat, HEAD, "/report 巡查发现6栋楼道堆放杂物")
-    row = await bot.runtime.services.db.fetchone("SELECT source FROM tickets WHERE id = 1")
+    row = await bot.db.fetchone("SELECT source FROM tickets WHERE id = 1")
     assert row is not None and row[0] == "patrol"
     reply = await bot.says(chat, RESIDENT, "/log 我也想写")
     assert "仅限本网格的网格长和网格员" in reply.text_in(chat)
@@ -320,7 +320,7 @@ async def test_missed_deadlines_fire_late_once_after_downtime(
         clock.advance(timedelta(hours=1))
         await bot._start_application()  # start-up fires what fell due, late, once
         await bot.settle()
-        row = await bot.runtime.services.db.fetchone(
+        row = await bot.db.fetchone(
             "SELECT COUNT(*) FROM ticket_events WHERE ticket_id = 1 AND kind = 'escalated_auto'"
         )
         assert row is not None and row[0] == 1
@@ -363,6 +363,59 @@ async def test_close_with_a_photo_as_proof(bot: OfflineBot) -> None:
     await reported(bot, chat)
     reply = await bot.says(chat, HEAD, None, photo=True, caption="/close 1 已换灯，见照片")
     assert "已办结：已换灯，见照片" in reply.text_in(chat)
-    attachments = await bot.runtime.services.tickets.tickets.attachments(1)
+    attachments = await bot.runtime.services.loop.attachments(1)
     assert [a.kind for a in attachments] == ["photo"]
-    assert len(await bot.runtime.services.db.fetchall("SELECT id FROM tickets")) == 1
+    assert len(await bot.db.fetchall("SELECT id FROM tickets")) == 1
+
+
+def ticket_reads(bot: OfflineBot) -> list[str]:
+    """Every read of a whole ticket row from now on (the statements SQLite runs)."""
+    reads: list[str] = []
+
+    def seen(sql: str) -> None:
+        if sql.lstrip().startswith("SELECT id, grid_id, reporter_id") and "FROM tickets" in sql:
+            reads.append(sql)
+
+    bot.db._conn.set_trace_callback(seen)
+    return reads
+
+
+async def test_claim_reads_the_ticket_once(bot: OfflineBot) -> None:
+    """/claim: the ticket is read once, checked, and changed by one conditional UPDATE that
+    returns it (it used to be read four times)."""
+    chat = await bound_grid(bot)
+    await reported(bot, chat)
+    reads = ticket_reads(bot)
+    reply = await bot.says(chat, HEAD, "/claim 1")
+    bot.db._conn.set_trace_callback(None)
+    assert "已由 王网格长 认领" in reply.text_in(chat)
+    assert len(reads) == 1, reads
+    assert await status_of(bot) == ("claimed", None, "grid", HEAD)
+
+
+async def test_not_solved_and_the_reopening_commit_together(bot: OfflineBot) -> None:
+    """A resident's "not solved" is recorded only with the reopening it causes: when the
+    reopening fails, the answer is not kept either (one unit of work)."""
+    chat = await bound_grid(bot)
+    await reported(bot, chat)
+    await bot.says(chat, HEAD, "/claim 1")
+    ask = (await bot.says(chat, HEAD, "/close 1 修好了")).in_chat(chat)[-1]
+    tickets = bot.storage.tickets
+    real_transition = tickets.transition
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("the disk is full")
+
+    tickets.transition = broken  # type: ignore[method-assign]
+    try:
+        await bot.presses(chat, ask["message_id"], RESIDENT, button(ask, "未解决"))
+    finally:
+        tickets.transition = real_transition  # type: ignore[method-assign]
+    row = await bot.db.fetchone("SELECT solved, answered_at FROM ticket_verifications")
+    assert row is not None and row["solved"] is None and row["answered_at"] is None
+    assert await status_of(bot) == ("resolved", None, "grid", HEAD)
+    # Pressed again once the disk has room: answered and reopened, together.
+    await bot.presses(chat, ask["message_id"], RESIDENT, button(ask, "未解决"))
+    row = await bot.db.fetchone("SELECT solved FROM ticket_verifications")
+    assert row is not None and row["solved"] == 0
+    assert await status_of(bot) == ("reopened", None, "grid", HEAD)

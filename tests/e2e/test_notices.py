@@ -12,7 +12,6 @@ import pytest
 from bot.domain.clock import FakeClock
 from bot.emulator import JSONDict
 from bot.offline import Exchange, OfflineBot
-from bot.storage.grids import GridRepository
 from tests.e2e.conftest import HEAD, OTHER_HEAD, RESIDENT, STAFF, bound_grid
 
 TEMPLATE = (
@@ -36,12 +35,12 @@ async def quick_grids(bot: OfflineBot, *codes: str) -> dict[str, int]:
     """Grids straight into the emulator and the database, without the /bind chatter."""
     services = bot.runtime.services
     chats = {}
-    async with services.db.transaction() as tx:
+    async with bot.storage.unit_of_work() as uow:
         for code in codes:
             chat = bot.emulator.create_group(f"{code}网格群")["id"]
             bot.emulator.chat(chat).bot_status = "member"
-            await GridRepository.create(tx, code=code, name=f"{code}网格", chat_id=chat,
-                                        chat_title=None, now=services.clock.now())
+            await uow.grids.create(code=code, name=f"{code}网格", chat_id=chat,
+                                   chat_title=None, now=services.clock.now())
             chats[code] = chat
     return chats
 
@@ -81,11 +80,11 @@ def notices_in(bot: OfflineBot, chat: int, needle: str = "停水") -> list[str]:
 
 
 async def rows(bot: OfflineBot, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in await bot.runtime.services.db.fetchall(sql, params)]
+    return [tuple(r) for r in await bot.db.fetchall(sql, params)]
 
 
 async def notice_timers(bot: OfflineBot) -> list[datetime]:
-    return [t.due_at for t in await bot.runtime.services.timers.repository.pending("notice.")]
+    return [t.due_at for t in await bot.runtime.services.timers.pending("notice.")]
 
 
 async def test_now_to_all_grids_preview_confirm_deliver_and_report(bot: OfflineBot) -> None:
@@ -107,8 +106,8 @@ async def test_now_to_all_grids_preview_confirm_deliver_and_report(bot: OfflineB
     assert "通知 #1 发送报告" in done.text_in(STAFF) and "送达 3 个网格" in done.text_in(STAFF)
     # One delivery per grid, each with the message id it got.
     delivered = await rows(bot, "SELECT d.status, d.chat_id, d.message_id, g.code "
-                                "FROM notice_deliveries d JOIN grids g ON g.id = d.grid_id "
-                                "ORDER BY g.code")
+                           "FROM notice_deliveries d JOIN grids g ON g.id = d.grid_id "
+                           "ORDER BY g.code")
     for status, chat, message_id, code in delivered:
         assert status == "sent" and chat == chats[code]
         assert "停水" in text_of(bot, chat, message_id)
@@ -351,8 +350,8 @@ async def test_a_kicked_bot_fails_that_grid_once_and_the_grid_goes_inactive(
     grid = await bot.runtime.services.grids.grid_for_chat(chats["G02"])
     assert grid is not None and not grid.active
     assert await rows(bot, "SELECT g.code, d.status, d.reason FROM notice_deliveries d "
-                           "JOIN grids g ON g.id = d.grid_id WHERE d.status = 'failed'") == [
-        ("G02", "failed", "Forbidden: bot was kicked from the group chat"),
+                      "JOIN grids g ON g.id = d.grid_id WHERE d.status = 'failed'") == [
+   ("G02", "failed", "Forbidden: bot was kicked from the group chat"),
     ]
 
 

@@ -7,7 +7,6 @@ from typing import Any
 from bot.domain.models import Role
 from bot.emulator.text import parse_html
 from bot.offline import Exchange, OfflineBot
-from bot.storage.grids import GridRepository
 from tests.e2e.conftest import HEAD, NEIGHBOUR, RESIDENT, STAFF, bound_grid
 
 LONG_NAME = "幸福里社区第一片区老旧小区改造示范网格名称很长" * 1
@@ -17,16 +16,16 @@ async def many_grids(bot: OfflineBot, count: int, *, head: int | None = None) ->
     """Grids with long titles and names, straight into the database (no /bind chatter)."""
     services = bot.runtime.services
     now = services.clock.now()
-    async with services.db.transaction() as tx:
+    async with bot.storage.unit_of_work() as uow:
         for n in range(count):
             chat = bot.emulator.create_group(f"G{n:02d}群")["id"]
-            grid_id = await GridRepository.create(
-                tx, code=f"P{n:02d}", name=f"{LONG_NAME}{n}", chat_id=chat,
+            grid_id = await uow.grids.create(
+                code=f"P{n:02d}", name=f"{LONG_NAME}{n}", chat_id=chat,
                 chat_title="很长的群名" * 50, now=now,
             )
-            await GridRepository.set_tags(tx, grid_id, [f"标签{k}" for k in range(20)])
+            await uow.grids.set_tags(grid_id, [f"标签{k}" for k in range(20)])
             if head is not None:
-                await GridRepository.set_role(tx, grid_id, head, Role.HEAD, by=STAFF, now=now)
+                await uow.grids.set_role(grid_id, head, Role.HEAD, by=STAFF, now=now)
 
 
 def visible(message: dict[str, Any]) -> str:

@@ -49,7 +49,7 @@ class World:
     notice_preview: dict[str, Any] = field(default_factory=dict)
 
     async def snapshot(self) -> dict[str, Any]:
-        db = self.bot.runtime.services.db
+        db = self.bot.db
         state: dict[str, Any] = {}
         for table in WATCHED:
             rows = await db.fetchall(f"SELECT * FROM {table} ORDER BY rowid")  # noqa: S608
@@ -100,7 +100,7 @@ async def world(tmp_path: Path, clock: FakeClock) -> World:
     bot.emulator.private_chat_started(STAFF)
     w.notice_preview = (await bot.says_privately(
         STAFF, "/notice now all\n明天停水")).in_chat(STAFF)[-1]
-    tickets = await bot.runtime.services.db.fetchall("SELECT id, grid_id, level FROM tickets")
+    tickets = await bot.db.fetchall("SELECT id, grid_id, level FROM tickets")
     assert len(tickets) == T_OTHER_GRID
     return w
 

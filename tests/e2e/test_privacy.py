@@ -59,7 +59,7 @@ def leaks(bot: OfflineBot) -> list[tuple[int, str]]:
 
 
 async def newest(bot: OfflineBot) -> int:
-    row = await bot.runtime.services.db.fetchone("SELECT MAX(id) FROM tickets")
+    row = await bot.db.fetchone("SELECT MAX(id) FROM tickets")
     assert row is not None
     return int(row[0])
 

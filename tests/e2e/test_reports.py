@@ -124,7 +124,7 @@ async def test_weekly_report_with_chart_goes_to_the_street(tmp_path: Path) -> No
         png = bot.emulator.file_content(photo["photo"][-1]["file_id"])
         assert png.startswith(b"\x89PNG")
         # The next one is scheduled, once.
-        pending = await bot.runtime.services.timers.repository.pending("report.weekly")
+        pending = await bot.runtime.services.timers.pending("report.weekly")
         assert len(pending) == 1
 
 

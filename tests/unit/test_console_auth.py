@@ -23,6 +23,7 @@ from bot.domain.console_auth import (
 )
 from bot.services.console import ConsoleService
 from bot.storage.database import Database
+from bot.storage.unit_of_work import SqliteStorage
 
 TOKEN = "123456:ABC-real-looking-token"
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -108,7 +109,9 @@ async def _console(tmp_path: Path, clock: FakeClock) -> tuple[ConsoleService, Da
 
     config = config_from_mapping({"database": {"path": str(tmp_path / "g.db")}})
     services = await build_services(config, clock)
-    return services.console, services.db
+    storage = services.storage
+    assert isinstance(storage, SqliteStorage)
+    return services.console, storage.db
 
 
 async def test_a_login_link_works_once_and_only_in_time(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from bot.domain.models import Role
 from bot.services.grids import BindResult, ChatRef, GridService
 from bot.services.people import PeopleService
 from bot.storage.database import Database
+from bot.storage.unit_of_work import SqliteStorage
 
 STAFF = 1000
 CHAT_A = ChatRef(-1001, "幸福里一群", "group")
@@ -21,8 +22,8 @@ CHAT_B = ChatRef(-1002, "幸福里新群", "supergroup")
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "grid.db")
+async def db(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
+    database = await SqliteStorage.open(tmp_path / "grid.db")
     yield database
     await database.close()
 
@@ -33,13 +34,13 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def grids(db: Database, clock: FakeClock) -> GridService:
-    return GridService(db, clock, frozenset({STAFF}))
+def grids(db: SqliteStorage, clock: FakeClock) -> GridService:
+    return GridService(db.unit_of_work, clock, frozenset({STAFF}))
 
 
 @pytest.fixture
-def people(db: Database, clock: FakeClock) -> PeopleService:
-    return PeopleService(db, clock)
+def people(db: SqliteStorage, clock: FakeClock) -> PeopleService:
+    return PeopleService(db.unit_of_work, clock)
 
 
 async def test_migrations_are_applied_once(tmp_path: Path) -> None:
@@ -159,7 +160,7 @@ async def test_roles_assign_change_remove(grids: GridService, people: PeopleServ
 
 
 async def test_migration_moves_the_grid_atomically_and_idempotently(
-    grids: GridService, db: Database
+    grids: GridService, db: SqliteStorage
 ) -> None:
     await grids.bind(STAFF, CHAT_A, "G01", "一网格")
     await grids.bind(STAFF, CHAT_A, "G01", "一网格改")
@@ -168,7 +169,7 @@ async def test_migration_moves_the_grid_atomically_and_idempotently(
     again = await grids.chat_migrated(-1001, -100_777)
     assert again is not None and again.id == moved.id
     assert await grids.grid_for_chat(-1001) is None
-    rows = await db.fetchall("SELECT action FROM audit_log ORDER BY id")
+    rows = await db.db.fetchall("SELECT action FROM audit_log ORDER BY id")
     assert [r["action"] for r in rows] == ["grid.bound", "grid.renamed", "grid.migrated"]
 
 
@@ -190,18 +191,18 @@ async def test_tags(grids: GridService) -> None:
 
 
 async def test_the_grid_of_a_chat_is_cached_and_every_grid_write_is_seen(
-    grids: GridService, db: Database
+    grids: GridService, db: SqliteStorage
 ) -> None:
     await grids.bind(STAFF, CHAT_A, "G01", "一网格")
     first = await grids.grid_for_chat(CHAT_A.chat_id)
     assert first is not None and first is await grids.grid_for_chat(CHAT_A.chat_id)  # cached
-    assert first is await grids.grids.by_id(first.id)
+    assert first is await grids.grid(first.id)
     # Each use case that writes grids must be visible at once, through the cache.
     await grids.bind(STAFF, CHAT_A, "G01", "一网格改名")
     renamed = await grids.grid_for_chat(CHAT_A.chat_id)
     assert renamed is not None and renamed.name == "一网格改名"
     tagged = await grids.set_tags(STAFF, "G01", ["老旧小区"])
-    assert (await grids.grids.by_id(tagged.id)).tags == ("老旧小区",)  # type: ignore[union-attr]
+    assert (await grids.grid(tagged.id)).tags == ("老旧小区",)  # type: ignore[union-attr]
     await grids.bot_membership_changed(CHAT_A, is_member=False)
     assert not (await grids.grid_for_chat(CHAT_A.chat_id)).active  # type: ignore[union-attr]
     await grids.bot_membership_changed(CHAT_A, is_member=True)
@@ -214,13 +215,11 @@ async def test_the_grid_of_a_chat_is_cached_and_every_grid_write_is_seen(
 
 
 async def test_a_read_inside_a_transaction_after_a_grid_write_is_not_served_stale(
-    grids: GridService, db: Database
+    grids: GridService, db: SqliteStorage
 ) -> None:
-    from bot.storage.grids import GridRepository
-
     created = await grids.bind(STAFF, CHAT_A, "G01", "一网格")
     assert (await grids.grid_for_chat(CHAT_A.chat_id)) is not None  # now cached
-    async with db.transaction() as tx:
-        await GridRepository.set_active_by_chat(tx, CHAT_A.chat_id, False, FakeClock().now())
-        inside = await grids.grids.by_id(created.grid.id)
+    async with db.unit_of_work() as uow:
+        await uow.grids.set_active_by_chat(CHAT_A.chat_id, False, FakeClock().now())
+        inside = await grids.grid(created.grid.id)
         assert inside is not None and not inside.active

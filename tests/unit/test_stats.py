@@ -20,7 +20,7 @@ from bot.domain.models import PersonRoles, Role
 from bot.domain.stats import parse_period
 from bot.services.grids import ChatRef, GridService
 from bot.services.stats import StatsService
-from bot.storage.database import Database
+from bot.storage.unit_of_work import SqliteStorage
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -58,12 +58,13 @@ TICKETS = [
 
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[StatsService]:
-    db = await Database.open(tmp_path / "stats.db")
+    storage = await SqliteStorage.open(tmp_path / "stats.db")
+    db = storage.db
     clock = FakeClock(NOW)
-    grids = GridService(db, clock, frozenset({1}))
+    grids = GridService(storage.unit_of_work, clock, frozenset({1}))
     await grids.bind(1, ChatRef(-1, "一群", "group"), "G01", "一网格")
     await grids.bind(1, ChatRef(-2, "二群", "group"), "G02", "二网格")
-    async with db.transaction() as tx:
+    async with db.transaction() as tx:  # rows as they would be after a month of use
         for row in TICKETS:
             (tid, grid, cat, urg, status, closure, created, claimed, resolved, closed,
              claim_late, resolve_late, reopened, score, overdue, claim_due, resolve_due) = row
@@ -89,8 +90,8 @@ async def service(tmp_path: Path) -> AsyncIterator[StatsService]:
             "INSERT INTO patrol_logs (grid_id, author_id, text, at) VALUES (?, 7, 'x', ?)",
             [(1, T0), (1, T0 + 10), (2, T0 - 40 * DAY)],
         )
-    yield StatsService(db, clock, grids, TZ, labels)
-    await db.close()
+    yield StatsService(storage.stats, clock, grids, TZ, labels)
+    await storage.close()
 
 
 async def test_month_figures_per_grid_and_in_total(service: StatsService) -> None:

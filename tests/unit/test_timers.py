@@ -14,9 +14,10 @@ import pytest
 
 from bot.domain.clock import FakeClock
 from bot.domain.schedule import Schedule
+from bot.domain.timers import Timer
+from bot.services.ports import UnitOfWork
 from bot.services.timers import AfterCommit, TimerService
-from bot.storage.database import Database, Transaction
-from bot.storage.timers import Timer
+from bot.storage.unit_of_work import SqliteStorage
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday 2026-11-23 09:00 in Shanghai.
@@ -37,7 +38,7 @@ class Recorder:
         self.told_next: list[str | None] = []
 
     async def handler(
-        self, timer: Timer, tx: Transaction, now: datetime, following: datetime | None
+        self, timer: Timer, uow: UnitOfWork, now: datetime, following: datetime | None
     ) -> AfterCommit:
         self.told_next.append(local(following) if following else None)
 
@@ -48,26 +49,26 @@ class Recorder:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "timers.db")
-    yield database
-    await database.close()
+async def db(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
+    storage = await SqliteStorage.open(tmp_path / "timers.db")
+    yield storage
+    await storage.close()
 
 
-async def started(db: Database, clock: FakeClock, schedule: Schedule,
+async def started(db: SqliteStorage, clock: FakeClock, schedule: Schedule,
                   recorder: Recorder) -> TimerService:
     """What bot start-up does for a recurring job: register it, keep one run pending."""
-    timers = TimerService(db, clock)
+    timers = TimerService(db.unit_of_work, clock)
     timers.recurring(KIND, schedule, recorder.handler)
     await timers.keep_running(KIND, schedule)
     return timers
 
 
 async def pending(timers: TimerService) -> list[str]:
-    return [local(t.due_at) for t in await timers.repository.pending(KIND)]
+    return [local(t.due_at) for t in await timers.pending(KIND)]
 
 
-async def test_a_run_stores_the_next_and_goes_out_once(db: Database) -> None:
+async def test_a_run_stores_the_next_and_goes_out_once(db: SqliteStorage) -> None:
     clock, recorder = FakeClock(MONDAY_0900), Recorder()
     timers = await started(db, clock, DAILY_0830, recorder)
     assert await pending(timers) == ["11-24 08:30"]
@@ -79,7 +80,7 @@ async def test_a_run_stores_the_next_and_goes_out_once(db: Database) -> None:
     assert await timers.fire_due() == 0  # nothing twice
 
 
-async def test_restart_keeps_the_stored_next_run_without_duplicating_it(db: Database) -> None:
+async def test_restart_keeps_the_stored_next_run_without_duplicating_it(db: SqliteStorage) -> None:
     clock, recorder = FakeClock(MONDAY_0900), Recorder()
     timers = await started(db, clock, DAILY_0830, recorder)
     clock.advance(timedelta(days=1))
@@ -94,7 +95,7 @@ async def test_restart_keeps_the_stored_next_run_without_duplicating_it(db: Data
     assert recorder.sent == ["11-24 08:30", "11-25 08:30"]
 
 
-async def test_down_for_days_one_late_run_then_back_on_schedule(db: Database) -> None:
+async def test_down_for_days_one_late_run_then_back_on_schedule(db: SqliteStorage) -> None:
     clock, recorder = FakeClock(MONDAY_0900), Recorder()
     await started(db, clock, DAILY_0830, recorder)
     clock.advance(timedelta(days=3, hours=1))  # back on Thursday 10:00
@@ -105,7 +106,7 @@ async def test_down_for_days_one_late_run_then_back_on_schedule(db: Database) ->
     assert await pending(timers) == ["11-27 08:30"]
 
 
-async def test_a_changed_schedule_replaces_the_stored_run(db: Database) -> None:
+async def test_a_changed_schedule_replaces_the_stored_run(db: SqliteStorage) -> None:
     clock, recorder = FakeClock(MONDAY_0900), Recorder()
     await started(db, clock, DAILY_0830, recorder)
     # The operator moved [digest] time to 07:00 and restarted.
@@ -116,12 +117,12 @@ async def test_a_changed_schedule_replaces_the_stored_run(db: Database) -> None:
     assert recorder.sent == ["11-24 07:00"]
 
 
-async def test_a_failing_run_stays_pending_and_stores_no_next(db: Database) -> None:
+async def test_a_failing_run_stays_pending_and_stores_no_next(db: SqliteStorage) -> None:
     clock = FakeClock(MONDAY_0900)
-    timers = TimerService(db, clock)
+    timers = TimerService(db.unit_of_work, clock)
     attempts: list[datetime] = []
 
-    async def broken(timer: Timer, tx: Transaction, now: datetime,
+    async def broken(timer: Timer, uow: UnitOfWork, now: datetime,
                      following: datetime | None) -> AfterCommit:
         attempts.append(now)
         raise RuntimeError("the database went away")
@@ -138,24 +139,24 @@ async def test_a_failing_run_stays_pending_and_stores_no_next(db: Database) -> N
     assert len(attempts) == 1 and recorder.sent == ["11-24 08:30"]
 
 
-async def test_a_subjects_own_schedule_ends_or_stops_it(db: Database) -> None:
+async def test_a_subjects_own_schedule_ends_or_stops_it(db: SqliteStorage) -> None:
     """Notices: each has its own schedule, read when a run fires; None means stopped."""
     clock, recorder = FakeClock(MONDAY_0900), Recorder()
-    timers = TimerService(db, clock)
+    timers = TimerService(db.unit_of_work, clock)
     once = Schedule(kind="once", at=MONDAY_0900 + timedelta(hours=1), cron=None, until=None,
                     timezone="Asia/Shanghai", source="今天 10:00")
     schedules: dict[int, Schedule | None] = {1: once, 2: DAILY_0830}
 
-    async def schedule_of(tx: Transaction, ref_id: int) -> Schedule | None:
+    async def schedule_of(uow: UnitOfWork, ref_id: int) -> Schedule | None:
         return schedules[ref_id]
 
     timers.recurring("notice.run", schedule_of, recorder.handler)
-    async with db.transaction() as tx:
-        await TimerService.add(tx, "notice.run", 1, MONDAY_0900 + timedelta(hours=1))
-        await TimerService.add(tx, "notice.run", 2, MONDAY_0900 + timedelta(hours=1))
+    async with db.unit_of_work() as uow:
+        await TimerService.add(uow, "notice.run", 1, MONDAY_0900 + timedelta(hours=1))
+        await TimerService.add(uow, "notice.run", 2, MONDAY_0900 + timedelta(hours=1))
     schedules[2] = None  # paused meanwhile
     clock.advance(timedelta(hours=1))
     assert await timers.fire_due() == 2
     assert recorder.sent == ["11-23 10:00"]  # the one-off; the paused one said nothing
     assert recorder.told_next == [None]
-    assert await timers.repository.pending("notice.run") == []
+    assert await timers.pending("notice.run") == []
