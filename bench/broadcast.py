@@ -37,7 +37,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")  # PTB 22 warns on every RetryAfter 
 from bot.config import NoticesConfig, TelegramConfig  # noqa: E402
 from bot.domain.clock import FakeClock  # noqa: E402
 from bot.offline import OfflineBot  # noqa: E402
-from bot.storage.grids import GridRepository  # noqa: E402
 
 STAFF = 9001
 TELEGRAM_OVERALL = 30  # messages per second, as the emulator enforces it
@@ -112,13 +111,13 @@ async def measure(bot: OfflineBot, grids: int, rate: float, parallel: int,
     services = bot.runtime.services
     bot.person(STAFF, "街道·小李")
     chats: dict[str, int] = {}
-    async with services.db.transaction() as tx:
+    async with bot.storage.unit_of_work() as uow:
         for n in range(1, grids + 1):
             code = f"G{n:04d}"
             chat = emulator.create_group(f"第{n}网格群")["id"]
             emulator.chat(chat).bot_status = "member"
-            await GridRepository.create(tx, code=code, name=f"第{n}网格", chat_id=chat,
-                                        chat_title=None, now=services.clock.now())
+            await uow.grids.create(code=code, name=f"第{n}网格", chat_id=chat,
+                                   chat_title=None, now=services.clock.now())
             chats[code] = chat
     emulator.enforce_limits(overall_per_second=TELEGRAM_OVERALL,
                             per_group_per_minute=TELEGRAM_PER_GROUP)
@@ -151,7 +150,7 @@ async def measure(bot: OfflineBot, grids: int, rate: float, parallel: int,
         tracemalloc.stop()
         growth, peak = (current - traced_before) / 2**20, traced_peak / 2**20
 
-    rows = await services.db.fetchall(
+    rows = await bot.db.fetchall(
         "SELECT g.chat_id, d.status, d.message_id FROM notice_deliveries d "
         "JOIN grids g ON g.id = d.grid_id"
     )

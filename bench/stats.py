@@ -31,8 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.domain.clock import FakeClock  # noqa: E402
 from bot.services.grids import GridService  # noqa: E402
 from bot.services.stats import StatsService  # noqa: E402
-from bot.storage.database import Database  # noqa: E402
-from bot.storage.tickets import TicketRepository  # noqa: E402
+from bot.storage.unit_of_work import SqliteStorage  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
@@ -119,12 +118,12 @@ def generate(path: Path, grids: int, tickets: int) -> None:
 
 async def measure(path: Path, grids: int, tickets: int, repeats: int) -> dict[str, object]:
     started = time.perf_counter()
-    db = await Database.open(path)  # creates the schema
+    storage = await SqliteStorage.open(path)  # creates the schema
     generate(path, grids, tickets)
     generation = time.perf_counter() - started
     clock = FakeClock(NOW)
-    grid_service = GridService(db, clock, frozenset({1}))
-    stats = StatsService(db, clock, grid_service, TZ, lambda code: code)
+    grid_service = GridService(storage.unit_of_work, clock, frozenset({1}))
+    stats = StatsService(storage.stats, clock, grid_service, TZ, lambda code: code)
     period = stats.period("2026-10")  # a whole month
 
     month_times = []
@@ -133,13 +132,13 @@ async def measure(path: Path, grids: int, tickets: int, repeats: int) -> dict[st
         report = await stats.report(period, None)
         month_times.append(time.perf_counter() - t)
 
-    repository = TicketRepository(db)
-    grid = await grid_service.grids.by_code("G0500")
+    grid = await grid_service.grid_by_code("G0500")
     assert grid is not None
     open_times = []
     for _ in range(repeats * 10):
         t = time.perf_counter()
-        await repository.open_in_grids([grid.id])
+        async with storage.unit_of_work() as uow:
+            await uow.tickets.open_in_grids([grid.id])
         open_times.append(time.perf_counter() - t)
 
     tracemalloc.start()
@@ -148,7 +147,7 @@ async def measure(path: Path, grids: int, tickets: int, repeats: int) -> dict[st
     export_seconds = time.perf_counter() - t
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    await db.close()
+    await storage.close()
     return {
         "grids": grids,
         "tickets": tickets,
