@@ -5,6 +5,7 @@
     python bench/throughput.py --no-big               # skip the 1,000-grid / 1,000,000-ticket run
     python bench/throughput.py --updates 2000 --rate-seconds 5
     python bench/throughput.py --mix requests         # only the request-only traffic
+    python bench/throughput.py --mix both --no-big    # both mixes side by side (the default)
 
 The Bot API emulator runs in this process; each bot runs as its own process
 (`python -m bot run -c …`, or `bench/echo_bot.py`) long-polling it over HTTP. Traffic is
@@ -488,8 +489,37 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     return {"results": [asdict(r) for r in results], "db_size": sizes, **verdicts}
 
 
+def side_by_side(report: dict[str, Any]) -> list[str]:
+    """Both mixes next to each other: each bot's median sustained rate and CPU per update."""
+    by = {(r["bot"], r["mix"]): r for r in report["results"] if r["tickets_before"] == 0}
+    mixes = [m for m in MIXES if ("gridbot", m) in by and ("echo", m) in by]
+    if not mixes:
+        return []
+    head = "".join(f" | {m + ' (target ≥ ' + str(TARGET_RATIOS[m]) + ' ×)':^34}" for m in mixes)
+    lines = [f"{'':26}{head}",
+             f"{'':26}" + " | gridbot      echo         ratio   " * len(mixes)]
+
+    def row(name: str, cell: Any) -> str:
+        return f"{name:26}" + "".join(" | " + cell(by["gridbot", m], by["echo", m])
+                                      for m in mixes)
+
+    lines.append(row("sustained updates/s", lambda g, e: (
+        f"{g['updates_per_s']:<12.1f} {e['updates_per_s']:<12.1f} "
+        f"{g['updates_per_s'] / e['updates_per_s']:<5.2f} × ")))
+    lines.append(row("bot CPU per update", lambda g, e: (
+        f"{g['bot_cpu_ms_per_update']:<5.2f} ms     {e['bot_cpu_ms_per_update']:<5.2f} ms     "
+        f"{g['bot_cpu_ms_per_update'] / e['bot_cpu_ms_per_update']:<5.2f} × ")))
+    lines.append(row("ack p50 / p99 at 100/s", lambda g, e: (
+        f"{g['p50_ms']:.1f}/{g['p99_ms']:.1f} ms".ljust(13)
+        + f"{e['p50_ms']:.1f}/{e['p99_ms']:.1f} ms".ljust(13) + "        ")))
+    lines.append(row("peak RSS", lambda g, e: (
+        f"{g['peak_rss_mb']:.0f} MB".ljust(13) + f"{e['peak_rss_mb']:.0f} MB".ljust(13)
+        + "        ")))
+    return lines
+
+
 def summary(report: dict[str, Any]) -> str:
-    lines = []
+    lines = side_by_side(report)
     for r in report["results"]:
         lines.append(
             f"{r['bot']:8} {r['mix']:8} {r['grids']:5} grids, "
