@@ -237,11 +237,13 @@ class RuleReader:
     ) -> tuple[Urgency, list[str]]:
         """How urgent, and the words that say so; hypotheticals ("万一着火") set aside."""
         first: dict[str, str] = {}
+        # One search of the whole head first: most messages imagine nothing.
+        imagining = _HYPOTHETICAL_RE.search(text) is not None
         for hit in hits:
             if hit.negated:
                 continue
             for role in hit.entry.roles:
-                if role in _IMAGINABLE and _imagined(text, hit.start):
+                if imagining and role in _IMAGINABLE and _imagined(text, hit.start):
                     continue  # "万一着火了怎么办": a worry, not a fire
                 first.setdefault(role, hit.word)
         if "emergency" in first:
