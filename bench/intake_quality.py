@@ -20,11 +20,8 @@ Nothing under a path containing "blind" is ever read: a blind set is measured on
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import re
 import sys
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.domain.intake import Blend, Intake, IntakeParser  # noqa: E402
+from bot.domain.intake import Blend, Intake, IntakeParser, Location  # noqa: E402
+from bot.domain.intake_blend import decide  # noqa: E402
 from bot.domain.intake_eval import (  # noqa: E402
     EvalRecord,
     EvalReport,
@@ -41,13 +39,18 @@ from bot.domain.intake_eval import (  # noqa: E402
     load_records,
     report_as_json,
 )
-from bot.domain.intake_training import TrainingSettings, examples_from_records, train  # noqa: E402
+from bot.domain.intake_model import ModelScores  # noqa: E402
+from bot.domain.intake_rules import RuleReading  # noqa: E402
+from bot.domain.intake_training import (  # noqa: E402
+    TrainingSettings,
+    examples_from_records,
+    fold_numbers,
+    near_duplicate_groups,
+    train,
+)
+from bot.domain.models import Urgency  # noqa: E402
 
 LONG_CHARS = 100
-_SHINGLE = 6
-_RARE = 8  # a shingle in more messages than this is a stock phrase ("尊敬的领导"), not a twin
-_TWIN_SHARE = 0.5
-_NOISE = re.compile(r"[\W\d_]+")
 
 
 def load_data() -> dict[str, list[EvalRecord]]:
@@ -68,52 +71,6 @@ def load_data() -> dict[str, list[EvalRecord]]:
     return per_file
 
 
-def near_duplicate_groups(texts: Sequence[str]) -> list[int]:
-    """A group number per text: twins (same letters, or most rare shingles shared) share one."""
-    parent = list(range(len(texts)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def join(i: int, j: int) -> None:
-        parent[root(i)] = root(j)
-
-    stripped = [_NOISE.sub("", text.lower()) for text in texts]
-    first_with: dict[str, int] = {}
-    for i, key in enumerate(stripped):
-        if key in first_with:
-            join(i, first_with[key])
-        else:
-            first_with[key] = i
-    shingles = [
-        {key[k : k + _SHINGLE] for k in range(max(1, len(key) - _SHINGLE + 1))} for key in stripped
-    ]
-    holders: defaultdict[str, list[int]] = defaultdict(list)
-    for i, own in enumerate(shingles):
-        for shingle in own:
-            holders[shingle].append(i)
-    for i, own in enumerate(shingles):
-        shared: Counter[int] = Counter()
-        rare = 0
-        for shingle in own:
-            others = holders[shingle]
-            if len(others) <= _RARE:
-                rare += 1
-                shared.update(j for j in others if j > i)
-        for j, count in shared.items():
-            if count >= _TWIN_SHARE * min(rare, len(shingles[j])):
-                join(i, j)
-    return [root(i) for i in range(len(texts))]
-
-
-def fold_of_group(group_text: str, folds: int) -> int:
-    """A fixed fold for a group, from a hash of its first text (stable across runs)."""
-    return hashlib.sha256(group_text.encode("utf-8")).digest()[0] % folds
-
-
 class _ByFold:
     """Answers each message with the parser of the fold it was held out of."""
 
@@ -124,19 +81,11 @@ class _ByFold:
         return self._parsers[text].parse(text)
 
 
-def fold_numbers(records: Sequence[EvalRecord], folds: int) -> list[int]:
-    groups = near_duplicate_groups([record.text for record in records])
-    first_text: dict[int, str] = {}
-    for record, group in zip(records, groups, strict=True):
-        first_text.setdefault(group, record.text)
-    return [fold_of_group(first_text[group], folds) for group in groups]
-
-
 def cross_validate(
     records: Sequence[EvalRecord], folds: int, settings: TrainingSettings, blend: Blend
 ) -> tuple[dict[str, IntakeParser], list[IntakeParser]]:
     """One parser per fold, trained without it; returns text → the parser that never saw it."""
-    numbers = fold_numbers(records, folds)
+    numbers = fold_numbers([record.text for record in records], folds)
     examples = examples_from_records(records)
     parsers: dict[str, IntakeParser] = {}
     fold_parsers = []
@@ -162,33 +111,60 @@ def _line(name: str, report: EvalReport) -> str:
             f"P {report.emergency_precision:.3f} location {report.location_exact:.3f}")
 
 
+class _Decided:
+    """Answers each message from its fold's reading and scores, decided under one Blend."""
+
+    def __init__(self, parsers: dict[str, IntakeParser], records: Sequence[EvalRecord]) -> None:
+        self.blend = Blend()
+        self._read: dict[str, tuple[RuleReading, ModelScores, frozenset[str]] | None] = {}
+        for record in records:
+            parser = parsers[record.text]
+            reading = parser.read(record.text)
+            if reading is None or parser.model is None:
+                self._read[record.text] = None
+                continue
+            scores = parser.model.score(reading.text, parser.signals(record.text)[1])
+            self._read[record.text] = (reading, scores, parser.model_categories)
+
+    def parse(self, text: str) -> Intake:
+        read = self._read[text]
+        if read is None:
+            return Intake(False, "other", Urgency.NORMAL, Location(), 1.0, ("empty",))
+        reading, scores, categories = read
+        return decide(self.blend, reading, scores, model_categories=categories)
+
+
 def tune_blend(parsers: dict[str, IntakeParser], records: Sequence[EvalRecord]) -> Blend:
     """Thresholds chosen on the pooled held-out predictions (one grid, a stated objective).
 
-    Objective, in order: emergency recall as high as reached anywhere on the grid, then
-    emergency precision at least 0.8 where possible, then F1 minus the false-ticket rate
-    plus category accuracy.
+    Objective, in order: emergency precision of at least 0.8 (the issue's floor: below it
+    heads learn to ignore alerts) where the grid reaches it; then the highest emergency
+    recall; then F1 minus the false-ticket rate plus category accuracy. The fold parsers
+    are left with the winner.
     """
-    candidates = []
-    for request in (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
-        for long_threshold in (0.2, 0.3, 0.4):
-            for veto in (0.05, 0.1, 0.2, 0.3):
-                for alone in (0.3, 0.4, 0.5, 0.6):
-                    candidates.append(Blend(request_threshold=request,
-                                            long_threshold=long_threshold,
-                                            emergency_veto=veto, emergency_alone=alone))
+    decided = _Decided(parsers, records)
     scored = []
-    fold_parsers = {id(parser): parser for parser in parsers.values()}
-    for blend in candidates:
-        for parser in fold_parsers.values():
-            parser.blend = blend
-        report = _report(parsers, records)
-        scored.append((round(report.emergency_recall, 3), report.emergency_precision >= 0.8,
-                       report.f1 - report.false_ticket_rate + report.category_accuracy, blend))
-    best = max(scored, key=lambda row: row[:3])
-    for parser in fold_parsers.values():
-        parser.blend = best[3]
-    return best[3]
+    for request in (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75):
+        for long_threshold in (0.2, 0.3, 0.4, 0.5):
+            for floor in (0.2, 0.3, 0.4):
+                for veto in (0.05, 0.1, 0.2, 0.3, 0.4):
+                    for alone in (0.3, 0.4, 0.5, 0.6, 0.7):
+                        decided.blend = Blend(
+                            request_threshold=request, long_threshold=long_threshold,
+                            emergency_request_floor=floor, emergency_veto=veto,
+                            emergency_alone=alone,
+                        )
+                        report = evaluate(decided, records, timed=False)  # type: ignore[arg-type]
+                        scored.append((
+                            report.emergency_precision >= 0.8,
+                            round(report.emergency_recall, 3),
+                            report.f1 - report.false_ticket_rate + report.category_accuracy,
+                            decided.blend,
+                        ))
+    best = max(scored, key=lambda row: row[:3])[3]
+    for parser in {id(parser): parser for parser in parsers.values()}.values():
+        parser.blend = best
+    return best
 
 
 def main(argv: Sequence[str] | None = None) -> int:
