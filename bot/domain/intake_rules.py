@@ -74,7 +74,13 @@ _COUNTER_ROLES = frozenset(NON_REQUEST_KINDS)
 _RECURRENCE = frozenset({"problem", "emergency", "high"})  # after a fix word: it broke again
 _IMAGINABLE = frozenset({"emergency", "trapped", "high"})
 _IMAGINED_REACH = 16
-_HYPOTHETICAL_RE = re.compile(r"万一|假如|假设|如果|要是哪天|要是|哪天|what if|\bif\b|in case")
+# What opens a worry, a near miss or a proposal rather than an event ("万一着火",
+# "差点砸到人", "一旦起火", "容易撞到孩子", "建议装烟感报警器"): the labelling guide's
+# "not emergencies". ("… 怎么办" after a danger is a cry for help as often as a worry.)
+_HYPOTHETICAL_RE = re.compile(
+    r"万一|假如|假设|如果|要是哪天|要是|哪天|what if|\bif\b|in case"
+    r"|会不会|差点|差一点|险些|早晚会|迟早|一旦|以防|容易|可能会|小心|防止|建议"
+)
 _CLAUSE_END_RE = re.compile(r"[。！？!?.,，;；]")
 _PHONE_RE = re.compile(r"(?<!\d)\d(?:[- ]?\d){9,11}(?!\d)")
 
@@ -267,7 +273,7 @@ class RuleReader:
 
 
 def _imagined(text: str, start: int) -> bool:
-    """Whether a hypothetical ("万一", "如果", "what if") opens the clause before ``start``."""
+    """Whether a hypothetical ("万一", "如果", "差点") opens the clause before ``start``."""
     before = text[max(0, start - _IMAGINED_REACH) : start]
     found = _HYPOTHETICAL_RE.search(before)
     return found is not None and not _CLAUSE_END_RE.search(before, found.end())
