@@ -103,6 +103,11 @@ _EN_ROOM_RE = re.compile(r"\b(?:room|rm|flat|apt|apartment)\s*#?\s*(?P<r>\d{2,4}
 _EN_FLOOR_RE = re.compile(r"\b(?P<f>\d{1,3})(?:st|nd|rd|th)\s*floor\b|\bfloor\s*(?P<g>\d{1,3})\b")
 
 
+_DIGIT_RE = re.compile(r"\d")
+_LATIN_RE = re.compile(r"[a-z]")
+_BUILDING_MARKER_RE = re.compile(r"号|栋|幢|座|#")
+
+
 def _arabic(numeral: str | None) -> str | None:
     """Convert a numeral to Arabic: 十五 → 15, 五零二 → 502; None when we cannot read it."""
     if not numeral:
@@ -126,10 +131,14 @@ def _arabic(numeral: str | None) -> str | None:
 def read_location(text: str) -> Location:
     """Read a location from normalised text (see the module docstring for the forms)."""
     building = unit = floor = room = None
-    dash = _DASH3_RE.search(text)
+    # Each regex runs only where what it needs is in the text: a search for a marker
+    # costs a fraction of a regex that tries every position.
+    digits = _DIGIT_RE.search(text) is not None
+    latin = _LATIN_RE.search(text) is not None
+    dash = _DASH3_RE.search(text) if digits and "-" in text else None
     if dash:
         building, unit, room = str(int(dash["b"])), str(int(dash["u"])), dash["r"]
-    else:
+    elif _BUILDING_MARKER_RE.search(text):
         for match in _BUILDING_RE.finditer(text):
             numeral = match["building"]
             after = text[match.end("marker") : match.end("marker") + 1]
@@ -151,36 +160,36 @@ def read_location(text: str) -> Location:
             floor = _arabic(match["floor"])
             room = match["room"]
             break
-    if building is None:
+    if building is None and latin:
         english = _EN_BUILDING_RE.search(text)
         if english:
             building = str(int(english["b"]))
     if unit is None:
-        found = _UNIT_RE.search(text)
+        found = _UNIT_RE.search(text) if "单元" in text else None
         if found:
             unit = _arabic(found["unit"])
-        else:
+        elif latin:
             english_unit = _EN_UNIT_RE.search(text)
             if english_unit and len(english_unit["u"]) <= 2:
                 unit = str(int(english_unit["u"]))
             elif english_unit and room is None:
                 room = english_unit["u"]
     if floor is None:
-        found_floor = _FLOOR_RE.search(text)
+        found_floor = _FLOOR_RE.search(text) if "楼" in text or "层" in text else None
         if found_floor:
             floor = _arabic(found_floor["floor"])
             if floor and found_floor["below"]:
                 floor = f"-{floor}"
-        else:
+        elif latin:
             english_floor = _EN_FLOOR_RE.search(text)
             if english_floor:
                 floor = str(int(english_floor["f"] or english_floor["g"]))
-    if room is None:
-        pair = _DASH2_RE.search(text)
+    if room is None and digits:
+        pair = _DASH2_RE.search(text) if "-" in text else None
         if pair and building in (None, str(int(pair["b"]))):
             building, room = str(int(pair["b"])), pair["r"]
         else:
-            found_room = _ROOM_RE.search(text) or _EN_ROOM_RE.search(text)
+            found_room = _ROOM_RE.search(text) or (_EN_ROOM_RE.search(text) if latin else None)
             if found_room:
                 room = found_room.group(found_room.lastindex or 0)
     return Location(building=building, unit=unit, floor=floor, room=room)

@@ -17,8 +17,10 @@ worth 1 whatever the length: the vocabulary's knowledge ("着火" is a danger, "
 hearsay) then generalises to words the training data never showed next to it, and the
 model learns how far to trust each rule.
 
-Scoring is a dictionary lookup per n-gram and one numpy sum, so its cost grows slowly
-with length (see ``bench/intake_speed.py``). Training lives in ``intake_training``;
+Scoring packs each n-gram's code points into one integer (21 bits a character) and finds
+all of a message's n-grams at once in a bucketed hash table of the model's keys (numpy:
+one gather and one comparison), so there is no Python step per character and the cost
+grows slowly with length (see ``bench/intake_speed.py``). Training lives in ``intake_training``;
 the model is one ``.npz`` file (``bot/domain/data/intake_model.npz`` is shipped).
 
 numpy is the one import here outside the standard library: summing a few hundred
@@ -46,6 +48,10 @@ MAX_MODEL_CHARS = 600
 # n-gram of a message can start with it.
 SIGNAL_MARK = "\x01"
 _DIGITS = str.maketrans("0123456789", "0000000000")
+_CHAR_BITS = 21  # every Unicode code point fits; no n-gram holds code point 0
+_NO_KEY = -1  # an empty slot of the key table: no n-gram packs to a negative number
+_BUCKET_WIDTH = 8  # slots per bucket; with at least as many buckets as keys, none overflows
+_HASH_MULTIPLIER = 0x9E3779B97F4A7C15  # Fibonacci hashing: spreads packed keys evenly
 
 Weights = npt.NDArray[np.float32]
 
@@ -54,9 +60,30 @@ class ModelError(ValueError):
     """A model file that cannot be read (missing, truncated, another format)."""
 
 
+def _folded(text: str) -> str:
+    """``text`` as the n-grams are taken from it: clipped, digits as "0", spaces single."""
+    return " ".join(text[:MAX_MODEL_CHARS].translate(_DIGITS).split())
+
+
+def gram_key(gram: str) -> int:
+    """The integer an n-gram of one to three characters is looked up by."""
+    key = 0
+    for char in gram:
+        key = (key << _CHAR_BITS) | ord(char)
+    return key
+
+
+def _gram_keys(text: str) -> npt.NDArray[np.int64]:
+    """The keys of every 3-, 2- and 1-gram of normalised ``text`` (as ``_gram_list``)."""
+    codes = np.frombuffer(_folded(text).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    shifted = codes << _CHAR_BITS
+    pairs = shifted[:-1] | codes[1:]
+    return np.concatenate(((pairs[:-1] << _CHAR_BITS) | codes[2:], pairs, codes))
+
+
 def _gram_list(text: str) -> list[str]:
     """Every 3-, 2- and 1-gram of normalised ``text``, repeats included (digits folded)."""
-    folded = " ".join(text[:MAX_MODEL_CHARS].translate(_DIGITS).split())
+    folded = _folded(text)
     length = len(folded)
     grams = [folded[i : i + 3] for i in range(length - 2)]
     grams += [folded[i : i + 2] for i in range(length - 1)]
@@ -101,18 +128,24 @@ class IntakeModel:
             np.float32
         )
         self.bias = bias.astype(np.float32)
-        self._index = {gram: row for row, gram in enumerate(grams, start=1)}
+        # Signals by name; n-grams by their integer keys, sorted for a binary search.
+        self._signal_rows = {
+            gram: row for row, gram in enumerate(grams, start=1) if gram.startswith(SIGNAL_MARK)
+        }
+        keyed = [(gram_key(gram), row) for row, gram in enumerate(grams, start=1)
+                 if not gram.startswith(SIGNAL_MARK)]
+        self._table = _KeyTable(
+            np.array([key for key, _ in keyed], dtype=np.int64),
+            np.array([row for _, row in keyed], dtype=np.intp),
+        )
 
     def raw_scores(self, text: str, signals: Iterable[str] = ()) -> list[float]:
         """The heads' logits for normalised ``text`` (request, categories, urgency)."""
-        index = self._index
-        # Known n-grams as a set of rows: the set drops repeats, unknown ones map to 0.
-        rows = set(filter(None, map(index.get, _gram_list(text))))
+        rows = self._table.rows(_gram_keys(text))
         logits = self.bias
-        if rows:
-            found = np.fromiter(rows, np.intp, len(rows))
-            logits = logits + self.weights.take(found, axis=0).sum(axis=0) / math.sqrt(len(rows))
-        signal_rows = [row for row in map(index.get, signals) if row]
+        if len(rows):
+            logits = logits + self.weights.take(rows, axis=0).sum(axis=0) / math.sqrt(len(rows))
+        signal_rows = [row for row in map(self._signal_rows.get, signals) if row]
         if signal_rows:
             logits = logits + self.weights.take(signal_rows, axis=0).sum(axis=0)
         return list(map(float, logits))
@@ -175,3 +208,49 @@ class IntakeModel:
             resources.files("bot.domain.data").joinpath("intake_model.npz")
         ) as path:
             return cls.load(path)
+
+
+class _KeyTable:
+    """Packed n-gram keys → weight rows: a hash table of fixed-width buckets, read in numpy.
+
+    A lookup is one multiply-shift per key, one gather of its bucket and one comparison,
+    for every n-gram of a message at once. (A binary search of sorted keys cost twice as
+    much on letters; a Python dict of strings, three times.) The multiplier is varied
+    until no bucket overflows, which the table's size makes all but certain the first time.
+    """
+
+    def __init__(self, keys: npt.NDArray[np.int64], rows: npt.NDArray[np.intp]) -> None:
+        # One to two buckets per key: a bucket holds one key on average, more than eight
+        # about once in a million buckets.
+        bits = max(4, len(keys).bit_length())
+        self._shift = np.uint64(64 - bits)
+        for attempt in range(64):
+            multiplier = np.uint64((_HASH_MULTIPLIER * (2 * attempt + 1)) % (1 << 64))
+            bucket = self._bucket(keys, multiplier, self._shift)
+            order = np.argsort(bucket, kind="stable")
+            in_order = bucket[order]
+            rank = np.arange(len(keys)) - np.searchsorted(in_order, in_order)
+            if not len(rank) or rank.max() < _BUCKET_WIDTH:
+                break
+        else:  # pragma: no cover - 64 overflowing tables in a row do not happen
+            raise ModelError("could not build the n-gram table")
+        self._multiplier = multiplier
+        self._keys = np.full((1 << bits, _BUCKET_WIDTH), _NO_KEY, dtype=np.int64)
+        self._rows = np.zeros((1 << bits, _BUCKET_WIDTH), dtype=np.int32)
+        self._keys[in_order, rank] = keys[order]
+        self._rows[in_order, rank] = rows[order]
+
+    @staticmethod
+    def _bucket(
+        keys: npt.NDArray[np.int64], multiplier: np.uint64, shift: np.uint64
+    ) -> npt.NDArray[np.intp]:
+        return ((keys.view(np.uint64) * multiplier) >> shift).astype(np.intp)
+
+    def rows(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        """The distinct rows of the known ``keys`` (a repeated n-gram counts once)."""
+        bucket = self._bucket(keys, self._multiplier, self._shift)
+        found = self._rows[bucket][self._keys[bucket] == keys[:, None]]
+        found.sort()
+        if len(found) > 1:
+            found = found[np.concatenate(([True], found[1:] != found[:-1]))]
+        return found

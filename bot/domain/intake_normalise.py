@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 MAX_CHARS = 1000  # a complaint says what it is early; the rest of a 4k paste is not read
 
@@ -29,6 +29,11 @@ _INVISIBLE = [
 ]
 _CONTROL = [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
 _DASHES = "‐‑‒–—―−－"
+# Full-width ASCII and the ideographic space, as NFKC maps them. Chinese text is full of
+# full-width punctuation ("：", "，", "！"), and mapping it first lets most messages skip
+# the full NFKC pass (a quarter of the cost of reading a letter).
+_FULL_WIDTH_RE = re.compile("[\u3000\uff01-\uff5e]")
+_FULL_WIDTH = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
 
 
 class Normaliser:
@@ -47,6 +52,10 @@ class Normaliser:
             ord(key): standard for key, standard in folded.items() if len(key) == 1
         }
         self._phrases = {key: standard for key, standard in folded.items() if len(key) > 1}
+        # Most messages hold none of the characters a table maps: a search for any of them
+        # costs a tenth of a translate, which looks every character up in a dict.
+        self._table_re = _any_of(chr(code) for code in table)
+        self._chars_re = _any_of(chr(code) for code in self._chars)
         self._phrase_re = (
             re.compile("|".join(map(re.escape, sorted(self._phrases, key=len, reverse=True))))
             if self._phrases
@@ -58,15 +67,30 @@ class Normaliser:
         return unicodedata.normalize("NFKC", text).lower().translate(table)
 
     def _rewrite(self, text: str) -> str:
-        if self._phrase_re is not None:
+        if self._phrase_re is not None and self._phrase_re.search(text):
             text = self._phrase_re.sub(lambda found: self._phrases[found.group()], text)
-        return text.translate(self._chars) if self._chars else text
+        return text.translate(self._chars) if self._chars_re.search(text) else text
 
     def text(self, text: str) -> str:
         """A message as the parser reads it: at most ``MAX_CHARS`` characters of it."""
-        clipped = unicodedata.normalize("NFKC", text[: MAX_CHARS * 2])[:MAX_CHARS]
-        return self._rewrite(clipped.lower().translate(self._table))
+        clipped = _FULL_WIDTH_RE.sub(_full_width, text[: MAX_CHARS * 2])
+        if not unicodedata.is_normalized("NFKC", clipped):
+            clipped = unicodedata.normalize("NFKC", clipped)
+        clipped = clipped[:MAX_CHARS].lower()
+        if self._table_re.search(clipped):
+            clipped = clipped.translate(self._table)
+        return self._rewrite(clipped)
 
     def word(self, word: str) -> str:
         """A vocabulary word in the same form, so that it matches what messages become."""
         return self._rewrite(self._fold(word, self._table)).strip()
+
+
+def _full_width(found: re.Match[str]) -> str:
+    return _FULL_WIDTH[found.group()]
+
+
+def _any_of(chars: Iterable[str]) -> re.Pattern[str]:
+    """A regex finding any one of ``chars`` (never matching when there are none)."""
+    listed = "".join(sorted(set(chars)))
+    return re.compile(f"[{re.escape(listed)}]" if listed else "(?!)")

@@ -9,7 +9,6 @@ is a list of ``Hit``s that ``bot.domain.intake`` weighs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -168,8 +167,11 @@ class Scanner:
         self._pattern_entries = [entry for _, entry in patterns]
         self._patterns = PatternFinder([pattern for pattern, _ in patterns])
         self._pattern_hits: dict[tuple[int, str], Entry] = {}
-        first_chars = "".join(sorted(char for char in self._trie if char != _END))
-        self._word_starts = re.compile(f"[{re.escape(first_chars)}]" if first_chars else "(?!)")
+        # Where a word can start: its first two characters (or the whole of a one-character
+        # word) must be there. Which of them a message holds is one set intersection in C;
+        # walking the trie from every character that starts some word cost five times more.
+        self._openings = frozenset(word[:2] for word in self.entries if len(word) > 1)
+        self._single_words = frozenset(word for word in self.entries if len(word) == 1)
 
     def _compile_entries(self, vocabulary: Vocabulary) -> dict[str, Entry]:
         roles: dict[str, set[str]] = {}
@@ -225,10 +227,8 @@ class Scanner:
         negation_end = -1
         position = 0
         trie = self._trie
-        # Visit only the characters that can start a word, and where patterns start.
-        starts = [found.start() for found in self._word_starts.finditer(text)]
-        if patterns:
-            starts = sorted(set(starts).union(patterns))
+        # Visit only the places where a word can start, and where patterns start.
+        starts = sorted(self._word_starts(text).union(patterns))
         for start in starts:
             if start < position:
                 continue
@@ -257,6 +257,17 @@ class Scanner:
             negation_end = end if "negation" in entry.roles else -1
         hits.extend(self._straddling_urgent_words(text, hits, patterns))
         return hits
+
+    def _word_starts(self, text: str) -> set[int]:
+        """Every place in ``text`` where a listed word may start (a superset of where one does)."""
+        starts: set[int] = set()
+        found = self._openings.intersection(map(str.__add__, text, text[1:]))
+        for opening in (*found, *self._single_words.intersection(text)):
+            at = text.find(opening)
+            while at >= 0:
+                starts.add(at)
+                at = text.find(opening, at + 1)
+        return starts
 
     def _straddling_urgent_words(
         self, text: str, hits: list[Hit], patterns: Mapping[int, tuple[int, int]]

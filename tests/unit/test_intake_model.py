@@ -136,3 +136,39 @@ def test_a_long_letter_meets_a_lower_bar(small_model: IntakeModel) -> None:
     assert not parser.parse("楼道灯坏了").is_request
     letter = "尊敬的领导：我们单元的楼道灯已经坏了一个多月，晚上老人上下楼很不方便。"
     assert parser.parse(letter).is_request
+
+
+def test_scoring_finds_every_known_ngram_once_and_nothing_else() -> None:
+    """The packed-integer lookup reads a message as the set of its known n-grams."""
+    grams = ["电梯", "梯坏", "坏", "0栋", "a b", "🔥", "火🔥", f"{SIGNAL_MARK}emergency"]
+    width = 1 + len(CATEGORY_CODES) + 3
+    weights = np.zeros((len(grams), width), np.float32)
+    weights[:, 0] = [1, 2, 4, 8, 16, 32, 64, 128]
+    model = IntakeModel(grams, weights, np.zeros(width, np.float32), CATEGORY_CODES)
+    # 电梯, 梯坏, 坏 and 0栋 once each however often they appear: (1+2+4+8)/sqrt(4).
+    assert model.raw_scores("3栋电梯坏坏 电梯坏")[0] == pytest.approx(15 / 2)
+    assert model.raw_scores("a b 火🔥")[0] == pytest.approx((16 + 32 + 64) / np.sqrt(3))
+    assert model.raw_scores("梯子", [f"{SIGNAL_MARK}emergency"])[0] == pytest.approx(128)
+    assert model.raw_scores("")[0] == 0.0
+    assert model.raw_scores("无关的话")[0] == 0.0
+
+
+def test_near_duplicates_share_a_fold_and_strangers_need_not() -> None:
+    from bot.domain.intake_training import fold_numbers, near_duplicate_groups
+
+    texts = [
+        "3栋电梯又坏了，老人下不了楼",
+        "15栋 电梯又坏了!! 老人下不了楼",  # the same but for digits and punctuation
+        "尊敬的领导：我们小区东门外的人行道地砖大面积破损，下雨天一踩就溅一身泥水，恳请维修",
+        "尊敬的领导：我们小区东门外的人行道地砖大面积破损，下雨天一踩就溅一身泥水，请尽快维修",
+        "尊敬的领导：小区门口的路灯坏了一个月，晚上一片漆黑，恳请维修",  # a stock opening only
+        "早上好",
+    ]
+    groups = near_duplicate_groups(texts)
+    assert groups[0] == groups[1]
+    assert groups[2] == groups[3]
+    assert len({groups[0], groups[2], groups[4], groups[5]}) == 4
+    folds = fold_numbers(texts, 5)
+    assert folds[0] == folds[1] and folds[2] == folds[3]
+    assert all(0 <= fold < 5 for fold in folds)
+    assert fold_numbers(texts, 5) == folds  # stable from run to run
