@@ -100,7 +100,7 @@ class IntakeParser:
         known = self._recent.get(key)
         if known is not None:
             return known
-        intake = self._parse(text, addressed)
+        intake = self.parse_fresh(text, addressed=addressed)
         if len(text) > RECENT_TEXT_CHARS:
             return intake  # long texts are rare: not worth the memory
         if len(self._recent) >= RECENT_READINGS:
@@ -108,7 +108,8 @@ class IntakeParser:
         self._recent[key] = intake
         return intake
 
-    def _parse(self, text: str, addressed: bool) -> Intake:
+    def parse_fresh(self, text: str, *, addressed: bool = False) -> Intake:
+        """``parse`` without the recent readings: what reading a text costs (benchmarks)."""
         reading = self.read(text)
         if reading is None:
             return Intake(False, OTHER, Urgency.NORMAL, Location(), 1.0, ("empty",))

@@ -640,3 +640,14 @@ def test_the_first_character_index_finds_what_one_big_regex_finds(text: str) -> 
 )
 def test_a_hypothetical_danger_is_no_emergency(parser: IntakeParser, text: str) -> None:
     assert resident_says(parser, text).urgency is not Urgency.EMERGENCY
+
+
+def test_a_remembered_reading_is_the_reading_itself() -> None:
+    """Reading a text again (emergency check, then intake; a flood) equals a fresh read."""
+    parser = IntakeParser()
+    first = parser.parse("3栋电梯又坏了")
+    assert parser.parse("3栋电梯又坏了") is first
+    assert parser.parse_fresh("3栋电梯又坏了") == first
+    assert parser.parse("3栋电梯又坏了", addressed=True) == parser.parse_fresh(
+        "3栋电梯又坏了", addressed=True
+    )

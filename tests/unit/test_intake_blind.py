@@ -28,16 +28,18 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 BLIND_CHAT = DATA / "intake_blind.jsonl"  # group-chat messages, requests and not
 BLIND_LETTERS = DATA / "letters_blind.jsonl"  # long written complaints, every one a request
 
-# The targets; replace with the blind set's first figures (rounded down) if lower.
+# The fresh blind set's first figures (2026-12-05, measured once, rounded down), not the
+# issue's targets (F1 0.95, false tickets 3 %, category 0.90, emergency recall 1.00,
+# emergency precision 0.80), which the recogniser does not reach yet: see the README.
 CHAT_FLOORS = {
-    "f1": 0.95,
-    "category_accuracy": 0.90,
-    "emergency_recall": 1.00,
-    "emergency_precision": 0.80,
-    "location_exact": 0.95,
+    "f1": 0.94,
+    "category_accuracy": 0.85,
+    "emergency_recall": 0.88,
+    "emergency_precision": 0.78,
+    "location_exact": 0.97,
 }
-CHAT_CEILINGS = {"false_ticket_rate": 0.03}
-LETTER_FLOORS = {"recall": 0.97, "location_exact": 0.95}
+CHAT_CEILINGS = {"false_ticket_rate": 0.057}
+LETTER_FLOORS = {"recall": 0.99, "category_accuracy": 0.87, "location_exact": 0.97}
 
 
 @pytest.fixture(scope="module")
