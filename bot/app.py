@@ -50,7 +50,8 @@ ALLOWED_UPDATES = Update.ALL_TYPES
 
 def build_parser(config: Config) -> IntakeParser:
     """The request recogniser: rules with the deployment's extra vocabulary, and the model
-    `[intake] model` names (the shipped one by default); both checked at config time."""
+    `[intake] model` names (the shipped one by default); both checked at config time.
+    """
     vocabulary = Vocabulary.default()
     if config.intake.vocabulary:
         vocabulary = vocabulary.merged_with(config.intake.vocabulary)
@@ -60,6 +61,7 @@ def build_parser(config: Config) -> IntakeParser:
 
 
 async def build_services(config: Config, clock: Clock) -> Services:
+    """Open the storage and build every service from the config: the one place they are wired."""
     storage = await SqliteStorage.open(config.database.path)
     uow = storage.unit_of_work
     renderer = Renderer(config.bot.locale, config.bot.templates_dir, tz=config.bot.timezone)

@@ -1,6 +1,7 @@
 """Thin Telegram handlers. Each feature module exports its `COMMANDS` and `BUTTONS`;
 here they become the one command table and the one button table (handlers.registry,
-handlers.buttons), and `register` wires everything."""
+handlers.buttons), and `register` wires everything.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ __all__ = ["BUTTONS", "COMMANDS", "register", "register_timers", "urgency_check"
 
 
 def register(application: GridApplication) -> None:
+    """Add every handler to the application: chat tracking, the command and button tables, then the
+    free-text routes (bot.app calls it once).
+    """
     register_chat_handlers(application)
     register_commands(application, COMMANDS)
     register_buttons(application, BUTTONS)

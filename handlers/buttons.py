@@ -98,6 +98,9 @@ class CallbackData:
         return cls._fields
 
     def pack(self) -> str:
+        """The `prefix:field:…` string Telegram carries back; ValueError if a field holds the
+        separator or it passes the 64-byte limit.
+        """
         parts = [self.prefix]
         for name, kind in self._field_types():
             value = getattr(self, name)
@@ -165,9 +168,11 @@ class ButtonPress(Generic[D]):
 
     @property
     def renderer(self) -> Renderer:
+        """The templates' renderer."""
         return self.context.messenger.renderer
 
     def render(self, template: str, locale: str | None = None, **ctx: Any) -> str:
+        """A template rendered in the presser's locale unless another is given."""
         return self.renderer.render(template, locale or self.locale, **ctx)
 
     async def answer(self, text: str | None = None, *, alert: bool = False) -> None:
@@ -201,6 +206,7 @@ class ButtonPress(Generic[D]):
                 raise  # the same answer again (a re-delivered press) is no error
 
     async def edit_keyboard(self, keyboard: InlineKeyboardMarkup | None) -> None:
+        """Replace the pressed message's buttons (None takes them away)."""
         await self.query.edit_message_reply_markup(keyboard)
 
 
@@ -209,6 +215,8 @@ ButtonCallback = Callable[[ButtonPress[Any]], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class Button:
+    """One row of the button table: its callback data type, the callback, who may press it."""
+
     data: type[CallbackData]
     callback: ButtonCallback
     audience: Audience
@@ -222,6 +230,7 @@ def button(renderer: Renderer, locale: str, template: str, data: CallbackData,
 
 
 def keyboard_data(message: Message) -> set[str]:
+    """The callback data of every button a message carries: a press must match one of them."""
     markup = message.reply_markup
     if markup is None:
         return set()
@@ -244,6 +253,9 @@ class ButtonTable:
         return iter(self._by_prefix.values())
 
     def parse(self, data: str) -> tuple[Button, CallbackData] | None:
+        """The button and its parsed data for a press's callback data; None for an unknown prefix or
+        malformed data.
+        """
         entry = self._by_prefix.get(data.split(SEPARATOR, 1)[0])
         if entry is None:
             return None
@@ -310,7 +322,8 @@ def _dispatcher(
 def register_buttons(application: GridApplication,
                      buttons: Sequence[Button]) -> ButtonTable:
     """One handler for every callback query: known data goes to its button, the rest is
-    answered as stale (so no spinner keeps turning)."""
+    answered as stale (so no spinner keeps turning).
+    """
     table = ButtonTable(buttons)
     application.add_handler(CallbackQueryHandler(_dispatcher(table)))
     return table

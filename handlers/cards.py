@@ -21,6 +21,8 @@ from handlers.context import GridContext
 
 
 class ResidentAction(StrEnum):
+    """The residents' row of a group acknowledgement."""
+
     NOT_A_REQUEST = "nr"  # [不是报事]
     FOLLOW = "+1"  # [我也遇到 +1]
 
@@ -34,6 +36,8 @@ class ResidentPress(CallbackData, prefix="t"):
 
 
 class CardAction(StrEnum):
+    """The handlers' row of a ticket card."""
+
     CLAIM = "claim"
     RESOLVE = "resolve"
     ESCALATE = "escalate"
@@ -48,6 +52,10 @@ class CardPress(CallbackData, prefix="k"):
 
 
 class VerifyAnswer(StrEnum):
+    """A reporter's or follower's answer when asked whether a resolved ticket is solved, and the
+    score.
+    """
+
     SOLVED = "y"
     NOT_SOLVED = "n"
     SCORE_1 = "1"
@@ -68,7 +76,8 @@ class VerifyPress(CallbackData, prefix="v"):
 
 async def ticket_on_message(press: ButtonPress[Any], ticket_id: int) -> None:
     """The ticket a button names must be the one its message belongs to (defence in depth
-    beside the table's check that the data is on the message at all)."""
+    beside the table's check that the data is on the message at all).
+    """
     linked = await press.context.services.tickets.ticket_id_of_message(
         press.chat.id, press.message.message_id
     )
@@ -92,6 +101,9 @@ class CardKeyboards:
         return button(self._renderer, locale, template, data, **ctx)
 
     def handler_row(self, ticket: Ticket, locale: str) -> list[InlineKeyboardButton]:
+        """The handlers' buttons for a ticket as it stands (none once resolved; no escalate at the
+        top level).
+        """
         if ticket.status in (TicketStatus.OPEN, TicketStatus.REOPENED):
             actions: tuple[CardAction, ...] = (
                 CardAction.CLAIM, CardAction.RESOLVE, CardAction.ESCALATE
@@ -124,6 +136,9 @@ class CardKeyboards:
         return InlineKeyboardMarkup(rows) if rows else None
 
     def verify(self, ticket: Ticket, round_: int, locale: str) -> InlineKeyboardMarkup:
+        """The buttons asking a resident whether the ticket is solved, and their score, for one
+        verification round.
+        """
         def data(answer: VerifyAnswer) -> VerifyPress:
             return VerifyPress(ticket.id, round_, answer)
 

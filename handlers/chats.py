@@ -117,6 +117,9 @@ async def on_error(update: object, context: GridContext) -> None:
 
 
 def register_chat_handlers(application: GridApplication) -> None:
+    """Track people and chats on every update, follow the bot's membership and group migrations, log
+    errors.
+    """
     application.add_handler(TypeHandler(Update, track_people), group=TRACKING_GROUP)
     application.add_handler(
         ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER)

@@ -40,6 +40,9 @@ async def whoami(call: CommandCall) -> None:
 
 
 async def whoami_page(asker: Asker, _args: str, page: int, _locale: str) -> PageView:
+    """A page of /whoami: the person's roles, and in a group what the chat is (its grid, its duty
+    level, its id).
+    """
     roles = asker.roles
     person = roles.person
     part = page_of(roles.grid_roles, page, ROLES_PER_PAGE)

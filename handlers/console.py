@@ -60,6 +60,9 @@ async def _menu_button(call: CommandCall, url: str, locale: str) -> None:
 
 async def set_console_menu_button(application: GridApplication, telegram_id: int, url: str,
                                   locale: str | None = None) -> None:
+    """Put the console's web-app button in the person's private chat menu; logged, not raised, when
+    Telegram refuses.
+    """
     runtime = application.bot_data.runtime
     assert runtime is not None
     text = runtime.messenger.renderer.render("buttons/console_open", locale)

@@ -15,6 +15,10 @@ from bot.services.container import Services
 
 @dataclass(slots=True)
 class Runtime:
+    """What bot.app wires for the handlers (services, messenger, command table, notifier …), kept in
+    bot_data.
+    """
+
     services: Services
     messenger: Messenger
     bot_username: str = ""
@@ -36,15 +40,19 @@ class BotData:
 
 
 class GridContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]):
+    """The callback context every handler gets: typed access to the runtime bot.app wired."""
+
     # PTB types CallbackContext.application with the context class as an unbound TypeVar;
     # ours is always built with CONTEXT_TYPES, so it is a GridApplication. Narrowing it here
     # (mypy calls that an incompatible override) spares every caller a cast.
     @property
     def application(self) -> GridApplication:  # type: ignore[override]
+        """The application, typed as ours."""
         return cast("GridApplication", super().application)
 
     @property
     def runtime(self) -> Runtime:
+        """What bot.app wired; RuntimeError if a handler runs before it did."""
         runtime = self.bot_data.runtime
         if runtime is None:
             raise RuntimeError("handlers ran before bot.app wired the services")
@@ -52,14 +60,17 @@ class GridContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], B
 
     @property
     def services(self) -> Services:
+        """The services."""
         return self.runtime.services
 
     @property
     def messenger(self) -> Messenger:
+        """Sends rendered templates, within Telegram's rate limits."""
         return self.runtime.messenger
 
     @property
     def notifier(self) -> Notifier:
+        """Decides who is told about a ticket event and tells them."""
         notifier = self.runtime.notifier
         if notifier is None:
             raise RuntimeError("handlers ran before bot.app wired the notifier")

@@ -61,7 +61,8 @@ async def _ticket_and_rest(call: CommandCall) -> tuple[int, str]:
 
 async def _done(call: CommandCall, outcome: LoopOutcome) -> None:
     """Tell everyone concerned; whoever acted gets a confirmation only when none of that
-    went to their chat (one group message per action)."""
+    went to their chat (one group message per action).
+    """
     notifier = call.context.notifier
     if not await notifier.loop_event(outcome, acted_in=call.chat.id):
         await notifier.confirm(call.chat.id, outcome, reply_to=call.message.message_id)
@@ -82,6 +83,9 @@ async def open_tickets(call: CommandCall) -> None:
 
 
 async def open_page(asker: Asker, args: str, page: int, _locale: str) -> PageView:
+    """A page of /open: the open tickets the asker may see, filtered by status or category words;
+    private tickets only in private.
+    """
     services = asker.context.services
     category = status = None
     for word in unpacked_args(args):
@@ -177,6 +181,9 @@ async def patrol_logs(call: CommandCall) -> None:
 
 
 async def logs_page(asker: Asker, _args: str, page: int, _locale: str) -> PageView:
+    """A page of /logs: the latest patrol notes of this grid, or of every grid the asker serves (all
+    for staff).
+    """
     roles = asker.roles
     services = asker.context.services
     all_grids = await services.grids.all_grids()
@@ -294,6 +301,9 @@ async def _names(context: GridContext, outcome: LoopOutcome) -> dict[str, Any]:
 
 
 def register_grid_head_handlers(application: GridApplication) -> None:
+    """Route the message after [办结], the closing note, to the pending close before intake sees it
+    (group 0).
+    """
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND
                        & (filters.TEXT | filters.CAPTION), close_note_message),

@@ -1,5 +1,6 @@
 """What the closed loop's durable timers do: remind, escalate on breach, close unanswered
-verifications, send the daily digest."""
+verifications, send the daily digest.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ TICKET_TIMERS = (
 async def register_loop_timers(
     application: GridApplication, services: Services
 ) -> None:
+    """Register the ticket deadline timers: the service acts in the timer's unit of work, the
+    notifier tells people after it commits.
+    """
     # Timers fire outside any update; a context built on the application gives them the
     # same services and messenger handlers have.
     context = GridContext(application)

@@ -1,5 +1,6 @@
 """Staff notices to grids: /notice (preview, [确认]/[取消]), /notices, /notice_show,
-/notice_pause, /notice_resume, /notice_cancel, and what a `notice.run` timer does."""
+/notice_pause, /notice_resume, /notice_cancel, and what a `notice.run` timer does.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from handlers.registry import Command, CommandCall, Where
 
 
 class NoticeAnswer(StrEnum):
+    """The author's answer to a new notice's preview."""
+
     CONFIRM = "ok"
     DISCARD = "no"
 
@@ -94,6 +97,7 @@ async def notices(call: CommandCall) -> None:
 
 
 async def notices_page(asker: Asker, _args: str, page: int, locale: str) -> PageView:
+    """A page of /notices: scheduled and past notices, shown as residents read them."""
     notices = asker.context.services.notices
     part = page_of(await notices.listing(NOTICES_LISTED), page, NOTICES_PER_PAGE)
     return PageView("notices_list", {

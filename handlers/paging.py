@@ -32,6 +32,8 @@ T = TypeVar("T")
 
 
 class ListName(StrEnum):
+    """The lists that page; each page button names one."""
+
     GRIDS = "grids"
     OPEN = "open"
     LOGS = "logs"
@@ -61,6 +63,10 @@ class Asker(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PageView:
+    """One page of a list: the template that shows it, its context, and where it is among
+    the pages.
+    """
+
     template: str
     context: Mapping[str, Any] = field(default_factory=dict)
     page: int = 0
@@ -99,6 +105,7 @@ def _packed_args(args: str) -> str | None:
 
 def page_keyboard(context: GridContext, locale: str, name: ListName, view: PageView,
                   args: str | None) -> InlineKeyboardMarkup | None:
+    """The ‹ previous / next › buttons of a paged list (None when it fits on one page)."""
     if view.pages <= 1 or args is None:
         return None
     renderer = context.messenger.renderer

@@ -45,6 +45,8 @@ TELEGRAM_SERVICE_ID = 777000
 
 
 class Where(StrEnum):
+    """Where a command may be used."""
+
     GROUP = "group"
     PRIVATE = "private"
     ANY = "any"
@@ -65,11 +67,13 @@ class CommandCall:
 
     @property
     def arg_list(self) -> list[str]:
+        """The words after the command."""
         return self.args.split()
 
     async def reply(
         self, template: str, *, keyboard: InlineKeyboardMarkup | None = None, **ctx: Any
     ) -> Message | None:
+        """Reply to the command's message with a template in the caller's locale."""
         return await self.context.messenger.send(
             self.chat.id, template, locale=self.locale, reply_to=self.message.message_id,
             keyboard=keyboard, **ctx,
@@ -81,6 +85,10 @@ CommandCallback = Callable[[CommandCall], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class Command:
+    """One row of the command table: name, callback, who may use it and where; its help line is the
+    callback's docstring.
+    """
+
     name: str
     callback: CommandCallback
     audience: Audience
@@ -97,6 +105,7 @@ def command_arguments(message: Message) -> str:
 
 
 def is_anonymous_sender(message: Message) -> bool:
+    """Whether a message was sent as a chat or an anonymous admin: nobody to check a role of."""
     user = message.from_user
     return message.sender_chat is not None or (user is not None and user.id == ANONYMOUS_ADMIN_ID)
 
@@ -177,6 +186,9 @@ class CaptionCommand(filters.MessageFilter):
         self._pattern = re.compile(rf"/{re.escape(name)}(?:@(\w+))?(?:\s|$)", re.IGNORECASE)
 
     def filter(self, message: Message) -> bool:
+        """Whether a photo's caption starts with this command (addressed to this bot, or to
+        none).
+        """
         found = self._pattern.match(message.caption or "")
         if found is None:
             return False
@@ -186,6 +198,7 @@ class CaptionCommand(filters.MessageFilter):
 
 def register_commands(application: GridApplication,
                       commands: Sequence[Command]) -> None:
+    """Add a guarded handler for each command (and its photo-caption form where it has one)."""
     for command in commands:
         guarded = _guarded(command)
         application.add_handler(
@@ -202,6 +215,7 @@ def register_commands(application: GridApplication,
 def commands_for(
     commands: Sequence[Command], roles: PersonRoles, grid_id: int | None, in_group: bool
 ) -> list[Command]:
+    """The commands someone with these roles may use in this kind of chat: /help and the menus."""
     return [
         c for c in commands
         if allowed(c.audience, roles, grid_id)
@@ -238,6 +252,9 @@ async def publish_menus(
     application: GridApplication, renderer: Renderer,
     commands: Sequence[Command], staff_ids: Sequence[int],
 ) -> None:
+    """Set Telegram's command menus: everyone's in private and in groups, and each staff member's
+    own.
+    """
     everyone = PersonRoles(person=None, is_staff=False)
     staff = PersonRoles(person=None, is_staff=True)
     await _set_menu(application, renderer, commands_for(commands, everyone, None, False),

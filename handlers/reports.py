@@ -66,6 +66,9 @@ async def export(call: CommandCall) -> None:
 async def register_report_timers(
     application: GridApplication, services: Services
 ) -> None:
+    """Register the weekly report's recurring timer; the report is sent after its unit of work
+    commits.
+    """
     context = GridContext(application)
     schedule = services.config.reports.weekly
 

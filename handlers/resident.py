@@ -267,6 +267,9 @@ async def my_tickets(call: CommandCall) -> None:
 
 
 async def my_tickets_page(asker: Asker, _args: str, page: int, _locale: str) -> PageView:
+    """A page of /my: the tickets the person reported or follows; private ones only in the private
+    chat.
+    """
     private = asker.chat.type == Chat.PRIVATE
     tickets = await asker.context.services.tickets.of_person(asker.user.id, MY_TICKETS_LISTED)
     # Private tickets are listed only in the private chat: leave them out before paging.
@@ -297,6 +300,9 @@ async def set_category(call: CommandCall) -> None:
 
 
 def parse_ticket_id(text: str) -> int:
+    """The ticket number a command's argument starts with (full-width digits too); a polite
+    UserError otherwise.
+    """
     ticket_id = whole_number(text.split()[0]) if text.split() else None
     if ticket_id is None:
         raise UserError("bad_ticket_id", given=text[:20])
@@ -318,6 +324,9 @@ async def start_deep_link(call: CommandCall) -> bool:
 
 
 def register_resident_handlers(application: GridApplication) -> None:
+    """Route residents' messages: replies with photos or places, and free text in grid and private
+    chats.
+    """
     reply_media = filters.REPLY & (filters.PHOTO | filters.LOCATION)
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & reply_media,
@@ -362,7 +371,7 @@ BUTTONS: tuple[Button, ...] = (
 
 
 def urgency_check(parser: IntakeParser) -> Callable[[object], bool]:
-    """Is this update an emergency report? (It then overtakes its chat's backlog.)"""
+    """Whether an update is an emergency report, which then overtakes its chat's backlog."""
 
     def is_urgent(update: object) -> bool:
         if not isinstance(update, Update) or update.message is None:

@@ -1,5 +1,6 @@
 """Staff and grid-head commands: bind chats to grids, tag grids, assign heads and workers,
-make a group a level's duty chat."""
+make a group a level's duty chat.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from handlers.registry import Command, CommandCall, Where, is_anonymous_sender, 
 
 
 class BindAnswer(StrEnum):
+    """The answer to "move this grid to this chat?"."""
+
     CONFIRM = "yes"
     CANCEL = "no"
 
@@ -88,6 +91,9 @@ async def grids(call: CommandCall) -> None:
 
 
 async def grids_page(asker: Asker, _args: str, page: int, _locale: str) -> PageView:
+    """A page of /grids: every grid with its heads and workers, and the duty chats on the first
+    page.
+    """
     services = asker.context.services
     part = page_of(await services.grids.overview(), page, GRIDS_PER_PAGE)
     duty = await services.grids.duty_chats() if part.page == 0 else {}
@@ -120,7 +126,8 @@ async def target_person(
     call: CommandCall, *, allow_reply: bool = True, words: list[str] | None = None
 ) -> Person:
     """Whom a command is about: a replied-to message, a mention, or an id among `words`
-    (default: the command's arguments)."""
+    (default: the command's arguments).
+    """
     people = call.context.services.people
     replied = call.message.reply_to_message if allow_reply else None
     if replied is not None and replied.from_user is not None and not is_anonymous_sender(replied):

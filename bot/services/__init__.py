@@ -1,0 +1,1 @@
+"""Use cases: what residents, grid heads and staff can do, over the storage ports."""

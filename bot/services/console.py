@@ -44,6 +44,8 @@ class GridRow:
 
 @dataclass(frozen=True, slots=True)
 class TicketPage:
+    """One page of the console's ticket list, with the total that matched and the page count."""
+
     tickets: list[Ticket]
     total: int
     page: int
@@ -52,6 +54,10 @@ class TicketPage:
 
 @dataclass(frozen=True, slots=True)
 class TicketView:
+    """Everything the console shows on a ticket's page: its grid, history, attachments,
+    verifications, the people named and what the viewer may do.
+    """
+
     ticket: Ticket
     grid: Grid | None
     events: list[TicketEventRecord]
@@ -81,6 +87,10 @@ def worst_first(rows: list[GridRow], sort: str) -> list[GridRow]:
 
 
 class ConsoleService:
+    """The web console's use cases, each limited to what the logged-in person may see (staff:
+    everything; heads, workers and duty staff: their own).
+    """
+
     def __init__(self, uow: UnitOfWorkFactory, views: ConsoleView, clock: Clock,
                  grids: GridService, people: PeopleService, loop: LoopService,
                  stats: StatsService) -> None:
@@ -119,16 +129,21 @@ class ConsoleService:
         return actor
 
     async def language_of(self, telegram_id: int) -> str | None:
+        """The language Telegram reports for the person, for the console's locale."""
         return await self._people.language_of(telegram_id)
 
     @staticmethod
     def scope(actor: Actor) -> Scope:
+        """The grids and escalation levels an actor's lists are limited to (None: staff see every
+        grid).
+        """
         if actor.roles.is_staff:
             return Scope(None)
         return Scope(tuple(sorted({g.id for g, _role in actor.roles.grid_roles})),
                      tuple(sorted(level.value for level in actor.duty_levels)))
 
     async def visible_grids(self, actor: Actor) -> list[Grid]:
+        """The grids whose figures and tickets the actor may see, by code."""
         if actor.roles.is_staff:
             return await self._grids.all_grids()
         return sorted({g.id: g for g, _role in actor.roles.grid_roles}.values(),
@@ -141,6 +156,7 @@ class ConsoleService:
         return await self._views.change_mark()
 
     async def overview(self, actor: Actor, sort: str = "overdue") -> list[GridRow]:
+        """One row per visible grid (open, overdue, this month's figures), worst first by `sort`."""
         grids = await self.visible_grids(actor)
         if not grids:
             return []
@@ -152,6 +168,9 @@ class ConsoleService:
         return worst_first(rows, sort if sort in OVERVIEW_SORTS else "overdue")
 
     async def tickets(self, actor: Actor, wanted: TicketFilter, page: int) -> TicketPage:
+        """A page of the tickets the actor may see that match the filter; a grid that is not theirs
+        is refused.
+        """
         if wanted.grid_id is not None and not (actor.roles.is_staff
                                                or actor.roles.serves(wanted.grid_id)):
             raise UserError("not_your_grid")
@@ -194,6 +213,9 @@ class ConsoleService:
 
     async def figures(self, actor: Actor, period: Period,
                       grid_id: int | None) -> tuple[list[Grid], StatsReport]:
+        """The visible grids (or the one asked for) and their figures for a period, with the daily
+        chart.
+        """
         grids = await self.visible_grids(actor)
         if grid_id is not None:
             grids = [g for g in grids if g.id == grid_id]
@@ -202,4 +224,5 @@ class ConsoleService:
         return grids, await self._stats.report(period, grids, daily=True)
 
     def now(self) -> datetime:
+        """The service clock's now, so the console's pages and the bot agree on the time."""
         return self._clock.now()

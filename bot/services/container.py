@@ -21,6 +21,8 @@ from bot.services.timers import TimerService
 
 @dataclass(slots=True)
 class Services:
+    """Every service, built once in bot.app and handed to handlers typed (GridContext.services)."""
+
     config: Config
     storage: Storage  # for the wiring (the inbox, closing at exit): services never need it
     clock: Clock

@@ -19,6 +19,10 @@ DIGEST_TIMER = "digest.daily"
 
 @dataclass(frozen=True, slots=True)
 class GridDigest:
+    """One grid's morning digest for its heads: open and overdue tickets, who holds how many,
+    yesterday's closures.
+    """
+
     grid: Grid
     heads: tuple[Person, ...]
     open: tuple[Ticket, ...]
@@ -28,6 +32,10 @@ class GridDigest:
 
 
 class DigestService:
+    """Builds the daily digest each active grid's heads get, on a recurring timer at the configured
+    time.
+    """
+
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, tz: ZoneInfo, at: time) -> None:
         self._uow = uow
         self._clock = clock
@@ -36,6 +44,9 @@ class DigestService:
         self.schedule = Schedule.every_day(at, tz)
 
     async def digests(self, now: datetime) -> list[GridDigest]:
+        """A digest for every active grid bound to a chat, "yesterday" being the local day before
+        `now`.
+        """
         async with self._uow() as uow:
             grids = [g for g in await uow.grids.all() if g.active and g.chat_id is not None]
             members = await uow.grids.members_of([g.id for g in grids])

@@ -23,6 +23,8 @@ MOVE_CONFIRMATION_TTL = timedelta(minutes=30)
 
 
 class BindResult(StrEnum):
+    """What /bind did to a chat's grid."""
+
     CREATED = "created"
     RENAMED = "renamed"  # same chat, new code and/or name
     REATTACHED = "reattached"  # an unbound grid bound again
@@ -33,6 +35,10 @@ class BindResult(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class BindOutcome:
+    """The result of /bind, with the grid before and after and, when a move needs confirming, the
+    pending question.
+    """
+
     result: BindResult
     grid: Grid
     previous: Grid | None = None  # the grid as it was before (renames, moves)
@@ -41,6 +47,8 @@ class BindOutcome:
 
 @dataclass(frozen=True, slots=True)
 class RoleOutcome:
+    """A role given or taken away in a grid, and the role the person had before."""
+
     grid: Grid
     person: Person
     role: Role | None  # the role now (None: removed)
@@ -49,18 +57,24 @@ class RoleOutcome:
 
 @dataclass(frozen=True, slots=True)
 class ChatRef:
+    """The chat a command came from, as /bind needs it."""
+
     chat_id: int
     title: str | None
     type: str
 
 
 def validate_code(code: str) -> str:
+    """The grid code if it is well formed; a polite UserError otherwise."""
     if not GRID_CODE.match(code):
         raise UserError("bad_grid_code", code=code[:40])
     return code
 
 
 def validate_name(name: str) -> str:
+    """The grid name with its whitespace folded, if not empty nor too long; a polite UserError
+    otherwise.
+    """
     name = " ".join(name.split())
     if not name or len(name) > MAX_GRID_NAME:
         raise UserError("bad_grid_name", max=MAX_GRID_NAME)
@@ -81,12 +95,20 @@ class DutyChat:
 
 @dataclass(frozen=True, slots=True)
 class DutyChatOutcome:
+    """A level's duty chat after /setduty, the chat it replaced and whether the config still
+    overrides it.
+    """
+
     duty: DutyChat
     previous_chat_id: int | None  # the chat that was this level's duty chat before, if another
     overridden_by: int | None  # the config's chat id, which still wins over this one
 
 
 class GridService:
+    """Grids, their chats, members and roles, duty chats and who is staff; every change is
+    audited.
+    """
+
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, staff_ids: frozenset[int],
                  configured_duty_chats: Mapping[str, int] | None = None) -> None:
         self._uow = uow
@@ -107,6 +129,7 @@ class GridService:
         return chats
 
     async def duty_chat(self, level: str) -> int | None:
+        """The chat that gets a level's escalations (config first, then /setduty), or None."""
         duty = (await self.duty_chats()).get(level)
         return duty.chat_id if duty else None
 
@@ -135,9 +158,11 @@ class GridService:
                                    self._configured_duty_chats.get(level))
 
     def is_staff(self, telegram_id: int) -> bool:
+        """Whether the person is staff (listed in the config's staff ids)."""
         return telegram_id in self._staff_ids
 
     async def roles_of(self, telegram_id: int) -> PersonRoles:
+        """Everything that decides what a person may do: staff or not, grid roles, duty levels."""
         async with self._uow() as uow:
             return PersonRoles(
                 person=await uow.people.get(telegram_id),
@@ -147,10 +172,12 @@ class GridService:
             )
 
     async def grid_for_chat(self, chat_id: int) -> Grid | None:
+        """The grid bound to a chat, or None (a chat that is not a grid's)."""
         async with self._uow() as uow:
             return await uow.grids.by_chat(chat_id)
 
     async def overview(self) -> list[GridOverview]:
+        """Every grid with its heads and workers (/grids)."""
         async with self._uow() as uow:
             return await uow.grids.overview()
 
@@ -242,13 +269,17 @@ class GridService:
 
     async def cancel_move(self, pending_id: int, chat_id: int) -> None:
         """Drop a pending move asked in this chat (a second press, or another chat's, finds
-        nothing and changes nothing)."""
+        nothing and changes nothing).
+        """
         async with self._uow() as uow:
             action = await uow.pending.take(pending_id, self._clock.now())
             if action is None or action.kind != "grid.move" or action.chat_id != chat_id:
                 raise UserError("confirmation_gone")  # rolls the take back
 
     async def unbind(self, actor_id: int, chat_id: int) -> Grid:
+        """Unbind and deactivate the grid of a chat (/unbind), audited; its tickets and members
+        stay.
+        """
         async with self._uow() as uow:
             grid = await uow.grids.by_chat(chat_id)
             if grid is None:
@@ -265,6 +296,9 @@ class GridService:
             return grid
 
     async def set_tags(self, actor_id: int, code: str, tags: list[str]) -> Grid:
+        """Replace a grid's tags (cleaned, at most MAX_TAGS, each short) that notices target it by,
+        audited.
+        """
         async with self._uow() as uow:
             grid = await uow.grids.by_code(validate_code(code))
             if grid is None:
@@ -282,6 +316,7 @@ class GridService:
     async def assign_role(
         self, actor_id: int, chat_id: int, person: Person, role: Role
     ) -> RoleOutcome:
+        """Make the person a head or worker of the chat's grid, in one audited unit of work."""
         async with self._uow() as uow:
             grid = await _grid_of_chat(uow, chat_id)
             now = self._clock.now()
@@ -295,6 +330,7 @@ class GridService:
             return RoleOutcome(grid, person, role, previous)
 
     async def remove_role(self, actor_id: int, chat_id: int, person: Person) -> RoleOutcome:
+        """Take the person's role in the chat's grid away; a polite refusal when they had none."""
         async with self._uow() as uow:
             grid = await _grid_of_chat(uow, chat_id)
             now = self._clock.now()
@@ -343,14 +379,17 @@ class GridService:
             return await uow.grids.by_chat(new_chat_id)
 
     async def grid(self, grid_id: int) -> Grid | None:
+        """The grid with this id, or None."""
         async with self._uow() as uow:
             return await uow.grids.by_id(grid_id)
 
     async def grid_by_code(self, code: str) -> Grid | None:
+        """The grid with this code, or None."""
         async with self._uow() as uow:
             return await uow.grids.by_code(code)
 
     async def all_grids(self) -> list[Grid]:
+        """Every grid, by code."""
         async with self._uow() as uow:
             return await uow.grids.all()
 

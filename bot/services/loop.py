@@ -55,6 +55,10 @@ UNCLAIMED = frozenset({TicketStatus.OPEN, TicketStatus.REOPENED})
 
 @dataclass(frozen=True, slots=True)
 class LoopOutcome:
+    """What a step of a ticket's life did, for the notifier: the event, the ticket after it and who
+    is to be told what.
+    """
+
     action: TicketEvent
     ticket: Ticket
     previous: TicketStatus | None = None
@@ -74,6 +78,10 @@ class _ClaimedAt(TypedDict, total=False):
 
 
 class LoopService:
+    """A ticket's life after filing: claim, transfer, escalate, note, resolve, verify, reopen, and
+    the deadlines that act on their own.
+    """
+
     def __init__(
         self, uow: UnitOfWorkFactory, clock: Clock, sla: SlaPolicy, timers: TimerService,
         grids: GridService,
@@ -92,17 +100,21 @@ class LoopService:
 
     @property
     def sla(self) -> SlaPolicy:
+        """The time limits in force (claim, resolve, verify)."""
         return self._sla
 
     async def actor(self, telegram_id: int) -> Actor:
+        """The person with everything that decides what they may do to a ticket."""
         roles = await self._grids.roles_of(telegram_id)
         return Actor(telegram_id, roles, frozenset(Level(level) for level in roles.duty_levels))
 
     async def ticket(self, ticket_id: int) -> Ticket | None:
+        """The ticket with this id, or None."""
         async with self._uow() as uow:
             return await uow.tickets.get(ticket_id)
 
     async def attachments(self, ticket_id: int) -> list[Attachment]:
+        """A ticket's photos and locations, in the order they were added."""
         async with self._uow() as uow:
             return await uow.tickets.attachments(ticket_id)
 
@@ -135,6 +147,9 @@ class LoopService:
         return ticket
 
     async def claim(self, ticket_id: int, actor: Actor) -> LoopOutcome:
+        """Take the ticket on; one conditional UPDATE, so of two heads pressing at once only one
+        wins.
+        """
         async with self._uow() as uow:
             ticket = await self._checked(uow, ticket_id, Action.CLAIM, actor)
             now = self._clock.now()
@@ -183,6 +198,7 @@ class LoopService:
                            note=note, asked=tuple(asked), round=round_)
 
     async def reopen(self, ticket_id: int, actor: Actor, reason: str) -> LoopOutcome:
+        """Reopen a resolved or closed ticket, with a reason; its deadlines start again."""
         reason = reason.strip()[:MAX_NOTE]
         async with self._uow() as uow:
             ticket = await self._checked(uow, ticket_id, Action.REOPEN, actor)
@@ -211,6 +227,7 @@ class LoopService:
                             note=reason), min(moments))
 
     async def transfer(self, ticket_id: int, actor: Actor, target: Person) -> LoopOutcome:
+        """Hand the ticket to someone who serves its grid (or its level's duty staff)."""
         target_actor = await self.actor(target.telegram_id)
         async with self._uow() as uow:
             ticket = await self._checked(uow, ticket_id, Action.TRANSFER, actor)
@@ -232,6 +249,7 @@ class LoopService:
                            actor.telegram_id, target=target)
 
     async def escalate(self, ticket_id: int, actor: Actor, reason: str) -> LoopOutcome:
+        """Send the ticket up a level (to the next duty chat), with a reason."""
         reason = reason.strip()[:MAX_NOTE]
         async with self._uow() as uow:
             ticket = await self._checked(uow, ticket_id, Action.ESCALATE, actor)
@@ -301,6 +319,7 @@ class LoopService:
                            note=note, extra={"code": code, "duplicate_of": duplicate_of})
 
     async def note(self, ticket_id: int, actor: Actor, text: str) -> LoopOutcome:
+        """Add a note to the ticket's history, checked like every action (`_checked`)."""
         text = text.strip()[:MAX_NOTE]
         if not text:
             raise UserError("note_usage")
@@ -316,7 +335,8 @@ class LoopService:
     ) -> LoopOutcome:
         """A resident's answer: solved closes (reporter), not solved reopens; scores average.
 
-        The answer and what it does (the reopening, the closure) commit together."""
+        The answer and what it does (the reopening, the closure) commit together.
+        """
         first_due: datetime | None = None
         async with self._uow() as uow:
             ticket = await uow.tickets.get(ticket_id)
@@ -360,6 +380,10 @@ class LoopService:
     # --- timers: reminders, breaches, verification timeouts ---
 
     async def on_timer(self, timer: Timer, uow: UnitOfWork, now: datetime) -> LoopOutcome | None:
+        """A ticket deadline fired, inside the timer's unit of work: remind, close a resolved ticket
+        nobody verified, or mark overdue and escalate; None when the ticket moved on since the
+        timer was set.
+        """
         ticket = await uow.tickets.get(timer.ref_id)
         if ticket is None:
             return None
@@ -404,6 +428,9 @@ class LoopService:
         self, actor: Actor, grid_id: int | None, *, category: str | None = None,
         status: TicketStatus | None = None,
     ) -> list[Ticket]:
+        """The open tickets an actor may see: one grid (theirs, or any for staff), else all of
+        theirs plus their duty levels'.
+        """
         if grid_id is not None:
             if not (actor.roles.is_staff or actor.roles.serves(grid_id)):
                 raise UserError("not_your_grid")
@@ -422,6 +449,7 @@ class LoopService:
         return sort_for_work(tickets)
 
     async def log_patrol(self, grid_id: int, author_id: int, text: str) -> int:
+        """Keep a grid worker's patrol note (/log); its id."""
         text = text.strip()[:MAX_NOTE]
         if not text:
             raise UserError("log_usage")
@@ -429,10 +457,12 @@ class LoopService:
             return await uow.tickets.add_patrol_log(grid_id, author_id, text, self._clock.now())
 
     async def patrol_logs(self, grid_ids: list[int], limit: int = 10) -> list[PatrolLog]:
+        """The latest patrol notes of these grids, newest first."""
         async with self._uow() as uow:
             return await uow.tickets.patrol_logs(grid_ids, limit)
 
     async def set_duty(self, level: str, person: Person, *, on: bool, by: int) -> bool:
+        """Put a person on or off duty at an escalation level; False when nothing changed."""
         if level not in (Level.COMMUNITY, Level.STREET, Level.DISTRICT):
             raise UserError("duty_usage")
         async with self._uow() as uow:
@@ -458,10 +488,12 @@ class LoopService:
         return int(pending.payload["ticket_id"]) if pending else None
 
     async def duty_staff(self, level: str) -> list[int]:
+        """The people on duty at a level, earliest assigned first."""
         async with self._uow() as uow:
             return await uow.tickets.duty_staff(level)
 
     async def heads_of(self, grid_id: int) -> list[Person]:
+        """A grid's heads."""
         async with self._uow() as uow:
             members = await uow.grids.members_of([grid_id])
         return [m.person for m in members[grid_id] if m.role is Role.HEAD]

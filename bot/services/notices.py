@@ -43,6 +43,8 @@ CANCELLED = "cancelled"  # the reason of deliveries a /notice_cancel stopped
 
 @dataclass(frozen=True, slots=True)
 class NoticeSettings:
+    """Where notices' dates are read and how late a run may still go out."""
+
     tz: ZoneInfo
     grace: timedelta
 
@@ -91,6 +93,10 @@ class RunPlan:
 
 
 class NoticeService:
+    """Scheduled notices to many grids: create, confirm, cancel, and one durable run per scheduled
+    moment with a delivery per grid.
+    """
+
     def __init__(
         self, uow: UnitOfWorkFactory, clock: Clock, timers: TimerService, settings: NoticeSettings,
         templates: NoticeWorker,
@@ -107,9 +113,11 @@ class NoticeService:
 
     @property
     def settings(self) -> NoticeSettings:
+        """The time zone and grace notices run with."""
         return self._settings
 
     def today(self, now: datetime) -> date:
+        """The local date of `now` in the notices' time zone."""
         return now.astimezone(self._settings.tz).date()
 
     # --- scheduling ---
@@ -280,12 +288,14 @@ class NoticeService:
     # --- reading ---
 
     async def listing(self, limit: int = 15) -> list[Notice]:
+        """Scheduled and past notices, the live ones first (/notices)."""
         async with self._uow() as uow:
             return await uow.notices.listing(limit)
 
     async def first_grid_texts(self, notices: Sequence[Notice]) -> dict[int, str]:
         """Each notice as its first target grid reads it today (plain text), for listings;
-        a notice that reaches no grid now, or fails to render, is left out."""
+        a notice that reaches no grid now, or fails to render, is left out.
+        """
         today = self.today(self._clock.now())
         texts: dict[int, str] = {}
         for notice in notices:
@@ -300,6 +310,7 @@ class NoticeService:
         return texts
 
     async def show(self, notice_id: int) -> tuple[Notice, list[RunReport]]:
+        """A notice and its latest runs' reports; a polite refusal for an unknown id."""
         async with self._uow() as uow:
             notice = await self._must_get(uow, notice_id)
             return notice, await uow.notices.reports_of(notice_id, RUNS_SHOWN)
@@ -337,10 +348,14 @@ class NoticeService:
         return RunStart(notice, run_id, missed, timer.due_at, following)
 
     async def unfinished_runs(self) -> list[int]:
+        """Runs still sending, to resume after a restart."""
         async with self._uow() as uow:
             return await uow.notices.unfinished_runs()
 
     async def plan(self, run_id: int) -> RunPlan | None:
+        """What a sending run still has to deliver, each grid's text rendered for today (None: the
+        run is over).
+        """
         async with self._uow() as uow:
             found = await uow.notices.run_notice(run_id)
             report = await uow.notices.report(run_id)
@@ -362,10 +377,12 @@ class NoticeService:
         )
 
     async def still_pending(self, run_id: int, grid_id: int) -> bool:
+        """Whether a run's delivery to a grid has still to go out (checked just before sending)."""
         async with self._uow() as uow:
             return await uow.notices.is_pending(run_id, grid_id)
 
     async def sent(self, run_id: int, grid_id: int, *, chat_id: int, message_id: int) -> None:
+        """Record that a delivery went out as this message."""
         async with self._uow() as uow:
             await uow.notices.mark_sent(
                 run_id, grid_id, chat_id=chat_id, message_id=message_id,
@@ -378,11 +395,13 @@ class NoticeService:
             await uow.notices.mark_pinned(run_id, grid_id, refused)
 
     async def failed(self, run_id: int, grid_id: int, reason: str) -> None:
+        """Record that a delivery failed, with Telegram's reason (cut to 300 characters)."""
         async with self._uow() as uow:
             await uow.notices.mark_failed(run_id, grid_id, reason[:300],
                                           self._clock.now())
 
     async def progress_message(self, run_id: int, message_id: int) -> None:
+        """Remember the message that shows the run's progress to its author."""
         async with self._uow() as uow:
             await uow.notices.set_progress_message(run_id, message_id)
 
@@ -393,5 +412,6 @@ class NoticeService:
             return finished, await uow.notices.report(run_id)
 
     async def report(self, run_id: int) -> RunReport | None:
+        """A run's outcome: sent, pinned and failed deliveries."""
         async with self._uow() as uow:
             return await uow.notices.report(run_id)

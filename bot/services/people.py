@@ -14,6 +14,8 @@ LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 
 class PeopleService:
+    """People the bot has seen, kept current without a write per message."""
+
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
@@ -23,6 +25,9 @@ class PeopleService:
         self, *, telegram_id: int, display_name: str, username: str | None,
         language_code: str | None, in_private_chat: bool,
     ) -> None:
+        """Record a person from an update; skipped when nothing changed and they were written
+        recently (LAST_SEEN_RESOLUTION).
+        """
         now = self._clock.now()
         key = (display_name, username, language_code, in_private_chat)
         last = self._written.get(telegram_id)
@@ -47,13 +52,16 @@ class PeopleService:
         self._written.pop(telegram_id, None)
 
     async def get(self, telegram_id: int) -> Person | None:
+        """The person with this Telegram id, or None."""
         async with self._uow() as uow:
             return await uow.people.get(telegram_id)
 
     async def by_username(self, username: str) -> Person | None:
+        """The person last seen with this @username, or None."""
         async with self._uow() as uow:
             return await uow.people.by_username(username)
 
     async def language_of(self, telegram_id: int) -> str | None:
+        """The language Telegram reports for the person, or None."""
         async with self._uow() as uow:
             return await uow.people.language_of(telegram_id)

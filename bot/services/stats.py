@@ -21,6 +21,10 @@ PROGRESS_EVERY = 5000
 
 
 class StatsService:
+    """Figures per grid for a period (/stats, the weekly report, the console), read outside any unit
+    of work.
+    """
+
     def __init__(self, view: StatsView, clock: Clock, grids: GridService, tz: ZoneInfo,
                  category_label: Callable[[str], str]) -> None:
         self._clock = clock
@@ -30,6 +34,9 @@ class StatsService:
         self._view = view
 
     def period(self, text: str) -> Period:
+        """The period a /stats argument names (today, 7d, 30d, month, week, lastweek, YYYY-MM), in
+        local time.
+        """
         return parse_period(text, self._clock.now(), self._tz)
 
     async def visible_grids(self, roles: PersonRoles, code: str | None,

@@ -37,6 +37,8 @@ RESIDENTS_PER_WRITE = 200  # (grid, person) pairs noted before they are written 
 
 
 class IntakeResult(StrEnum):
+    """What became of a message in a grid chat."""
+
     IGNORED = "ignored"  # not a request
     CREATED = "created"
     FOLLOWED = "followed"  # linked to an open similar ticket as a +1
@@ -68,6 +70,8 @@ class IncomingReport:
 
 @dataclass(frozen=True, slots=True)
 class IntakeOutcome:
+    """The result of intake, with the ticket and parse it concerns."""
+
     result: IntakeResult
     ticket: Ticket | None = None
     intake: Intake | None = None
@@ -77,6 +81,8 @@ class IntakeOutcome:
 
 @dataclass(frozen=True, slots=True)
 class IntakeSettings:
+    """The per-person flood limit and the time limits a new ticket gets."""
+
     max_tickets_per_hour: int = 10
     sla: SlaPolicy = field(default_factory=SlaPolicy)
 
@@ -103,6 +109,8 @@ async def schedule_deadlines(
 
 
 class TicketService:
+    """Residents' reports become tickets: parse, deduplicate, file, link messages, limit floods."""
+
     def __init__(
         self, uow: UnitOfWorkFactory, clock: Clock, parser: IntakeParser,
         settings: IntakeSettings, timers: TimerService,
@@ -153,7 +161,8 @@ class TicketService:
 
     async def intake(self, report: IncomingReport) -> IntakeOutcome:
         """File, follow or refuse a resident's message in one unit of work, with the answer
-        it is owed: a re-delivered message gets the answer it did not get, once."""
+        it is owed: a re-delivered message gets the answer it did not get, once.
+        """
         text = report.text.strip()[:MAX_TICKET_TEXT]
         parsed = self.parser.parse(text, addressed=report.private)
         if not parsed.is_request and not report.forced:
@@ -256,7 +265,8 @@ class TicketService:
     async def acknowledged(self, ticket_id: int, chat_id: int, message_id: int,
                            report: tuple[int, int] | None = None) -> None:
         """The ticket's acknowledgement (`message_id` in `chat_id`) went out; it answers the
-        resident's message `report` (chat, message) in the same transaction."""
+        resident's message `report` (chat, message) in the same transaction.
+        """
         async with self._uow() as uow:
             await uow.tickets.set_ack(ticket_id, chat_id, message_id)
             if report is not None:
@@ -268,7 +278,8 @@ class TicketService:
                        sent_id: int | None, *, ticket_id: int | None = None) -> None:
         """A resident's message got its answer (message `sent_id` in chat `sent_in`; None when
         the chat refused it). An answer about a ticket answers for it too (a reply to it
-        needs no number)."""
+        needs no number).
+        """
         async with self._uow() as uow:
             await uow.tickets.mark_answered(chat_id, message_id, sent_id,
                                             self._clock.now())
@@ -279,7 +290,8 @@ class TicketService:
                         buttons: bool = True) -> None:
         """A message the bot sent about a ticket answers for it (a reply needs no number).
         A card's buttons follow the ticket's state; news ("已由…认领") and questions keep theirs
-        (the schema calls those links 'alert')."""
+        (the schema calls those links 'alert').
+        """
         async with self._uow() as uow:
             await uow.tickets.link_message(chat_id, message_id, ticket_id,
                                            "card" if buttons else "alert")
@@ -341,6 +353,9 @@ class TicketService:
 
     async def set_category(self, ticket_id: int, code: str, roles: PersonRoles,
                            actor_id: int) -> Ticket:
+        """Correct a ticket's category (heads and workers of its grid, staff); kept as a labelled
+        example for `gridbot train-intake`.
+        """
         async with self._uow() as uow:
             ticket = await _must_get(uow, ticket_id)
             if not (roles.is_staff or roles.serves(ticket.grid_id)):
@@ -387,6 +402,7 @@ class TicketService:
             return await uow.tickets.cards_of(ticket_id)
 
     async def of_person(self, telegram_id: int, limit: int = 20) -> list[Ticket]:
+        """Tickets a person reported or follows, newest first (/my)."""
         async with self._uow() as uow:
             return await uow.tickets.of_person(telegram_id, limit)
 
@@ -425,6 +441,7 @@ class TicketService:
         return grid_id in set(offered) | set(known)
 
     async def choose_private_grid(self, telegram_id: int, grid_id: int) -> None:
+        """Remember the grid a person's private reports go to."""
         async with self._uow() as uow:
             await uow.tickets.set_private_reporting_grid(telegram_id, grid_id,
                                                          self._clock.now())

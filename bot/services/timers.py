@@ -37,6 +37,10 @@ RecurringHandler = Callable[[Timer, UnitOfWork, datetime, datetime | None],
 
 
 class TimerService:
+    """Durable timers: handlers by kind, run when due, and the callback that arms the one wake-up
+    for the earliest.
+    """
+
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
@@ -44,6 +48,7 @@ class TimerService:
         self._arm: ArmCallback | None = None
 
     def on(self, kind: str, handler: TimerHandler) -> None:
+        """Run `handler` for every due timer of `kind`."""
         self._handlers[kind] = handler
 
     def recurring(
@@ -102,6 +107,7 @@ class TimerService:
             self._arm(due_at)
 
     async def rearm(self) -> None:
+        """Arm the wake-up for the earliest pending timer (after timers were added or cancelled)."""
         async with self._uow() as uow:
             next_due = await uow.timers.next_due_at()
         if next_due is not None and self._arm is not None:
@@ -148,6 +154,7 @@ class TimerService:
         return True
 
     async def pending(self, kind_prefix: str = "", ref_id: int | None = None) -> list[Timer]:
+        """Timers not yet done, by kind prefix and optionally reference, earliest first."""
         async with self._uow() as uow:
             return await uow.timers.pending(kind_prefix, ref_id)
 

@@ -30,6 +30,10 @@ def _scope_sql(scope: Scope) -> str:
 
 
 class ConsoleRepository:
+    """The console's login links and ticket histories (ConsoleRepo) and its long reads
+    (ConsoleView).
+    """
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -37,6 +41,7 @@ class ConsoleRepository:
 
     async def add_login(self, secret_hash: str, telegram_id: int, now: datetime,
                         expires_at: datetime) -> None:
+        """Keep a console login link's hash until it expires (and drop expired ones)."""
         await self._db.execute(
             "DELETE FROM console_logins WHERE expires_at < ?", (to_epoch(now),)
         )
@@ -116,6 +121,7 @@ class ConsoleRepository:
                                   r["to_status"], r["note"]) for r in rows]
 
     async def verifications(self, ticket_id: int) -> list[VerificationRecord]:
+        """Who was asked to verify a ticket and what they answered, latest round first."""
         rows = await self._db.fetchall(
             "SELECT round, telegram_id, solved, score, asked_at, answered_at "
             "FROM ticket_verifications WHERE ticket_id = ? ORDER BY round DESC, asked_at",

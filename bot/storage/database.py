@@ -38,12 +38,14 @@ class DatabaseError(Exception):
 
 
 def to_epoch(moment: datetime) -> int:
+    """Seconds since the epoch of an aware moment; a naive one is refused, never guessed."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime reached storage; every datetime must be aware")
     return int(moment.timestamp())
 
 
 def from_epoch(seconds: int | None) -> datetime | None:
+    """The aware UTC moment of a stored epoch column, or None for NULL."""
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
@@ -89,10 +91,12 @@ class Transaction(_QuickReads):
             self.begun = True
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        """One row (or None), inside the transaction (BEGIN with the first statement)."""
         self._begin()
         return await super().fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Every row of a query, inside the transaction."""
         self._begin()
         return await super().fetchall(sql, params)
 
@@ -106,10 +110,12 @@ class Transaction(_QuickReads):
         _bump(self._versions, table)
 
     async def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        """Run one statement inside the transaction; the cursor, for rowcount and lastrowid."""
         self._begin()
         return self._conn.execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement for each of `rows`, inside the transaction."""
         self._begin()
         self._conn.executemany(sql, rows)
 
@@ -133,6 +139,10 @@ class NoUnitOfWork(RuntimeError):
 
 
 class Database(_QuickReads):
+    """One SQLite file: a writer connection for transactions and a reader for long reads; build with
+    `Database.open`.
+    """
+
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         self._conn = conn
         self._reader: aiosqlite.Connection | None = None
@@ -147,12 +157,18 @@ class Database(_QuickReads):
     # --- writes: only inside the open transaction (storage.unit_of_work) ---
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        """One row (or None): inside the current task's open transaction if any, else a
+        quick read.
+        """
         tx = self._open
         if tx is not None and self._owner is asyncio.current_task():
             return await tx.fetchone(sql, params)  # inside the unit of work's transaction
         return await super().fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Every row of a query: inside the current task's open transaction if any, else a quick
+        read.
+        """
         tx = self._open
         if tx is not None and self._owner is asyncio.current_task():
             return await tx.fetchall(sql, params)
@@ -164,16 +180,28 @@ class Database(_QuickReads):
         return self._open
 
     async def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
+        """Run a write in the current task's unit of work; a write outside one raises
+        NoUnitOfWork.
+        """
         return await self._current().execute(sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement for each of `rows` in the current task's unit of work (NoUnitOfWork
+        outside one).
+        """
         await self._current().executemany(sql, rows)
 
     def touches(self, table: str) -> None:
+        """Declare, in the current task's unit of work, a write to a table whose readers
+        cache rows.
+        """
         self._current().touches(table)
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
+        """Open (creating the file and its folder if needed) and migrate; DatabaseError when
+        unusable.
+        """
         path = str(path)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -184,17 +212,22 @@ class Database(_QuickReads):
         return db
 
     async def close(self) -> None:
+        """Close both connections; nothing may use the database after."""
         if self._reader is not None:
             await self._reader.close()
             self._reader = None
         self._conn.close()
 
     async def schema_version(self) -> int:
+        """The number of migrations applied (SQLite's user_version)."""
         row = await self.fetchone("PRAGMA user_version")
         assert row is not None
         return int(row[0])
 
     async def migrate(self) -> None:
+        """Apply the migrations not yet applied, each with its version in one script so a crash
+        leaves both or neither; refuse a newer schema.
+        """
         current = await self.schema_version()
         if current > len(MIGRATIONS):
             raise DatabaseError(
@@ -221,7 +254,8 @@ class Database(_QuickReads):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """BEGIN IMMEDIATE … COMMIT (ROLLBACK on an exception); joined, not nested, when
-        the same task already has one open."""
+        the same task already has one open.
+        """
         task = asyncio.current_task()
         if self._open is not None and self._owner is task:
             yield self._open
@@ -271,5 +305,6 @@ class Database(_QuickReads):
                     yield row
 
     async def integrity_check(self) -> str:
+        """SQLite's integrity check of the file, run off the loop: "ok" when sound."""
         rows = await self.fetchall_in_thread("PRAGMA integrity_check")
         return str(rows[0][0]) if rows else "no answer"

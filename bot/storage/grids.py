@@ -30,6 +30,7 @@ def _grid_from_row(row: sqlite3.Row, tags: Iterable[str] = ()) -> Grid:
 
 
 def person_from_row(row: sqlite3.Row, prefix: str = "") -> Person:
+    """A Person from a row of `people` columns (with `prefix` when joined under an alias)."""
     return Person(
         telegram_id=row[f"{prefix}telegram_id"],
         display_name=row[f"{prefix}display_name"],
@@ -90,20 +91,27 @@ class GridRepository:
         return grid
 
     async def by_id(self, grid_id: int) -> Grid | None:
+        """The grid with this id, or None; cached until a grid changes."""
         return await self._cached(self._by_id, grid_id, "g.id = ?")
 
     async def by_code(self, code: str) -> Grid | None:
+        """The grid with this code, or None."""
         return await self._one("g.code = ?", (code,))
 
     async def by_chat(self, chat_id: int) -> Grid | None:
+        """The grid bound to a chat, or None; cached until a grid changes (every group message
+        asks).
+        """
         return await self._cached(self._by_chat, chat_id, "g.chat_id = ?")
 
     async def all(self) -> list[Grid]:
+        """Every grid with its tags, by code."""
         rows = await self._db.fetchall(f"SELECT {_GRID_COLUMNS} FROM grids g ORDER BY g.code")
         tags = await self._tags_for([r["id"] for r in rows])
         return [_grid_from_row(r, tags[r["id"]]) for r in rows]
 
     async def overview(self) -> list[GridOverview]:
+        """Every grid with its heads and workers (/grids)."""
         grids = await self.all()
         members = await self.members_of([g.id for g in grids])
         return [
@@ -116,6 +124,7 @@ class GridRepository:
         ]
 
     async def members_of(self, grid_ids: list[int]) -> dict[int, list[Membership]]:
+        """The members (person, role, who assigned them) of each of these grids."""
         result: dict[int, list[Membership]] = defaultdict(list)
         if not grid_ids:
             return result
@@ -140,6 +149,7 @@ class GridRepository:
         return result
 
     async def roles_of(self, telegram_id: int) -> list[tuple[Grid, Role]]:
+        """Every grid a person has a role in, with that role, by grid code."""
         rows = await self._db.fetchall(
             f"SELECT {_GRID_COLUMNS}, m.role FROM memberships m JOIN grids g ON g.id = m.grid_id "
             "WHERE m.telegram_id = ? ORDER BY g.code",
@@ -149,12 +159,14 @@ class GridRepository:
         return [(_grid_from_row(r, tags[r["id"]]), Role(r["role"])) for r in rows]
 
     async def duty_levels_of(self, telegram_id: int) -> list[str]:
+        """The escalation levels at which a person is on duty."""
         rows = await self._db.fetchall(
             "SELECT level FROM duty_staff WHERE telegram_id = ? ORDER BY level", (telegram_id,)
         )
         return [r["level"] for r in rows]
 
     async def role_in(self, grid_id: int, telegram_id: int) -> Role | None:
+        """The person's role in a grid, or None when they have none."""
         row = await self._db.fetchone(
             "SELECT role FROM memberships WHERE grid_id = ? AND telegram_id = ?",
             (grid_id, telegram_id),
@@ -167,6 +179,7 @@ class GridRepository:
         self, *, code: str, name: str, chat_id: int, chat_title: str | None,
         now: datetime,
     ) -> int:
+        """Bind a new active grid to a chat; its id."""
         self._db.touches("grids")
         cur = await self._db.execute(
             "INSERT INTO grids (code, name, chat_id, chat_title, active, created_at, updated_at) "
@@ -180,6 +193,7 @@ class GridRepository:
         self, grid_id: int, *, code: str, name: str, chat_id: int | None,
         chat_title: str | None, active: bool, now: datetime,
     ) -> None:
+        """Rewrite a grid's code, name, chat and active flag (rebinding, unbinding)."""
         self._db.touches("grids")
         await self._db.execute(
             "UPDATE grids SET code = ?, name = ?, chat_id = ?, chat_title = ?, active = ?, "
@@ -190,6 +204,9 @@ class GridRepository:
     async def set_active_by_chat(
         self, chat_id: int, active: bool, now: datetime
     ) -> int:
+        """Activate or deactivate the grid of a chat (the bot was added or removed); how many
+        changed.
+        """
         self._db.touches("grids")
         cur = await self._db.execute(
             "UPDATE grids SET active = ?, updated_at = ? WHERE chat_id = ? AND active != ?",
@@ -198,6 +215,7 @@ class GridRepository:
         return cur.rowcount
 
     async def set_tags(self, grid_id: int, tags: Iterable[str]) -> None:
+        """Replace a grid's tags (the names notices target it by)."""
         self._db.touches("grids")  # a Grid carries its tags
         await self._db.execute("DELETE FROM grid_tags WHERE grid_id = ?", (grid_id,))
         await self._db.executemany(
@@ -224,6 +242,7 @@ class GridRepository:
         return Role(row["role"]) if row else None
 
     async def remove_role(self, grid_id: int, telegram_id: int) -> Role | None:
+        """Take away the person's role in the grid; the role they had, or None."""
         row = await self._db.fetchone(
             "DELETE FROM memberships WHERE grid_id = ? AND telegram_id = ? RETURNING role",
             (grid_id, telegram_id),
@@ -241,6 +260,7 @@ class AuditLog:
         self, *, at: datetime, actor_id: int | None, action: str,
         grid_id: int | None, **detail: Any,
     ) -> None:
+        """Append who did what to which grid, with the details as JSON."""
         await self._db.execute(
             "INSERT INTO audit_log (at, actor_id, action, grid_id, detail) VALUES (?, ?, ?, ?, ?)",
             (to_epoch(at), actor_id, action, grid_id, json.dumps(detail, ensure_ascii=False)),
@@ -263,6 +283,7 @@ class DutyChatRepository:
         return dict(self._cached[1])
 
     async def set(self, level: str, chat_id: int, by: int, now: datetime) -> None:
+        """Make a chat the duty chat of an escalation level (replacing the previous one)."""
         self._db.touches("duty_chats")
         await self._db.execute(
             "INSERT INTO duty_chats (level, chat_id, set_by, set_at) VALUES (?, ?, ?, ?) "

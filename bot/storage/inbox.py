@@ -9,6 +9,8 @@ from bot.storage.database import Database, to_epoch
 
 
 class InboxRepository:
+    """The inbox table: updates stored before Telegram is told they arrived (InboxStore)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 

@@ -53,12 +53,15 @@ def _marks(values: Iterable[object]) -> str:
 
 
 class NoticeRepository:
+    """Notices, their runs and one delivery per grid per run (NoticeRepo)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
     # --- notices ---
 
     async def get(self, notice_id: int) -> Notice | None:
+        """The notice with this id, or None."""
         row = await self._db.fetchone(
             f"SELECT {_NOTICE_COLUMNS} FROM notices WHERE id = ?", (notice_id,)
         )
@@ -77,6 +80,7 @@ class NoticeRepository:
         self, *, author_id: int, text: str, schedule: Schedule, targets: Targets,
         pin: bool, locale: str, now: datetime,
     ) -> int:
+        """Save a new notice as a draft; its id."""
         cur = await self._db.execute(
             "INSERT INTO notices (author_id, text, schedule, targets, pin, status, locale, "
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?)",
@@ -104,6 +108,7 @@ class NoticeRepository:
     async def set_next_run(
         self, notice_id: int, next_run_at: datetime | None, now: datetime
     ) -> None:
+        """When the notice next goes out (None: it does not)."""
         await self._db.execute(
             "UPDATE notices SET next_run_at = ?, updated_at = ? WHERE id = ?",
             (to_epoch(next_run_at) if next_run_at else None, to_epoch(now), notice_id),
@@ -197,12 +202,14 @@ class NoticeRepository:
         return cur.lastrowid if cur.rowcount == 1 else None
 
     async def add_deliveries(self, run_id: int, grid_ids: Iterable[int]) -> None:
+        """One pending delivery per grid for a run; a grid already in the run is not added twice."""
         await self._db.executemany(
             "INSERT OR IGNORE INTO notice_deliveries (run_id, grid_id) VALUES (?, ?)",
             [(run_id, grid_id) for grid_id in grid_ids],
         )
 
     async def unfinished_runs(self) -> list[int]:
+        """Runs still sending: resumed after a restart."""
         rows = await self._db.fetchall(
             "SELECT id FROM notice_runs WHERE status = 'sending' ORDER BY id"
         )
@@ -219,6 +226,7 @@ class NoticeRepository:
         return (notice, row["progress_message_id"]) if notice else None
 
     async def pending_grid_ids(self, run_id: int) -> list[int]:
+        """The grids of a run still waiting for their delivery, by grid code."""
         rows = await self._db.fetchall(
             "SELECT d.grid_id FROM notice_deliveries d JOIN grids g ON g.id = d.grid_id "
             "WHERE d.run_id = ? AND d.status = 'pending' ORDER BY g.code",
@@ -227,6 +235,7 @@ class NoticeRepository:
         return [r["grid_id"] for r in rows]
 
     async def is_pending(self, run_id: int, grid_id: int) -> bool:
+        """Whether a run's delivery to a grid has still to go out."""
         row = await self._db.fetchone(
             "SELECT 1 FROM notice_deliveries WHERE run_id = ? AND grid_id = ? "
             "AND status = 'pending'",
@@ -238,6 +247,7 @@ class NoticeRepository:
         self, run_id: int, grid_id: int, *, chat_id: int, message_id: int,
         now: datetime,
     ) -> None:
+        """A delivery went out as this message; recorded whatever happened meanwhile (a cancel)."""
         # Not conditional: it went out, whatever happened meanwhile (a cancel) is history.
         await self._db.execute(
             "UPDATE notice_deliveries SET status = 'sent', chat_id = ?, message_id = ?, "
@@ -257,6 +267,7 @@ class NoticeRepository:
     async def mark_failed(
         self, run_id: int, grid_id: int, reason: str, now: datetime
     ) -> bool:
+        """A pending delivery failed for `reason`; False when it was no longer pending."""
         cur = await self._db.execute(
             "UPDATE notice_deliveries SET status = 'failed', reason = ?, updated_at = ? "
             "WHERE run_id = ? AND grid_id = ? AND status = 'pending'",
@@ -265,6 +276,7 @@ class NoticeRepository:
         return cur.rowcount == 1
 
     async def is_sending(self, notice_id: int) -> bool:
+        """Whether a run of the notice is sending now."""
         row = await self._db.fetchone(
             "SELECT 1 FROM notice_runs WHERE notice_id = ? AND status = 'sending'", (notice_id,)
         )
@@ -291,6 +303,7 @@ class NoticeRepository:
         return cur.rowcount == 1
 
     async def set_progress_message(self, run_id: int, message_id: int) -> None:
+        """Remember the message that shows the run's progress to its author."""
         await self._db.execute(
             "UPDATE notice_runs SET progress_message_id = ? WHERE id = ?", (message_id, run_id)
         )
@@ -298,6 +311,7 @@ class NoticeRepository:
     # --- reports ---
 
     async def report(self, run_id: int) -> RunReport | None:
+        """A run's outcome: sent, pinned and failed deliveries (None: no such run)."""
         reports = await self._reports("r.id = ?", (run_id,), 1)
         return reports[0] if reports else None
 

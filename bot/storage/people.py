@@ -22,14 +22,18 @@ CHAT_ID_COLUMNS: list[tuple[str, str]] = [
 
 
 class PeopleRepository:
+    """People the bot has seen (PeopleRepo)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def get(self, telegram_id: int) -> Person | None:
+        """The person with this Telegram id, or None if the bot has never seen them."""
         row = await self._db.fetchone("SELECT * FROM people WHERE telegram_id = ?", (telegram_id,))
         return person_from_row(row) if row else None
 
     async def by_username(self, username: str) -> Person | None:
+        """The person last seen with this @username, or None."""
         row = await self._db.fetchone(
             "SELECT * FROM people WHERE username = ? ORDER BY last_seen DESC LIMIT 1",
             (username.lstrip("@"),),
@@ -37,6 +41,7 @@ class PeopleRepository:
         return person_from_row(row) if row else None
 
     async def language_of(self, telegram_id: int) -> str | None:
+        """The language Telegram reports for the person (picks the locale), or None."""
         row = await self._db.fetchone(
             "SELECT language_code FROM people WHERE telegram_id = ?", (telegram_id,)
         )
@@ -46,6 +51,7 @@ class PeopleRepository:
         self, *, telegram_id: int, display_name: str, username: str | None,
         language_code: str | None, now: datetime, private_chat: bool = False,
     ) -> None:
+        """Record a person seen in an update, or refresh their name, username and language."""
         await self._db.execute(
             "INSERT INTO people (telegram_id, username, display_name, language_code, "
             "has_private_chat, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -59,6 +65,7 @@ class PeopleRepository:
         )
 
     async def set_private_chat(self, telegram_id: int, reachable: bool) -> None:
+        """Whether the bot can write to the person in private (they started it, or blocked it)."""
         await self._db.execute(
             "UPDATE people SET has_private_chat = ? WHERE telegram_id = ?",
             (int(reachable), telegram_id),
@@ -66,6 +73,8 @@ class PeopleRepository:
 
 
 class ChatRepository:
+    """The chats the bot is in (ChatRepo)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -73,6 +82,9 @@ class ChatRepository:
         self, *, chat_id: int, type_: str, title: str | None, bot_member: bool,
         now: datetime,
     ) -> None:
+        """Record a chat the bot is in, or refresh its type, title and whether the bot is still a
+        member.
+        """
         await self._db.execute(
             "INSERT INTO chats (chat_id, type, title, bot_member, updated_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET type = excluded.type, "
@@ -95,6 +107,10 @@ class ChatRepository:
 
 
 class PendingActionRepository:
+    """Questions waiting for an answer (PendingActionRepo); knows when none is live without asking
+    SQLite.
+    """
+
     def __init__(self, db: Database) -> None:
         self._db = db
         # Per kind, the version of the table (Database.version) at which none was live: a
@@ -105,6 +121,7 @@ class PendingActionRepository:
         self, *, kind: str, chat_id: int, actor_id: int, payload: dict[str, Any],
         now: datetime, expires_at: datetime,
     ) -> int:
+        """Keep a question waiting for the person's answer until `expires_at`; its id."""
         self._db.touches("pending_actions")
         cur = await self._db.execute(
             "INSERT INTO pending_actions (kind, chat_id, actor_id, payload, created_at, "

@@ -28,6 +28,8 @@ def _grid_filter(grid_ids: list[int] | None, column: str = "grid_id") -> str:
 
 
 class StatsRepository:
+    """Figures and exports read on the reader connection, off the loop (StatsView)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 

@@ -32,6 +32,7 @@ _TICKET_COLUMNS = (
 
 
 def ticket_from_row(row: sqlite3.Row) -> Ticket:
+    """A Ticket from a row of the ticket columns (times as aware UTC)."""
     created = from_epoch(row["created_at"])
     updated = from_epoch(row["updated_at"])
     assert created is not None and updated is not None
@@ -67,10 +68,13 @@ def ticket_from_row(row: sqlite3.Row) -> Ticket:
 
 
 class TicketRepository:
+    """Tickets and what hangs off them, in SQL (TicketRepo)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def get(self, ticket_id: int) -> Ticket | None:
+        """The ticket with this id, or None."""
         row = await self._db.fetchone(
             f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)
         )
@@ -88,6 +92,7 @@ class TicketRepository:
         return (ticket, row["role"]) if ticket else None
 
     async def ticket_id_of_message(self, chat_id: int, message_id: int) -> int | None:
+        """The ticket a message in a chat belongs to (report, join, acknowledgement or card)."""
         row = await self._db.fetchone(
             "SELECT ticket_id FROM ticket_messages WHERE chat_id = ? AND message_id = ?",
             (chat_id, message_id),
@@ -116,6 +121,7 @@ class TicketRepository:
         return [(r["chat_id"], r["message_id"], r["role"]) for r in rows]
 
     async def duty_staff(self, level: str) -> list[int]:
+        """The people on duty at an escalation level, earliest assigned first."""
         rows = await self._db.fetchall(
             "SELECT telegram_id FROM duty_staff WHERE level = ? ORDER BY assigned_at", (level,)
         )
@@ -124,6 +130,9 @@ class TicketRepository:
     async def open_in_grid_since(
         self, grid_id: int, category: str, since: datetime
     ) -> list[Ticket]:
+        """A grid's open public tickets of a category filed since a moment: the candidates a new
+        report may duplicate.
+        """
         rows = await self._db.fetchall(
             f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE grid_id = ? AND category = ? "
             "AND status IN ('open', 'claimed', 'reopened') AND created_at >= ? AND private = 0 "
@@ -133,6 +142,7 @@ class TicketRepository:
         return [ticket_from_row(r) for r in rows]
 
     async def count_by_reporter_since(self, reporter_id: int, since: datetime) -> int:
+        """How many tickets a person has filed since a moment (the per-person flood limit)."""
         row = await self._db.fetchone(
             "SELECT COUNT(*) FROM tickets WHERE reporter_id = ? AND created_at >= ?",
             (reporter_id, to_epoch(since)),
@@ -150,6 +160,7 @@ class TicketRepository:
         return [ticket_from_row(r) for r in rows]
 
     async def is_follower(self, ticket_id: int, telegram_id: int) -> bool:
+        """Whether the person follows the ticket (is told when it changes)."""
         row = await self._db.fetchone(
             "SELECT 1 FROM ticket_followers WHERE ticket_id = ? AND telegram_id = ?",
             (ticket_id, telegram_id),
@@ -157,6 +168,7 @@ class TicketRepository:
         return row is not None
 
     async def attachments(self, ticket_id: int) -> list[Attachment]:
+        """A ticket's photos and locations, in the order they were added."""
         rows = await self._db.fetchall(
             "SELECT kind, file_id, latitude, longitude, added_by FROM ticket_attachments "
             "WHERE ticket_id = ? ORDER BY id",
@@ -166,6 +178,7 @@ class TicketRepository:
                 for r in rows]
 
     async def grids_of_resident(self, telegram_id: int) -> list[int]:
+        """The grids whose chats the person has written in, most recently seen first."""
         rows = await self._db.fetchall(
             "SELECT grid_id FROM grid_residents WHERE telegram_id = ? ORDER BY last_seen DESC",
             (telegram_id,),
@@ -173,6 +186,7 @@ class TicketRepository:
         return [r["grid_id"] for r in rows]
 
     async def private_reporting_grid(self, telegram_id: int) -> int | None:
+        """The grid a person's private reports go to, as last chosen (None: not chosen yet)."""
         row = await self._db.fetchone(
             "SELECT grid_id FROM private_reporting WHERE telegram_id = ?", (telegram_id,)
         )
@@ -208,6 +222,9 @@ class TicketRepository:
     async def link_message(
         self, chat_id: int, message_id: int, ticket_id: int, role: str
     ) -> bool:
+        """Tie a message to a ticket in a role; False when it was already tied (a re-delivered
+        update).
+        """
         cur = await self._db.execute(
             "INSERT OR IGNORE INTO ticket_messages (chat_id, message_id, ticket_id, role) "
             "VALUES (?, ?, ?, ?)",
@@ -234,6 +251,9 @@ class TicketRepository:
         self, chat_id: int, message_id: int, answer_message_id: int | None,
         now: datetime,
     ) -> None:
+        """Record that a message's owed answer went out (and which message it was), so a re-delivery
+        does not answer twice.
+        """
         await self._db.execute(
             "UPDATE message_answers SET answered_at = ?, answer_message_id = ? "
             "WHERE chat_id = ? AND message_id = ?",
@@ -241,6 +261,7 @@ class TicketRepository:
         )
 
     async def set_ack(self, ticket_id: int, chat_id: int, message_id: int) -> None:
+        """Remember the bot's acknowledgement of a ticket and tie that message to it."""
         await self._db.execute(
             "UPDATE tickets SET ack_message_id = ? WHERE id = ?", (message_id, ticket_id)
         )
@@ -332,6 +353,9 @@ class TicketRepository:
         self, ticket: Ticket, *, closure: Closure, from_states: frozenset[TicketStatus],
         actor_id: int | None, now: datetime, note: str | None = None,
     ) -> Ticket | None:
+        """`transition` to CLOSED with how it closed (resolved, withdrawn, duplicate, …) and the
+        closing note.
+        """
         return await self.transition(
             ticket, from_states=from_states, to_status=TicketStatus.CLOSED, actor_id=actor_id,
             now=now, kind="closed", note=closure.value + (f": {note}" if note else ""),
@@ -350,6 +374,9 @@ class TicketRepository:
     async def set_category(
         self, ticket_id: int, category: str, *, actor_id: int, now: datetime
     ) -> str | None:
+        """Correct a ticket's category and record the change; the category it had before (None: no
+        such ticket).
+        """
         row = await self._db.fetchone("SELECT category FROM tickets WHERE id = ?", (ticket_id,))
         if row is None:
             return None
@@ -367,6 +394,7 @@ class TicketRepository:
         self, ticket_id: int, *, kind: str, added_by: int, now: datetime,
         file_id: str | None = None, latitude: float | None = None, longitude: float | None = None,
     ) -> None:
+        """Add a photo or a location to a ticket and record who added it."""
         await self._db.execute(
             "INSERT INTO ticket_attachments (ticket_id, kind, file_id, latitude, longitude, "
             "added_by, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -379,6 +407,9 @@ class TicketRepository:
         self, ticket_id: int, *, at: datetime, actor_id: int | None, kind: str,
         from_status: str | None = None, to_status: str | None = None, note: str | None = None,
     ) -> None:
+        """Append a line to the ticket's history (what happened, who did it, from which status to
+        which).
+        """
         await self._db.execute(
             "INSERT INTO ticket_events (ticket_id, at, actor_id, kind, from_status, to_status, "
             "note) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -396,6 +427,7 @@ class TicketRepository:
     async def set_private_reporting_grid(
         self, telegram_id: int, grid_id: int, now: datetime
     ) -> None:
+        """Remember the grid a person's private reports go to from now on."""
         await self._db.execute(
             "INSERT INTO private_reporting (telegram_id, grid_id, at) VALUES (?, ?, ?) "
             "ON CONFLICT (telegram_id) DO UPDATE SET grid_id = excluded.grid_id, at = excluded.at",
@@ -429,6 +461,9 @@ class TicketRepository:
         return [ticket_from_row(r) for r in rows]
 
     async def at_level(self, level: str, limit: int = 50) -> list[Ticket]:
+        """Open tickets escalated to a level (street, district), oldest first: the duty
+        chat's list.
+        """
         rows = await self._db.fetchall(
             f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE level = ? "
             "AND status IN ('open', 'claimed', 'reopened') ORDER BY created_at LIMIT ?",
@@ -437,6 +472,7 @@ class TicketRepository:
         return [ticket_from_row(r) for r in rows]
 
     async def followers(self, ticket_id: int) -> list[int]:
+        """The people who follow a ticket, in the order they joined."""
         rows = await self._db.fetchall(
             "SELECT telegram_id FROM ticket_followers WHERE ticket_id = ? ORDER BY at",
             (ticket_id,),
@@ -444,6 +480,7 @@ class TicketRepository:
         return [r["telegram_id"] for r in rows]
 
     async def verification_round(self, ticket_id: int) -> int:
+        """The latest round in which residents were asked whether a ticket is solved (0: never)."""
         row = await self._db.fetchone(
             "SELECT COALESCE(MAX(round), 0) FROM ticket_verifications WHERE ticket_id = ?",
             (ticket_id,),
@@ -451,6 +488,9 @@ class TicketRepository:
         return int(row[0]) if row else 0
 
     async def is_asked(self, ticket_id: int, round_: int, telegram_id: int) -> bool:
+        """Whether this person was asked to verify the ticket in this round: only they may
+        answer.
+        """
         row = await self._db.fetchone(
             "SELECT 1 FROM ticket_verifications WHERE ticket_id = ? AND round = ? "
             "AND telegram_id = ?",
@@ -461,6 +501,7 @@ class TicketRepository:
     async def ask_verification(
         self, ticket_id: int, round_: int, people: list[int], now: datetime
     ) -> None:
+        """Ask these people, once each, to verify a resolved ticket in this round."""
         await self._db.executemany(
             "INSERT OR IGNORE INTO ticket_verifications (ticket_id, round, telegram_id, asked_at) "
             "VALUES (?, ?, ?, ?)",
@@ -471,6 +512,7 @@ class TicketRepository:
         self, ticket_id: int, round_: int, telegram_id: int, *,
         solved: bool | None = None, score: int | None = None, now: datetime,
     ) -> None:
+        """Record a person's verification answer: solved or not, and/or a satisfaction score."""
         if solved is not None:
             await self._db.execute(
                 "UPDATE ticket_verifications SET solved = ?, answered_at = ? "
@@ -492,6 +534,7 @@ class TicketRepository:
     async def set_duty(
         self, level: str, telegram_id: int, *, by: int, now: datetime, on: bool
     ) -> bool:
+        """Put a person on or take them off duty at a level; False when nothing changed."""
         if on:
             cur = await self._db.execute(
                 "INSERT OR IGNORE INTO duty_staff (level, telegram_id, assigned_by, assigned_at) "
@@ -507,6 +550,7 @@ class TicketRepository:
     async def add_patrol_log(
         self, grid_id: int, author_id: int, text: str, now: datetime
     ) -> int:
+        """Keep a grid worker's patrol note; its id."""
         cur = await self._db.execute(
             "INSERT INTO patrol_logs (grid_id, author_id, text, at) VALUES (?, ?, ?, ?)",
             (grid_id, author_id, text, to_epoch(now)),
@@ -515,6 +559,7 @@ class TicketRepository:
         return cur.lastrowid
 
     async def patrol_logs(self, grid_ids: list[int], limit: int = 10) -> list[PatrolLog]:
+        """The latest patrol notes of these grids with their authors' names, newest first."""
         if not grid_ids:
             return []
         marks = ",".join("?" * len(grid_ids))
@@ -528,6 +573,7 @@ class TicketRepository:
                           _aware(r["at"]), r["display_name"]) for r in rows]
 
     async def closed_between(self, grid_id: int, start: datetime, end: datetime) -> int:
+        """How many of a grid's tickets were closed in [start, end) (the daily digest)."""
         row = await self._db.fetchone(
             "SELECT COUNT(*) FROM tickets WHERE grid_id = ? AND closed_at >= ? AND closed_at < ?",
             (grid_id, to_epoch(start), to_epoch(end)),

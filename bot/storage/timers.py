@@ -1,5 +1,6 @@
 """Durable timers: every reminder, deadline, notice run and digest is a row, so restarts lose
-none."""
+none.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from bot.storage.database import Database, from_epoch, to_epoch
 
 
 class TimerRepository:
+    """Durable timers in the `timers` table (TimerRepo)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -37,6 +40,9 @@ class TimerRepository:
         )
 
     async def cancel(self, kind_prefix: str, ref_id: int, now: datetime) -> int:
+        """Cancel the pending timers of a reference whose kind starts with `kind_prefix`;
+        how many.
+        """
         cur = await self._db.execute(
             "UPDATE timers SET done_at = ?, outcome = 'cancelled' "
             "WHERE ref_id = ? AND kind LIKE ? AND done_at IS NULL",
@@ -53,6 +59,7 @@ class TimerRepository:
         return cur.rowcount == 1
 
     async def due(self, now: datetime, limit: int = 200) -> list[Timer]:
+        """Pending timers due by now, earliest first, at most `limit`."""
         rows = await self._db.fetchall(
             "SELECT id, kind, ref_id, due_at, payload FROM timers "
             "WHERE done_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?",
@@ -61,12 +68,16 @@ class TimerRepository:
         return [self._timer(r) for r in rows]
 
     async def next_due_at(self) -> datetime | None:
+        """When the earliest pending timer is due (None: none pending): the loop sleeps
+        until then.
+        """
         row = await self._db.fetchone(
             "SELECT MIN(due_at) FROM timers WHERE done_at IS NULL"
         )
         return from_epoch(row[0]) if row and row[0] is not None else None
 
     async def pending(self, kind_prefix: str = "", ref_id: int | None = None) -> list[Timer]:
+        """Timers not yet done, by kind prefix and optionally reference, earliest first."""
         sql = ("SELECT id, kind, ref_id, due_at, payload FROM timers"
                " WHERE done_at IS NULL AND kind LIKE ?")
         params: list[Any] = [f"{kind_prefix}%"]

@@ -54,9 +54,11 @@ class SqliteStorage:
         return cls(await Database.open(path))
 
     async def close(self) -> None:
+        """Close the database at exit."""
         await self.db.close()
 
     def unit_of_work(self) -> SqliteUnitOfWork:
+        """A new unit of work on this database: one transaction per `async with`."""
         return SqliteUnitOfWork(self)
 
 
