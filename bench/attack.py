@@ -94,8 +94,7 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def first_quote(emulator: BotApiEmulator, chat: int, message_id: int,
-                since: int) -> float | None:
+def first_quote(emulator: BotApiEmulator, chat: int, message_id: int, since: int) -> float | None:
     for call in emulator.calls[since:]:
         if not call.method.startswith("send") or call.params.get("chat_id") != chat:
             continue
@@ -113,7 +112,7 @@ def write_config(scratch: Path, emulator: BotApiEmulator) -> Path:
 base_url = "{emulator.base_url}"
 base_file_url = "{emulator.base_file_url}"
 [database]
-path = "{scratch / 'gridbot.db'}"
+path = "{scratch / "gridbot.db"}"
 [bot]
 log_level = "WARNING"
 [roles]
@@ -132,8 +131,14 @@ async def wait_for(predicate: Any, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
-async def run(code: Path, flood: int, reports: int, emergencies: int,
-              wait: float = 120.0, hostile: list[str] = HOSTILE) -> Result:
+async def run(
+    code: Path,
+    flood: int,
+    reports: int,
+    emergencies: int,
+    wait: float = 120.0,
+    hostile: list[str] = HOSTILE,
+) -> Result:
     result = Result(code=str(code), flood=flood, reports=reports, emergencies=emergencies)
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
@@ -151,17 +156,33 @@ async def run(code: Path, flood: int, reports: int, emergencies: int,
             env = {**os.environ, "GRIDBOT_TOKEN": TOKEN, "PTB_TIMEDELTA": "1"}
             log = (scratch / "bot.log").open("wb")
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "-c", str(config), cwd=code, env=env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=log,
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                "-c",
+                str(config),
+                cwd=code,
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
             )
             worker_rss = 0.0
             try:
                 await emulator.wait_for_call("getUpdates", timeout=60)
                 for chat, code_name in ((G1, "G1 第一网格"), (G2, "G2 第二网格")):
                     emulator.post_message(chat, STAFF, f"/bind {code_name}")
-                await wait_for(lambda: sum(
-                    1 for m in emulator.messages_in(G1) + emulator.messages_in(G2)
-                    if m["from"]["is_bot"] and "G" in m.get("text", "")) >= 2, 30)
+                await wait_for(
+                    lambda: (
+                        sum(
+                            1
+                            for m in emulator.messages_in(G1) + emulator.messages_in(G2)
+                            if m["from"]["is_bot"] and "G" in m.get("text", "")
+                        )
+                        >= 2
+                    ),
+                    30,
+                )
                 await asyncio.sleep(1)
                 # Telegram's flood limits from here on; the bot runs with its shipped ones.
                 emulator.enforce_limits(30, 20)
@@ -177,8 +198,11 @@ async def run(code: Path, flood: int, reports: int, emergencies: int,
 
                 async def flooder() -> None:
                     for n in range(flood):
-                        flood_ids.add(emulator.post_message(
-                            G1, FLOODER, f"{n % 40 + 1}栋{THINGS[n % 5]}")["message_id"])
+                        flood_ids.add(
+                            emulator.post_message(G1, FLOODER, f"{n % 40 + 1}栋{THINGS[n % 5]}")[
+                                "message_id"
+                            ]
+                        )
                         if n % 20 == 19:
                             await asyncio.sleep(0)  # let the emulator serve a poll
 
@@ -189,7 +213,8 @@ async def run(code: Path, flood: int, reports: int, emergencies: int,
                     for n in range(reports):
                         queued = time.monotonic()
                         message = emulator.post_message(
-                            G2, FIRST_RESIDENT + n, f"{n % 30 + 1}栋{THINGS[n % 5]}，麻烦看看")
+                            G2, FIRST_RESIDENT + n, f"{n % 30 + 1}栋{THINGS[n % 5]}，麻烦看看"
+                        )
                         watched.append((G2, message["message_id"], queued, False))
                         await asyncio.sleep(REPORT_INTERVAL_S)
 
@@ -197,8 +222,9 @@ async def run(code: Path, flood: int, reports: int, emergencies: int,
                     await asyncio.sleep(1.0)
                     for n in range(emergencies):
                         queued = time.monotonic()
-                        message = emulator.post_message(G1, EMERGENCY_REPORTER,
-                                                        EMERGENCY.format(b=n + 1))
+                        message = emulator.post_message(
+                            G1, EMERGENCY_REPORTER, EMERGENCY.format(b=n + 1)
+                        )
                         watched.append((G1, message["message_id"], queued, True))
                         await asyncio.sleep(5.0)
 
@@ -210,13 +236,18 @@ async def run(code: Path, flood: int, reports: int, emergencies: int,
                         await asyncio.sleep(0.05)
 
                 watcher = asyncio.create_task(watch_worker())
-                await asyncio.gather(hostile_staff(), flooder(), grid2_residents(),
-                                     emergencies_in_grid1())
+                await asyncio.gather(
+                    hostile_staff(), flooder(), grid2_residents(), emergencies_in_grid1()
+                )
                 # Let the answers come in (the flood's own acknowledgements are paced).
                 try:
-                    await wait_for(lambda: all(
-                        first_quote(emulator, chat, mid, mark) is not None
-                        for chat, mid, _q, _e in watched), wait)
+                    await wait_for(
+                        lambda: all(
+                            first_quote(emulator, chat, mid, mark) is not None
+                            for chat, mid, _q, _e in watched
+                        ),
+                        wait,
+                    )
                 except TimeoutError:
                     result.notes.append(f"some reports not acknowledged within {wait} s")
                 result.elapsed_s = round(time.monotonic() - started, 1)
@@ -236,16 +267,20 @@ async def run(code: Path, flood: int, reports: int, emergencies: int,
                 result.bot_peak_rss_mb = round(peak_rss_mb(process.pid), 1)
                 watcher.cancel()
                 result.worker_peak_rss_mb = round(worker_rss, 1)
-                texts = [m.get("text", "") for m in emulator.messages_in(G1)
-                         if m["from"]["is_bot"]]
+                texts = [m.get("text", "") for m in emulator.messages_in(G1) if m["from"]["is_bot"]]
                 result.rate_limit_notices = sum("一小时内已反映了" in t for t in texts)
                 result.flood_tickets_acked = sum(
-                    1 for m in emulator.messages_in(G1)
-                    if m["from"]["is_bot"] and "一小时内已反映了" not in m.get("text", "")
-                    and (m.get("reply_to_message") or {}).get("message_id") in flood_ids)
-                result.templates = [m.get("text", "").splitlines()[0][:80]
-                                    for m in emulator.messages_in(STAFF)
-                                    if m["from"]["is_bot"]][-len(hostile):]
+                    1
+                    for m in emulator.messages_in(G1)
+                    if m["from"]["is_bot"]
+                    and "一小时内已反映了" not in m.get("text", "")
+                    and (m.get("reply_to_message") or {}).get("message_id") in flood_ids
+                )
+                result.templates = [
+                    m.get("text", "").splitlines()[0][:80]
+                    for m in emulator.messages_in(STAFF)
+                    if m["from"]["is_bot"]
+                ][-len(hostile) :]
             finally:
                 if process.returncode is None:
                     process.send_signal(signal.SIGTERM)
@@ -285,15 +320,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flood", type=int, default=200)
     parser.add_argument("--reports", type=int, default=15)
     parser.add_argument("--emergencies", type=int, default=4)
-    parser.add_argument("--wait", type=float, default=120.0,
-                        help="seconds to wait for the last acknowledgement")
-    parser.add_argument("--no-memory-templates", action="store_true",
-                        help="only the slow templates: on a bot without the memory cap the "
-                             "others take gigabytes from a shared machine")
+    parser.add_argument(
+        "--wait", type=float, default=120.0, help="seconds to wait for the last acknowledgement"
+    )
+    parser.add_argument(
+        "--no-memory-templates",
+        action="store_true",
+        help="only the slow templates: on a bot without the memory cap the "
+        "others take gigabytes from a shared machine",
+    )
     args = parser.parse_args(argv)
     hostile = HOSTILE[:2] if args.no_memory_templates else HOSTILE
-    result = asyncio.run(run(args.code.resolve(), args.flood, args.reports, args.emergencies,
-                             args.wait, hostile))
+    result = asyncio.run(
+        run(args.code.resolve(), args.flood, args.reports, args.emergencies, args.wait, hostile)
+    )
     print(summary(result))
     print(json.dumps(asdict(result), ensure_ascii=False))
     return 1 if result.notes else 0

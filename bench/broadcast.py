@@ -83,18 +83,26 @@ class Result:
     def ok(self) -> bool:
         # Tracing every allocation slows the bot down severalfold: time is judged untraced.
         in_time = self.traced or self.elapsed_s <= self.target_s
-        return (in_time and self.rejected_429 == 0 and self.lost == 0 and self.doubled == 0
-                and self.failed == 0)
+        return (
+            in_time
+            and self.rejected_429 == 0
+            and self.lost == 0
+            and self.doubled == 0
+            and self.failed == 0
+        )
 
 
 async def run(grids: int, rate: float, parallel: int, trace: bool, freeze: bool) -> Result:
     with tempfile.TemporaryDirectory(prefix="gridbot-bench-") as scratch:
         bot = OfflineBot(
-            Path(scratch) / "bench.db", staff=(STAFF,),
+            Path(scratch) / "bench.db",
+            staff=(STAFF,),
             clock=FakeClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC)),
             settings={
-                "telegram": {"overall_max_rate": rate,
-                             "group_max_rate": TelegramConfig().group_max_rate},
+                "telegram": {
+                    "overall_max_rate": rate,
+                    "group_max_rate": TelegramConfig().group_max_rate,
+                },
                 "notices": {"parallel_sends": parallel},
             },
         )
@@ -105,8 +113,9 @@ async def run(grids: int, rate: float, parallel: int, trace: bool, freeze: bool)
             await bot.stop()
 
 
-async def measure(bot: OfflineBot, grids: int, rate: float, parallel: int,
-                  trace: bool, freeze: bool) -> Result:
+async def measure(
+    bot: OfflineBot, grids: int, rate: float, parallel: int, trace: bool, freeze: bool
+) -> Result:
     emulator = bot.emulator
     services = bot.runtime.services
     bot.person(STAFF, "街道·小李")
@@ -116,11 +125,17 @@ async def measure(bot: OfflineBot, grids: int, rate: float, parallel: int,
             code = f"G{n:04d}"
             chat = emulator.create_group(f"第{n}网格群")["id"]
             emulator.chat(chat).bot_status = "member"
-            await uow.grids.create(code=code, name=f"第{n}网格", chat_id=chat,
-                                   chat_title=None, now=services.clock.now())
+            await uow.grids.create(
+                code=code,
+                name=f"第{n}网格",
+                chat_id=chat,
+                chat_title=None,
+                now=services.clock.now(),
+            )
             chats[code] = chat
-    emulator.enforce_limits(overall_per_second=TELEGRAM_OVERALL,
-                            per_group_per_minute=TELEGRAM_PER_GROUP)
+    emulator.enforce_limits(
+        overall_per_second=TELEGRAM_OVERALL, per_group_per_minute=TELEGRAM_PER_GROUP
+    )
     preview = await bot.says_privately(STAFF, f"/notice now all\n{TEXT}")
     asking = next(m for m in preview.messages if m.get("reply_markup"))
     confirm = asking["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
@@ -166,14 +181,20 @@ async def measure(bot: OfflineBot, grids: int, rate: float, parallel: int,
             lost += 1
     floor = grids / TELEGRAM_OVERALL
     return Result(
-        grids=grids, overall_max_rate=rate, parallel_sends=parallel,
-        elapsed_s=round(elapsed, 2), messages_per_s=round(grids / elapsed, 2),
-        floor_s=round(floor, 2), target_s=round(floor * TARGET_FACTOR, 2),
+        grids=grids,
+        overall_max_rate=rate,
+        parallel_sends=parallel,
+        elapsed_s=round(elapsed, 2),
+        messages_per_s=round(grids / elapsed, 2),
+        floor_s=round(floor, 2),
+        target_s=round(floor * TARGET_FACTOR, 2),
         rejected_429=emulator.rejected_429 - rejected_before,
         sent=sum(1 for s, _m in recorded.values() if s == "sent"),
         failed=sum(1 for s, _m in recorded.values() if s == "failed"),
-        lost=lost, doubled=doubled,
-        rss_before_mb=round(rss_before, 1), rss_after_mb=round(rss_after, 1),
+        lost=lost,
+        doubled=doubled,
+        rss_before_mb=round(rss_before, 1),
+        rss_after_mb=round(rss_after, 1),
         tracemalloc_growth_mb=round(growth, 2) if growth is not None else None,
         tracemalloc_peak_mb=round(peak, 2) if peak is not None else None,
         tracemalloc_bot_growth_mb=round(bot_growth, 2) if bot_growth is not None else None,
@@ -202,8 +223,8 @@ def summary(result: Result) -> str:
         f"{verdict}: one notice to {result.grids} grids in {result.elapsed_s} s "
         f"({result.messages_per_s} messages/s)",
         f"  floor at 30 messages/s: {result.floor_s} s; target (x{TARGET_FACTOR}): "
-        f"{result.target_s} s" + (" (not judged while tracing allocations)" if result.traced
-                                  else ""),
+        f"{result.target_s} s"
+        + (" (not judged while tracing allocations)" if result.traced else ""),
         f"  429 answers: {result.rejected_429}; sent {result.sent}, failed {result.failed}, "
         f"lost {result.lost}, doubled {result.doubled}",
         f"  RSS {result.rss_before_mb} MB before, {result.rss_after_mb} MB after",
@@ -211,27 +232,41 @@ def summary(result: Result) -> str:
         f"{result.parallel_sends}; setup frozen for the GC: {result.gc_frozen}",
     ]
     if result.tracemalloc_peak_mb is not None:
-        lines.insert(4, f"  tracemalloc: {result.tracemalloc_growth_mb} MB kept "
-                        f"({result.tracemalloc_bot_growth_mb} MB outside the emulator), "
-                        f"{result.tracemalloc_peak_mb} MB peak during the run")
+        lines.insert(
+            4,
+            f"  tracemalloc: {result.tracemalloc_growth_mb} MB kept "
+            f"({result.tracemalloc_bot_growth_mb} MB outside the emulator), "
+            f"{result.tracemalloc_peak_mb} MB peak during the run",
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grids", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=TelegramConfig().overall_max_rate,
-                        help="[telegram] overall_max_rate (default: the shipped default)")
-    parser.add_argument("--parallel", type=int, default=NoticesConfig().parallel_sends,
-                        help="[notices] parallel_sends (default: the shipped default)")
-    parser.add_argument("--tracemalloc", action="store_true",
-                        help="also trace Python allocations (slower)")
-    parser.add_argument("--no-freeze", dest="freeze", action="store_false",
-                        help="leave the emulator's setup to the garbage collector")
-    args = parser.parse_args(argv)
-    result = asyncio.run(
-        run(args.grids, args.rate, args.parallel, args.tracemalloc, args.freeze)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=TelegramConfig().overall_max_rate,
+        help="[telegram] overall_max_rate (default: the shipped default)",
     )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=NoticesConfig().parallel_sends,
+        help="[notices] parallel_sends (default: the shipped default)",
+    )
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="also trace Python allocations (slower)"
+    )
+    parser.add_argument(
+        "--no-freeze",
+        dest="freeze",
+        action="store_false",
+        help="leave the emulator's setup to the garbage collector",
+    )
+    args = parser.parse_args(argv)
+    result = asyncio.run(run(args.grids, args.rate, args.parallel, args.tracemalloc, args.freeze))
     print(json.dumps({**result.__dict__, "ok": result.ok}, ensure_ascii=False))
     print(summary(result))
     return 0 if result.ok else 1

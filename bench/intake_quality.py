@@ -55,8 +55,10 @@ LONG_CHARS = 100
 
 def load_data() -> dict[str, list[EvalRecord]]:
     """Every labelled file by name; a text seen in an earlier file is not read again."""
-    paths = [*sorted((ROOT / "data" / "intake").glob("*.jsonl")),
-             ROOT / "tests" / "data" / "intake_eval.jsonl"]
+    paths = [
+        *sorted((ROOT / "data" / "intake").glob("*.jsonl")),
+        ROOT / "tests" / "data" / "intake_eval.jsonl",
+    ]
     per_file: dict[str, list[EvalRecord]] = {}
     seen: set[str] = set()
     for path in paths:
@@ -104,11 +106,13 @@ def _report(parsers: dict[str, IntakeParser], records: Sequence[EvalRecord]) -> 
 
 
 def _line(name: str, report: EvalReport) -> str:
-    return (f"  {name:28} n={report.n:5} F1 {report.f1:.3f} recall {report.recall:.3f} "
-            f"false tickets {report.false_ticket_rate:5.1%} "
-            f"category {report.category_accuracy:.3f} "
-            f"urgency {report.urgency_accuracy:.3f} emergency R {report.emergency_recall:.3f} "
-            f"P {report.emergency_precision:.3f} location {report.location_exact:.3f}")
+    return (
+        f"  {name:28} n={report.n:5} F1 {report.f1:.3f} recall {report.recall:.3f} "
+        f"false tickets {report.false_ticket_rate:5.1%} "
+        f"category {report.category_accuracy:.3f} "
+        f"urgency {report.urgency_accuracy:.3f} emergency R {report.emergency_recall:.3f} "
+        f"P {report.emergency_precision:.3f} location {report.location_exact:.3f}"
+    )
 
 
 class _Decided:
@@ -150,17 +154,21 @@ def tune_blend(parsers: dict[str, IntakeParser], records: Sequence[EvalRecord]) 
                 for veto in (0.05, 0.1, 0.2, 0.3, 0.4):
                     for alone in (0.3, 0.4, 0.5, 0.6, 0.7):
                         decided.blend = Blend(
-                            request_threshold=request, long_threshold=long_threshold,
-                            emergency_request_floor=floor, emergency_veto=veto,
+                            request_threshold=request,
+                            long_threshold=long_threshold,
+                            emergency_request_floor=floor,
+                            emergency_veto=veto,
                             emergency_alone=alone,
                         )
                         report = evaluate(decided, records, timed=False)  # type: ignore[arg-type]
-                        scored.append((
-                            report.emergency_precision >= 0.8,
-                            round(report.emergency_recall, 3),
-                            report.f1 - report.false_ticket_rate + report.category_accuracy,
-                            decided.blend,
-                        ))
+                        scored.append(
+                            (
+                                report.emergency_precision >= 0.8,
+                                round(report.emergency_recall, 3),
+                                report.f1 - report.false_ticket_rate + report.category_accuracy,
+                                decided.blend,
+                            )
+                        )
     best = max(scored, key=lambda row: row[:3])[3]
     for parser in {id(parser): parser for parser in parsers.values()}.values():
         parser.blend = best
@@ -186,8 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         settings = replace(TrainingSettings(), steps=args.steps)
         parsers, _ = cross_validate(records, args.folds, settings, Blend())
-        print(f"{args.folds}-fold grouped cross-validation on {len(records)} messages "
-              f"({len(set(near_duplicate_groups([r.text for r in records])))} groups):")
+        print(
+            f"{args.folds}-fold grouped cross-validation on {len(records)} messages "
+            f"({len(set(near_duplicate_groups([r.text for r in records])))} groups):"
+        )
         if args.tune:
             print(f"thresholds chosen by CV: {tune_blend(parsers, records)}")
     pooled = _report(parsers, records)
@@ -198,8 +208,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         results[name] = _report(parsers, rows)
         print(_line(name, results[name]))
     if args.json:
-        print(json.dumps({name: report_as_json(report) for name, report in results.items()},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {name: report_as_json(report) for name, report in results.items()},
+                ensure_ascii=False,
+            )
+        )
     return 0
 
 

@@ -29,8 +29,10 @@ async def timed(label: str, count: int, step: Callable[[], Awaitable[object] | o
         result = step()
         if isinstance(result, Awaitable):
             await result
-    print(f"{label:42} {1e6 * (time.perf_counter() - wall) / count:7.1f} µs wall "
-          f"{1e6 * (time.process_time() - cpu) / count:7.1f} µs CPU")
+    print(
+        f"{label:42} {1e6 * (time.perf_counter() - wall) / count:7.1f} µs wall "
+        f"{1e6 * (time.process_time() - cpu) / count:7.1f} µs CPU"
+    )
 
 
 async def main(count: int) -> None:

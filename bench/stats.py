@@ -35,8 +35,18 @@ from bot.storage.unit_of_work import SqliteStorage  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
-CATEGORIES = ["property", "municipal", "environment", "safety", "order", "dispute",
-              "assistance", "service", "suggestion", "other"]
+CATEGORIES = [
+    "property",
+    "municipal",
+    "environment",
+    "safety",
+    "order",
+    "dispute",
+    "assistance",
+    "service",
+    "suggestion",
+    "other",
+]
 YEAR = 365 * 86400
 
 
@@ -52,8 +62,10 @@ def generate(path: Path, grids: int, tickets: int) -> None:
     conn.executemany(
         "INSERT OR IGNORE INTO grids (id, code, name, chat_id, active, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, 1, ?, ?)",
-        [(g, f"G{g:04d}", f"网格{g}", -1_000_000 - g, now - YEAR, now - YEAR)
-         for g in range(1, grids + 1)],
+        [
+            (g, f"G{g:04d}", f"网格{g}", -1_000_000 - g, now - YEAR, now - YEAR)
+            for g in range(1, grids + 1)
+        ],
     )
     batch_tickets, batch_events, batch_verifications = [], [], []
     # As in production, ids ascend with filing time.
@@ -65,26 +77,49 @@ def generate(path: Path, grids: int, tickets: int) -> None:
         age = now - created
         claimed = created + int(rng.expovariate(1 / (claim_window * 0.5)))
         claimed = claimed if claimed < now else None
-        resolved = (claimed + int(rng.expovariate(1 / (resolve_window * 0.5)))
-                    if claimed else None)
+        resolved = claimed + int(rng.expovariate(1 / (resolve_window * 0.5))) if claimed else None
         resolved = resolved if resolved and resolved < now else None
         closed = resolved + rng.randrange(3600, 2 * 86400) if resolved else None
         closed = closed if closed and closed < now else None
-        status = ("closed" if closed else "resolved" if resolved else
-                  "claimed" if claimed else "open")
-        closure = rng.choice(["confirmed"] * 8 + ["confirmed_by_timeout", "not_ours"]) \
-            if closed else None
-        claim_late = int(claimed is None and age > claim_window
-                         or bool(claimed and claimed - created > claim_window))
+        status = (
+            "closed" if closed else "resolved" if resolved else "claimed" if claimed else "open"
+        )
+        closure = (
+            rng.choice(["confirmed"] * 8 + ["confirmed_by_timeout", "not_ours"]) if closed else None
+        )
+        claim_late = int(
+            claimed is None
+            and age > claim_window
+            or bool(claimed and claimed - created > claim_window)
+        )
         resolve_late = int(bool(resolved and resolved - created > resolve_window))
         score = rng.randint(3, 5) if closure == "confirmed" else None
-        batch_tickets.append((
-            tid, rng.randrange(1, grids + 1), 1000 + rng.randrange(50_000), -1, tid, "generated",
-            rng.choice(CATEGORIES), urgency, str(rng.randrange(1, 40)), status, "group",
-            closure, created, closed or resolved or claimed or created, claimed, resolved,
-            closed, claim_late, resolve_late, score, created + claim_window,
-            created + resolve_window,
-        ))
+        batch_tickets.append(
+            (
+                tid,
+                rng.randrange(1, grids + 1),
+                1000 + rng.randrange(50_000),
+                -1,
+                tid,
+                "generated",
+                rng.choice(CATEGORIES),
+                urgency,
+                str(rng.randrange(1, 40)),
+                status,
+                "group",
+                closure,
+                created,
+                closed or resolved or claimed or created,
+                claimed,
+                resolved,
+                closed,
+                claim_late,
+                resolve_late,
+                score,
+                created + claim_window,
+                created + resolve_window,
+            )
+        )
         batch_events.append((tid, created, "created"))
         if claimed:
             batch_events.append((tid, claimed, "claimed"))
@@ -181,15 +216,23 @@ def main() -> None:
     path = Path(args.db)
     path.parent.mkdir(parents=True, exist_ok=True)
     result = asyncio.run(measure(path, args.grids, args.tickets, args.repeats))
-    print(f"{result['tickets']:,} tickets in {result['grids']} grids "
-          f"({result['month_tickets']:,} in the measured month), DB {result['db_size_mb']} MB")
-    print(f"month stats, all grids:   {result['month_stats_all_grids_seconds_median']} s "
-          "(target ≤ 1 s)")
-    print(f"one grid's /open:         {result['open_one_grid_ms_median']} ms median, "
-          f"{result['open_one_grid_ms_max']} ms max (target ≤ 10 ms)")
-    print(f"month CSV export:         {result['csv_export_rows']:,} rows in "
-          f"{result['csv_export_seconds']} s, peak Python memory "
-          f"{result['csv_export_peak_python_memory_mb']} MB")
+    print(
+        f"{result['tickets']:,} tickets in {result['grids']} grids "
+        f"({result['month_tickets']:,} in the measured month), DB {result['db_size_mb']} MB"
+    )
+    print(
+        f"month stats, all grids:   {result['month_stats_all_grids_seconds_median']} s "
+        "(target ≤ 1 s)"
+    )
+    print(
+        f"one grid's /open:         {result['open_one_grid_ms_median']} ms median, "
+        f"{result['open_one_grid_ms_max']} ms max (target ≤ 10 ms)"
+    )
+    print(
+        f"month CSV export:         {result['csv_export_rows']:,} rows in "
+        f"{result['csv_export_seconds']} s, peak Python memory "
+        f"{result['csv_export_peak_python_memory_mb']} MB"
+    )
     print(json.dumps(result))
 
 

@@ -81,8 +81,18 @@ REQUESTS = [
     "小区{g}号门外人行道上停满了车 推婴儿车都过不去",
     "建议在{b}栋旁边多放两个垃圾桶 每天都满出来",
 ]
-CHAT = ["大家早上好", "今天天气不错", "谢谢网格员", "收到", "哈哈哈", "好的",
-        "晚上一起跳广场舞吗", "孩子放学了吗", "+1", "明天几点停水？"]
+CHAT = [
+    "大家早上好",
+    "今天天气不错",
+    "谢谢网格员",
+    "收到",
+    "哈哈哈",
+    "好的",
+    "晚上一起跳广场舞吗",
+    "孩子放学了吗",
+    "+1",
+    "明天几点停水？",
+]
 COMMANDS = ["/help", "/whoami", "/my", "/start"]
 
 
@@ -121,17 +131,25 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
-def traffic(rng: random.Random, chats: list[int], count: int,
-            buttons: list[tuple[int, int, str]], request_share: float) -> list[Offer]:
+def traffic(
+    rng: random.Random,
+    chats: list[int],
+    count: int,
+    buttons: list[tuple[int, int, str]],
+    request_share: float,
+) -> list[Offer]:
     offers = []
     for _ in range(count):
         chat = rng.choice(chats)
         user = FIRST_RESIDENT + rng.randrange(RESIDENTS)
         roll = rng.random()
         if roll < request_share:
-            text = rng.choice(REQUESTS).format(b=rng.randint(1, 40), u=rng.randint(1, 6),
-                                               r=f"{rng.randint(1, 30)}0{rng.randint(1, 4)}",
-                                               g=rng.randint(1, 6))
+            text = rng.choice(REQUESTS).format(
+                b=rng.randint(1, 40),
+                u=rng.randint(1, 6),
+                r=f"{rng.randint(1, 30)}0{rng.randint(1, 4)}",
+                g=rng.randint(1, 6),
+            )
             offers.append(Offer("request", chat, user, text))
         elif roll < 0.95 or (roll >= 0.98 and not buttons):
             offers.append(Offer("chat", chat, user, rng.choice(CHAT)))
@@ -147,8 +165,9 @@ def post(emulator: BotApiEmulator, offer: Offer) -> None:
     if offer.kind == "button":
         message_id, data = offer.text.split(":", 1)
         offer.queued = time.monotonic()
-        query = emulator.press_button(offer.chat_id, int(message_id), offer.user_id, data,
-                                      check=False)
+        query = emulator.press_button(
+            offer.chat_id, int(message_id), offer.user_id, data, check=False
+        )
         offer.key = ("cb", query)
     else:
         offer.queued = time.monotonic()
@@ -156,8 +175,9 @@ def post(emulator: BotApiEmulator, offer: Offer) -> None:
         offer.key = (offer.chat_id, message["message_id"])
 
 
-def answers(emulator: BotApiEmulator, since: int) -> tuple[dict[tuple[Any, ...], float],
-                                                          dict[int, list[float]]]:
+def answers(
+    emulator: BotApiEmulator, since: int
+) -> tuple[dict[tuple[Any, ...], float], dict[int, list[float]]]:
     """First answer time per update key, and every send time per chat (for fallbacks)."""
     first: dict[tuple[Any, ...], float] = {}
     per_chat: dict[int, list[float]] = {}
@@ -179,8 +199,9 @@ def answers(emulator: BotApiEmulator, since: int) -> tuple[dict[tuple[Any, ...],
     return first, per_chat
 
 
-def ack_time(offer: Offer, first: dict[tuple[Any, ...], float],
-             per_chat: dict[int, list[float]]) -> float | None:
+def ack_time(
+    offer: Offer, first: dict[tuple[Any, ...], float], per_chat: dict[int, list[float]]
+) -> float | None:
     if offer.key in first:
         return first[offer.key]
     if offer.kind == "command":  # a command may answer without quoting
@@ -233,17 +254,21 @@ async def quiet(emulator: BotApiEmulator, since: int, timeout: float, settle: fl
             break
         await asyncio.sleep(0.05)
     else:
-        raise TimeoutError(f"the bot did not settle within {timeout} s "
-                           f"({emulator.pending_update_count} updates pending)")
+        raise TimeoutError(
+            f"the bot did not settle within {timeout} s "
+            f"({emulator.pending_update_count} updates pending)"
+        )
     times = [c.time for c in emulator.calls[since:] if c.method != "getUpdates"]
     return max(times) if times else time.monotonic()
 
 
 def seed_grids(path: Path, grids: int) -> list[int]:
     """A fresh database with `grids` bound grids; returns their chat ids."""
+
     async def create() -> None:
         db = await Database.open(path)  # applies the migrations
         await db.close()
+
     asyncio.run(create())
     now = int(time.time())
     with sqlite3.connect(path) as conn:
@@ -257,8 +282,12 @@ def seed_grids(path: Path, grids: int) -> list[int]:
 
 def grid_chats(path: Path) -> list[int]:
     with sqlite3.connect(path) as conn:
-        return [r[0] for r in conn.execute(
-            "SELECT chat_id FROM grids WHERE active = 1 AND chat_id IS NOT NULL ORDER BY id")]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT chat_id FROM grids WHERE active = 1 AND chat_id IS NOT NULL ORDER BY id"
+            )
+        ]
 
 
 def count_tickets(path: Path) -> int:
@@ -289,10 +318,14 @@ staff = [{STAFF}]
     return config
 
 
-async def start_process(bot: str, config: Path, emulator: BotApiEmulator,
-                        log: Path) -> asyncio.subprocess.Process:
-    args = ([str(ROOT / "bench" / "echo_bot.py"), emulator.base_url] if bot == "echo"
-            else ["-m", "bot", "run", "-c", str(config)])
+async def start_process(
+    bot: str, config: Path, emulator: BotApiEmulator, log: Path
+) -> asyncio.subprocess.Process:
+    args = (
+        [str(ROOT / "bench" / "echo_bot.py"), emulator.base_url]
+        if bot == "echo"
+        else ["-m", "bot", "run", "-c", str(config)]
+    )
     env = {**os.environ, "GRIDBOT_TOKEN": TOKEN, "PTB_TIMEDELTA": "1"}
     program = sys.executable
     if bot != "echo" and os.environ.get("BENCH_PROFILE"):  # cProfile the bot: a .pstats path
@@ -302,21 +335,45 @@ async def start_process(bot: str, config: Path, emulator: BotApiEmulator,
         program = str(Path(sys.executable).with_name("py-spy"))
         raw = bool(os.environ.get("BENCH_PYSPY_RAW"))  # collapsed stacks, for scripts
         out = f"{os.environ['BENCH_PYSPY']}-{bot}.{'txt' if raw else 'svg'}"
-        args = ["record", "-o", out, "-f", "raw" if raw else "flamegraph",
-                "-r", "250", "--",
-                sys.executable, *args]
+        args = [
+            "record",
+            "-o",
+            out,
+            "-f",
+            "raw" if raw else "flamegraph",
+            "-r",
+            "250",
+            "--",
+            sys.executable,
+            *args,
+        ]
     with log.open("wb") as err:
         return await asyncio.create_subprocess_exec(
-            program, *args, cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=err,
+            program,
+            *args,
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=err,
         )
 
 
-async def measure(bot: str, mix: str, db: Path | None, chats_wanted: int | None, updates: int,
-                  rate: float, rate_seconds: float, scratch: Path) -> Result:
+async def measure(
+    bot: str,
+    mix: str,
+    db: Path | None,
+    chats_wanted: int | None,
+    updates: int,
+    rate: float,
+    rate_seconds: float,
+    scratch: Path,
+) -> Result:
     rng = random.Random(SEED)
-    chats = grid_chats(db) if db is not None else [-1_000_000 - g for g in
-                                                   range(1, (chats_wanted or 500) + 1)]
+    chats = (
+        grid_chats(db)
+        if db is not None
+        else [-1_000_000 - g for g in range(1, (chats_wanted or 500) + 1)]
+    )
     tickets_before = count_tickets(db) if db is not None else 0
     async with BotApiEmulator(token=TOKEN, bot_username="gridbot_bot") as emulator:
         emulator.add_user(STAFF, "街道小李")
@@ -333,8 +390,10 @@ async def measure(bot: str, mix: str, db: Path | None, chats_wanted: int | None,
             # Warm-up: one request in 50 grids; gridbot's acknowledgements give the buttons
             # residents press later ([我也遇到 +1]).
             mark = len(emulator.calls)
-            warm = [Offer("request", chats[i], FIRST_RESIDENT + i, f"{i + 1}栋电梯坏了")
-                    for i in range(min(50, len(chats)))]
+            warm = [
+                Offer("request", chats[i], FIRST_RESIDENT + i, f"{i + 1}栋电梯坏了")
+                for i in range(min(50, len(chats)))
+            ]
             for offer in warm:
                 post(emulator, offer)
             await quiet(emulator, mark, timeout=120)
@@ -344,8 +403,9 @@ async def measure(bot: str, mix: str, db: Path | None, chats_wanted: int | None,
                     for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
                         for button in row:
                             if "+1" in button.get("text", "") and button.get("callback_data"):
-                                buttons.append((chat, message["message_id"],
-                                                button["callback_data"]))
+                                buttons.append(
+                                    (chat, message["message_id"], button["callback_data"])
+                                )
             if not buttons:  # the echo bot has none: press a made-up one under a message
                 buttons = [(o.chat_id, o.key[1], "ping") for o in warm]
             gc.collect()
@@ -389,8 +449,9 @@ async def measure(bot: str, mix: str, db: Path | None, chats_wanted: int | None,
         finally:
             if process.returncode is None:
                 # py-spy writes its profile on SIGINT (and then ends the bot).
-                process.send_signal(signal.SIGINT if os.environ.get("BENCH_PYSPY")
-                                    else signal.SIGTERM)
+                process.send_signal(
+                    signal.SIGINT if os.environ.get("BENCH_PYSPY") else signal.SIGTERM
+                )
                 try:
                     await asyncio.wait_for(process.wait(), 30)
                 except TimeoutError:
@@ -400,10 +461,18 @@ async def measure(bot: str, mix: str, db: Path | None, chats_wanted: int | None,
     if waiting:
         notes.append(f"{waiting} updates that expected an answer got none")
     return Result(
-        bot=bot, mix=mix, grids=len(chats), tickets_before=tickets_before, updates=updates,
-        elapsed_s=round(elapsed, 2), updates_per_s=round(updates / elapsed, 1),
-        offered_per_s=round(offered, 1), latency_updates=len(paced), acked=len(latencies),
-        p50_ms=round(percentile(latencies, 50), 1), p95_ms=round(percentile(latencies, 95), 1),
+        bot=bot,
+        mix=mix,
+        grids=len(chats),
+        tickets_before=tickets_before,
+        updates=updates,
+        elapsed_s=round(elapsed, 2),
+        updates_per_s=round(updates / elapsed, 1),
+        offered_per_s=round(offered, 1),
+        latency_updates=len(paced),
+        acked=len(latencies),
+        p50_ms=round(percentile(latencies, 50), 1),
+        p95_ms=round(percentile(latencies, 95), 1),
         p99_ms=round(percentile(latencies, 99), 1),
         max_ms=round(max(latencies, default=float("nan")), 1),
         peak_rss_mb=round(rss, 1),
@@ -425,15 +494,18 @@ def db_size_per_100k(scratch: Path) -> dict[str, float]:
     async def create() -> None:
         db = await Database.open(path)
         await db.close()
+
     asyncio.run(create())
     empty = path.stat().st_size
     stats.generate(path, 1000, 100_000)
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         events = conn.execute("SELECT COUNT(*) FROM ticket_events").fetchone()[0]
-    return {"empty_mb": round(empty / 2**20, 2),
-            "per_100k_tickets_mb": round((path.stat().st_size - empty) / 2**20, 1),
-            "events_per_ticket": round(events / 100_000, 2)}
+    return {
+        "empty_mb": round(empty / 2**20, 2),
+        "per_100k_tickets_mb": round((path.stat().st_size - empty) / 2**20, 1),
+        "events_per_ticket": round(events / 100_000, 2),
+    }
 
 
 def median_run(runs: list[Result]) -> Result:
@@ -441,8 +513,11 @@ def median_run(runs: list[Result]) -> Result:
     ordered = sorted(runs, key=lambda r: r.updates_per_s)
     middle = ordered[len(ordered) // 2]
     if len(runs) > 1:
-        middle.notes.append("sustained over runs: "
-                            + ", ".join(f"{r.updates_per_s:.1f}" for r in runs) + " updates/s")
+        middle.notes.append(
+            "sustained over runs: "
+            + ", ".join(f"{r.updates_per_s:.1f}" for r in runs)
+            + " updates/s"
+        )
     return middle
 
 
@@ -456,14 +531,36 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         for mix in mixes:
             runs: dict[str, list[Result]] = {"echo": [], "gridbot": []}
             for turn in range(args.repeat):
-                runs["echo"].append(asyncio.run(measure(
-                    "echo", mix, None, args.grids, args.updates, args.rate, args.rate_seconds,
-                    scratch)))
+                runs["echo"].append(
+                    asyncio.run(
+                        measure(
+                            "echo",
+                            mix,
+                            None,
+                            args.grids,
+                            args.updates,
+                            args.rate,
+                            args.rate_seconds,
+                            scratch,
+                        )
+                    )
+                )
                 db = scratch / f"bench-{mix}-{turn}.db"
                 seed_grids(db, args.grids)
-                runs["gridbot"].append(asyncio.run(measure(
-                    "gridbot", mix, db, None, args.updates, args.rate, args.rate_seconds,
-                    scratch)))
+                runs["gridbot"].append(
+                    asyncio.run(
+                        measure(
+                            "gridbot",
+                            mix,
+                            db,
+                            None,
+                            args.updates,
+                            args.rate,
+                            args.rate_seconds,
+                            scratch,
+                        )
+                    )
+                )
             results += [median_run(runs["echo"]), median_run(runs["gridbot"])]
         if args.big:
             big = Path(args.stats_db)
@@ -471,8 +568,20 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
                 raise SystemExit(f"{big} missing: build it with python bench/stats.py")
             copy = scratch / "big.db"
             shutil.copyfile(big, copy)
-            results.append(asyncio.run(measure("gridbot", "mixed", copy, None, args.updates,
-                                               args.rate, args.rate_seconds, scratch)))
+            results.append(
+                asyncio.run(
+                    measure(
+                        "gridbot",
+                        "mixed",
+                        copy,
+                        None,
+                        args.updates,
+                        args.rate,
+                        args.rate_seconds,
+                        scratch,
+                    )
+                )
+            )
         sizes = db_size_per_100k(scratch)
     ratios: dict[str, float] = {}
     for mix in mixes:
@@ -496,25 +605,50 @@ def side_by_side(report: dict[str, Any]) -> list[str]:
     if not mixes:
         return []
     head = "".join(f" | {m + ' (target ≥ ' + str(TARGET_RATIOS[m]) + ' ×)':^34}" for m in mixes)
-    lines = [f"{'':26}{head}",
-             f"{'':26}" + " | gridbot      echo         ratio   " * len(mixes)]
+    lines = [f"{'':26}{head}", f"{'':26}" + " | gridbot      echo         ratio   " * len(mixes)]
 
     def row(name: str, cell: Any) -> str:
-        return f"{name:26}" + "".join(" | " + cell(by["gridbot", m], by["echo", m])
-                                      for m in mixes)
+        return f"{name:26}" + "".join(" | " + cell(by["gridbot", m], by["echo", m]) for m in mixes)
 
-    lines.append(row("sustained updates/s", lambda g, e: (
-        f"{g['updates_per_s']:<12.1f} {e['updates_per_s']:<12.1f} "
-        f"{g['updates_per_s'] / e['updates_per_s']:<5.2f} × ")))
-    lines.append(row("bot CPU per update", lambda g, e: (
-        f"{g['bot_cpu_ms_per_update']:<5.2f} ms     {e['bot_cpu_ms_per_update']:<5.2f} ms     "
-        f"{g['bot_cpu_ms_per_update'] / e['bot_cpu_ms_per_update']:<5.2f} × ")))
-    lines.append(row("ack p50 / p99 at 100/s", lambda g, e: (
-        f"{g['p50_ms']:.1f}/{g['p99_ms']:.1f} ms".ljust(13)
-        + f"{e['p50_ms']:.1f}/{e['p99_ms']:.1f} ms".ljust(13) + "        ")))
-    lines.append(row("peak RSS", lambda g, e: (
-        f"{g['peak_rss_mb']:.0f} MB".ljust(13) + f"{e['peak_rss_mb']:.0f} MB".ljust(13)
-        + "        ")))
+    lines.append(
+        row(
+            "sustained updates/s",
+            lambda g, e: (
+                f"{g['updates_per_s']:<12.1f} {e['updates_per_s']:<12.1f} "
+                f"{g['updates_per_s'] / e['updates_per_s']:<5.2f} × "
+            ),
+        )
+    )
+    lines.append(
+        row(
+            "bot CPU per update",
+            lambda g, e: (
+                f"{g['bot_cpu_ms_per_update']:<5.2f} ms     "
+                f"{e['bot_cpu_ms_per_update']:<5.2f} ms     "
+                f"{g['bot_cpu_ms_per_update'] / e['bot_cpu_ms_per_update']:<5.2f} × "
+            ),
+        )
+    )
+    lines.append(
+        row(
+            "ack p50 / p99 at 100/s",
+            lambda g, e: (
+                f"{g['p50_ms']:.1f}/{g['p99_ms']:.1f} ms".ljust(13)
+                + f"{e['p50_ms']:.1f}/{e['p99_ms']:.1f} ms".ljust(13)
+                + "        "
+            ),
+        )
+    )
+    lines.append(
+        row(
+            "peak RSS",
+            lambda g, e: (
+                f"{g['peak_rss_mb']:.0f} MB".ljust(13)
+                + f"{e['peak_rss_mb']:.0f} MB".ljust(13)
+                + "        "
+            ),
+        )
+    )
     return lines
 
 
@@ -533,31 +667,53 @@ def summary(report: dict[str, Any]) -> str:
         )
     sizes = report["db_size"]
     for mix, ratio in report["throughput_ratios"].items():
-        lines.append(f"throughput gridbot/echo, {mix}: {ratio} (target ≥ {TARGET_RATIOS[mix]}) "
-                     f"{'OK' if ratio >= TARGET_RATIOS[mix] else 'MISSED'}")
-    lines.append(f"p99 ack ≤ {TARGET_P99_MS} ms: {'OK' if report['p99_ok'] else 'MISSED'}; "
-                 f"peak RSS ≤ {TARGET_RSS_MB} MB: {'OK' if report['rss_ok'] else 'MISSED'}")
-    lines.append(f"database: {sizes['per_100k_tickets_mb']} MB per 100,000 tickets "
-                 f"({sizes['events_per_ticket']} events each; empty schema "
-                 f"{sizes['empty_mb']} MB)")
+        lines.append(
+            f"throughput gridbot/echo, {mix}: {ratio} (target ≥ {TARGET_RATIOS[mix]}) "
+            f"{'OK' if ratio >= TARGET_RATIOS[mix] else 'MISSED'}"
+        )
+    lines.append(
+        f"p99 ack ≤ {TARGET_P99_MS} ms: {'OK' if report['p99_ok'] else 'MISSED'}; "
+        f"peak RSS ≤ {TARGET_RSS_MB} MB: {'OK' if report['rss_ok'] else 'MISSED'}"
+    )
+    lines.append(
+        f"database: {sizes['per_100k_tickets_mb']} MB per 100,000 tickets "
+        f"({sizes['events_per_ticket']} events each; empty schema "
+        f"{sizes['empty_mb']} MB)"
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grids", type=int, default=500)
-    parser.add_argument("--updates", type=int, default=3000,
-                        help="updates queued at once for the sustained rate")
+    parser.add_argument(
+        "--updates", type=int, default=3000, help="updates queued at once for the sustained rate"
+    )
     parser.add_argument("--rate", type=float, default=100.0, help="offered updates/s")
     parser.add_argument("--rate-seconds", type=float, default=10.0)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs of each bot (taking turns); the median run is reported")
-    parser.add_argument("--mix", choices=("both", *MIXES), default="both",
-                        help="traffic mix: mixed, requests (every message a request) or both")
-    parser.add_argument("--stats-db", default=str(ROOT / "bench" / "out" / "stats.db"),
-                        help="bench/stats.py's database (1,000 grids, 1,000,000 tickets)")
-    parser.add_argument("--no-big", dest="big", action="store_false",
-                        help="skip the run on a copy of the stats database")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each bot (taking turns); the median run is reported",
+    )
+    parser.add_argument(
+        "--mix",
+        choices=("both", *MIXES),
+        default="both",
+        help="traffic mix: mixed, requests (every message a request) or both",
+    )
+    parser.add_argument(
+        "--stats-db",
+        default=str(ROOT / "bench" / "out" / "stats.db"),
+        help="bench/stats.py's database (1,000 grids, 1,000,000 tickets)",
+    )
+    parser.add_argument(
+        "--no-big",
+        dest="big",
+        action="store_false",
+        help="skip the run on a copy of the stats database",
+    )
     args = parser.parse_args(argv)
     report = run_all(args)
     print(json.dumps(report, ensure_ascii=False))

@@ -76,18 +76,28 @@ async def build_services(config: Config, clock: Clock) -> Services:
 
     renderer.add_global("category_label", category_label)
     sla = SlaPolicy(
-        limits={Urgency(name): getattr(config.sla, name) for name in ("emergency", "high",
-                                                                      "normal")},
-        by_category=config.sla.category, verification_timeout=config.verification.timeout,
+        limits={
+            Urgency(name): getattr(config.sla, name) for name in ("emergency", "high", "normal")
+        },
+        by_category=config.sla.category,
+        verification_timeout=config.verification.timeout,
     )
     timers = TimerService(uow, clock)
-    grids = GridService(uow, clock, config.staff_ids, {
-        level: chat for level in ("community", "street", "district")
-        if (chat := config.escalation.duty_chat(level)) is not None})
+    grids = GridService(
+        uow,
+        clock,
+        config.staff_ids,
+        {
+            level: chat
+            for level in ("community", "street", "district")
+            if (chat := config.escalation.duty_chat(level)) is not None
+        },
+    )
     people = PeopleService(uow, clock)
     loop = LoopService(uow, clock, sla, timers, grids)
-    stats = StatsService(storage.stats, clock, grids, config.bot.timezone,
-                         lambda code: category_label(code, "zh-CN"))
+    stats = StatsService(
+        storage.stats, clock, grids, config.bot.timezone, lambda code: category_label(code, "zh-CN")
+    )
     return Services(
         config=config,
         storage=storage,
@@ -96,7 +106,9 @@ async def build_services(config: Config, clock: Clock) -> Services:
         grids=grids,
         people=people,
         tickets=TicketService(
-            uow, clock, parser,
+            uow,
+            clock,
+            parser,
             IntakeSettings(max_tickets_per_hour=config.intake.max_tickets_per_hour, sla=sla),
             timers,
         ),
@@ -104,7 +116,10 @@ async def build_services(config: Config, clock: Clock) -> Services:
         loop=loop,
         digest=DigestService(uow, clock, config.bot.timezone, config.digest.time),
         notices=NoticeService(
-            uow, clock, timers, NoticeSettings(config.bot.timezone, config.notices.grace),
+            uow,
+            clock,
+            timers,
+            NoticeSettings(config.bot.timezone, config.notices.grace),
             NoticeWorker(),
         ),
         stats=stats,
@@ -127,7 +142,9 @@ def arm_timers_with_job_queue(application: GridApplication, timers: TimerService
             return
         armed[:] = [due_at]
         job_queue.run_once(
-            wake, when=max(due_at, datetime.now(UTC)), name="timers",
+            wake,
+            when=max(due_at, datetime.now(UTC)),
+            name="timers",
             job_kwargs={"id": "timers", "replace_existing": True, "misfire_grace_time": None},
         )
 
@@ -170,8 +187,9 @@ class _StoreBeforeConfirming(ExtBot[int]):
             await inbox.received(updates, fetched)
         return updates
 
-    async def _post(self, endpoint: str, data: dict[str, Any] | None = None, *args: Any,
-                    **kwargs: Any) -> Any:
+    async def _post(
+        self, endpoint: str, data: dict[str, Any] | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
         result = await super()._post(endpoint, data, *args, **kwargs)
         if endpoint == "getUpdates" and isinstance(result, list):
             # Kept as received: re-serialising the parsed Update objects (to_json) cost more
@@ -181,8 +199,12 @@ class _StoreBeforeConfirming(ExtBot[int]):
 
 
 def build_application(
-    config: Config, token: str, *, clock: Clock | None = None,
-    publish_command_menus: bool = True, arm_timers: bool = True,
+    config: Config,
+    token: str,
+    *,
+    clock: Clock | None = None,
+    publish_command_menus: bool = True,
+    arm_timers: bool = True,
 ) -> GridApplication:
     """A ready-to-run Application; the database opens in post_init, inside the event loop."""
     clock = clock or SystemClock()
@@ -195,17 +217,23 @@ def build_application(
             log.warning(
                 "privacy mode is on for @%s: in groups where it is not an admin it only sees "
                 "commands and replies. Turn it off in @BotFather (/setprivacy) and re-add the bot "
-                "to each group, or make it an admin.", me.username,
+                "to each group, or make it an admin.",
+                me.username,
             )
         messenger = Messenger(application.bot, services.renderer, services.grids, services.people)
         broadcasts = NoticeBroadcaster(
-            application, services.notices, messenger,
+            application,
+            services.notices,
+            messenger,
             parallel_sends=config.notices.parallel_sends,
             progress_every=config.notices.progress_every,
         )
         application.bot_data.runtime = Runtime(
-            services=services, messenger=messenger, bot_username=me.username or "",
-            commands=handlers.COMMANDS, broadcasts=broadcasts,
+            services=services,
+            messenger=messenger,
+            bot_username=me.username or "",
+            commands=handlers.COMMANDS,
+            broadcasts=broadcasts,
             notifier=Notifier(messenger, services, CardKeyboards(services.renderer)),
         )
         # Updates stored but not handled when the process stopped go first.
@@ -228,8 +256,9 @@ def build_application(
 
             application.bot_data.runtime.console = await start_console(application, config, token)
         if publish_command_menus:
-            await publish_menus(application, services.renderer, handlers.COMMANDS,
-                                sorted(config.staff_ids))
+            await publish_menus(
+                application, services.renderer, handlers.COMMANDS, sorted(config.staff_ids)
+            )
 
     async def post_shutdown(application: GridApplication) -> None:
         runtime = application.bot_data.runtime
@@ -288,6 +317,10 @@ def run(config: Config, token: str) -> None:
             allowed_updates=ALLOWED_UPDATES,
         )
     else:
-        log.info("long polling %s", "the official Bot API"
-                 if "api.telegram.org" in telegram.base_url else telegram.base_url)
+        log.info(
+            "long polling %s",
+            "the official Bot API"
+            if "api.telegram.org" in telegram.base_url
+            else telegram.base_url,
+        )
         application.run_polling(allowed_updates=ALLOWED_UPDATES)

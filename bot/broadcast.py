@@ -53,8 +53,13 @@ class NoticeBroadcaster:
     """
 
     def __init__(
-        self, application: GridApplication, notices: NoticeService,
-        messenger: Messenger, *, parallel_sends: int, progress_every: timedelta,
+        self,
+        application: GridApplication,
+        notices: NoticeService,
+        messenger: Messenger,
+        *,
+        parallel_sends: int,
+        progress_every: timedelta,
     ) -> None:
         self._application = application
         self._notices = notices
@@ -77,9 +82,14 @@ class NoticeBroadcaster:
         assert job_queue is not None, "python-telegram-bot[job-queue] is required"
         self._resumed.clear()
         job_queue.run_once(
-            self._resume, when=0, name="notices.resume",
-            job_kwargs={"id": "notices.resume", "replace_existing": True,
-                        "misfire_grace_time": None},
+            self._resume,
+            when=0,
+            name="notices.resume",
+            job_kwargs={
+                "id": "notices.resume",
+                "replace_existing": True,
+                "misfire_grace_time": None,
+            },
         )
 
     async def _resume(self, _context: object) -> None:
@@ -140,8 +150,12 @@ class NoticeBroadcaster:
         await progress.done(report)
         if finished:
             await self._messenger.send(
-                plan.notice.author_id, "notice_report", locale=plan.notice.locale,
-                reply_to=progress.message_id, notice=plan.notice, report=report,
+                plan.notice.author_id,
+                "notice_report",
+                locale=plan.notice.locale,
+                reply_to=progress.message_id,
+                notice=plan.notice,
+                report=report,
             )
 
     async def _deliver(self, plan: RunPlan, grid: TargetGrid) -> bool:
@@ -179,8 +193,9 @@ class NoticeBroadcaster:
         if message is None:
             await self._notices.failed(run_id, grid.id, sent.refused or "forbidden")
             return True
-        await self._notices.sent(run_id, grid.id, chat_id=message.chat_id,
-                                 message_id=message.message_id)
+        await self._notices.sent(
+            run_id, grid.id, chat_id=message.chat_id, message_id=message.message_id
+        )
         if plan.notice.pin:
             refused = await self._messenger.pin(message.chat_id, message.message_id)
             await self._notices.pinned(run_id, grid.id, refused)
@@ -207,7 +222,11 @@ class _Progress:
     def _text(self, done: int, report: RunReport | None = None) -> str:
         notice = self._plan.notice
         return self._messenger.renderer.render(
-            "notice_progress", notice.locale, notice=notice, done=done, total=self._plan.total,
+            "notice_progress",
+            notice.locale,
+            notice=notice,
+            done=done,
+            total=self._plan.total,
             report=report,
         )
 

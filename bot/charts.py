@@ -40,8 +40,10 @@ def weekly_chart(report: StatsReport) -> bytes:
         rated = [g for g in report.grids if g.figures.resolve_on_time_rate is not None]
         rated.sort(key=lambda g: g.figures.resolve_on_time_rate or 0.0)
         rated = rated[:MAX_GRIDS_SHOWN]  # the worst first: they need attention
-        per_grid.barh([g.grid.code for g in rated],
-                      [100 * (g.figures.resolve_on_time_rate or 0.0) for g in rated])
+        per_grid.barh(
+            [g.grid.code for g in rated],
+            [100 * (g.figures.resolve_on_time_rate or 0.0) for g in rated],
+        )
         per_grid.set_xlim(0, 100)
         per_grid.set_xlabel("resolved on time, %")
         per_grid.set_title("On-time rate per grid (lowest first)")

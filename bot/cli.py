@@ -44,24 +44,34 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-c", "--config", default="config.toml", help="config file (config.toml)")
     check = commands.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("-c", "--config", default="config.toml", help="config file (config.toml)")
-    check.add_argument("--online", action="store_true",
-                       help="also ask Telegram: the token, privacy mode, the webhook, duty chats")
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask Telegram: the token, privacy mode, the webhook, duty chats",
+    )
     init = commands.add_parser("init", help="write a commented configuration file to edit")
     init.add_argument("path", nargs="?", default="config.toml", help="where (config.toml)")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     backup = commands.add_parser(
-        "backup", help="copy the database safely while the bot runs (SQLite online backup)")
+        "backup", help="copy the database safely while the bot runs (SQLite online backup)"
+    )
     backup.add_argument("path", help="the backup file to write")
     backup.add_argument("-c", "--config", default="config.toml", help="config file (config.toml)")
     demo = commands.add_parser(
         "demo", help="play a scripted scenario on a local emulator (no token, no network)"
     )
-    demo.add_argument("--db", default=None,
-                      help="keep the demo database at this path (a new file)")
-    demo.add_argument("--console", action="store_true",
-                      help="then serve the staff console on the demo's data until interrupted")
-    demo.add_argument("--port", type=int, default=0,
-                      help="the console's port with --console (default: any free port)")
+    demo.add_argument("--db", default=None, help="keep the demo database at this path (a new file)")
+    demo.add_argument(
+        "--console",
+        action="store_true",
+        help="then serve the staff console on the demo's data until interrupted",
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="the console's port with --console (default: any free port)",
+    )
     export = commands.add_parser("export", help="export tickets as CSV or Open311 JSON")
     export.add_argument("-c", "--config", default="config.toml", help="config file (config.toml)")
     export.add_argument("--since", required=True, help="first day, YYYY-MM-DD (local time)")
@@ -71,36 +81,57 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
     stats = commands.add_parser("stats", help="print the figures /stats shows")
     stats.add_argument("-c", "--config", default="config.toml", help="config file (config.toml)")
-    stats.add_argument("period", nargs="?", default="month",
-                       help="today, 7d, 30d, month, week, lastweek or YYYY-MM")
+    stats.add_argument(
+        "period",
+        nargs="?",
+        default="month",
+        help="today, 7d, 30d, month, week, lastweek or YYYY-MM",
+    )
     stats.add_argument("grid", nargs="?", default="all", help="a grid code or all")
     evaluate = commands.add_parser(
         "eval-intake", help="measure the request recogniser on a labelled JSONL file"
     )
-    evaluate.add_argument("file", nargs="?", default=None,
-                          help="JSONL: text, is_request, category, urgency, building, unit, room")
+    evaluate.add_argument(
+        "file",
+        nargs="?",
+        default=None,
+        help="JSONL: text, is_request, category, urgency, building, unit, room",
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("-c", "--config", default=None,
-                          help="use this config's [intake] vocabulary and model too")
-    evaluate.add_argument("--from-db", action="store_true",
-                          help="measure on the deployment's own corrections (needs -c)")
-    evaluate.add_argument("--model", default=None,
-                          help="a model file (default: the config's, else the shipped one)")
+    evaluate.add_argument(
+        "-c", "--config", default=None, help="use this config's [intake] vocabulary and model too"
+    )
+    evaluate.add_argument(
+        "--from-db",
+        action="store_true",
+        help="measure on the deployment's own corrections (needs -c)",
+    )
+    evaluate.add_argument(
+        "--model", default=None, help="a model file (default: the config's, else the shipped one)"
+    )
     evaluate.add_argument("--rules-only", action="store_true", help="the rules without a model")
     train = commands.add_parser(
         "train-intake", help="train the request model, or adapt it to a deployment's corrections"
     )
-    train.add_argument("data", nargs="*",
-                       help="labelled JSONL files: train from scratch on them (with --from-db, "
-                            "the corrections are added)")
-    train.add_argument("-c", "--config", default=None,
-                       help="config whose database and vocabulary to use")
-    train.add_argument("--from-db", action="store_true",
-                       help="learn from the /category corrections and [不是报事] withdrawals "
-                            "in the database (needs -c); without data files the shipped model "
-                            "is adapted to them")
-    train.add_argument("--base", default=None,
-                       help="adapt this model file instead of the shipped one")
+    train.add_argument(
+        "data",
+        nargs="*",
+        help="labelled JSONL files: train from scratch on them (with --from-db, "
+        "the corrections are added)",
+    )
+    train.add_argument(
+        "-c", "--config", default=None, help="config whose database and vocabulary to use"
+    )
+    train.add_argument(
+        "--from-db",
+        action="store_true",
+        help="learn from the /category corrections and [不是报事] withdrawals "
+        "in the database (needs -c); without data files the shipped model "
+        "is adapted to them",
+    )
+    train.add_argument(
+        "--base", default=None, help="adapt this model file instead of the shipped one"
+    )
     train.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
     train.add_argument("--steps", type=int, default=None, help="optimiser steps")
     return parser
@@ -112,8 +143,9 @@ def _intake_usage_ok(args: argparse.Namespace, has_input: bool, wanted: str) -> 
         print(f"gridbot: {args.command}: give {wanted}", file=sys.stderr)
         return False
     if args.from_db and not args.config:
-        print(f"gridbot: {args.command} --from-db: -c config.toml names the database",
-              file=sys.stderr)
+        print(
+            f"gridbot: {args.command} --from-db: -c config.toml names the database", file=sys.stderr
+        )
         return False
     return True
 
@@ -147,8 +179,9 @@ def _eval_intake(args: argparse.Namespace) -> int:
     from bot.domain.intake_eval import evaluate, format_report, load_records, report_as_json
     from bot.domain.intake_model import IntakeModel, ModelError
 
-    if not _intake_usage_ok(args, (args.file is None) != (not args.from_db),
-                            "a JSONL file or --from-db"):
+    if not _intake_usage_ok(
+        args, (args.file is None) != (not args.from_db), "a JSONL file or --from-db"
+    ):
         return EXIT_CONFIG
     vocabulary, config = _intake_inputs(args.config)
     try:
@@ -191,8 +224,9 @@ def _train_intake(args: argparse.Namespace) -> int:
         train,
     )
 
-    if not _intake_usage_ok(args, bool(args.data or args.from_db),
-                            "labelled JSONL files and/or --from-db"):
+    if not _intake_usage_ok(
+        args, bool(args.data or args.from_db), "labelled JSONL files and/or --from-db"
+    ):
         return EXIT_CONFIG
     vocabulary, config = _intake_inputs(args.config)
     try:
@@ -205,8 +239,10 @@ def _train_intake(args: argparse.Namespace) -> int:
         print(f"gridbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     if args.from_db and not corrections:
-        print("gridbot: the database holds no corrections yet (/category or [不是报事])",
-              file=sys.stderr)
+        print(
+            "gridbot: the database holds no corrections yet (/category or [不是报事])",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     settings = ADAPT_SETTINGS if base is not None else TrainingSettings()
     if args.steps:
@@ -220,8 +256,9 @@ def _train_intake(args: argparse.Namespace) -> int:
     what = f"{len(records)} labelled messages" if records else "the shipped model"
     if corrections:
         what += f" + {len(corrections)} corrections"
-        before = evaluate(IntakeParser(vocabulary, base or IntakeModel.shipped()), corrections,
-                          timed=False)
+        before = evaluate(
+            IntakeParser(vocabulary, base or IntakeModel.shipped()), corrections, timed=False
+        )
         after = evaluate(IntakeParser(vocabulary, model), corrections, timed=False)
         print("on the corrections, before:\n" + format_report(before, worst=0))
         print("after:\n" + format_report(after, worst=0))
@@ -240,8 +277,9 @@ def _existing_database(config: Config) -> None:
     """stats, export and backup read data: a mistyped path must not create an empty file."""
     path = Path(config.database.path)
     if not path.is_file():
-        raise UsageError(f"[database] path {str(path)!r}: no database there "
-                         "(has the bot run with this config?)")
+        raise UsageError(
+            f"[database] path {str(path)!r}: no database there (has the bot run with this config?)"
+        )
 
 
 def _export_window(args: argparse.Namespace, tz: Any) -> tuple[datetime, datetime]:
@@ -298,12 +336,12 @@ async def _offline_report(args: argparse.Namespace, config: Config) -> int:
             grids = await services.stats.visible_grids(everyone, args.grid, None)
             report = await services.stats.report(period, grids)
             shown = sorted(report.grids, key=lambda g: -g.figures.received)
-            print(plain(services.renderer.render("stats", None, report=report, shown=shown,
-                                                 hidden=0)))
+            print(
+                plain(services.renderer.render("stats", None, report=report, shown=shown, hidden=0))
+            )
             return 0
         start, end = window
-        scope = (await services.stats.visible_grids(everyone, args.grid, None)
-                 if args.grid else None)
+        scope = await services.stats.visible_grids(everyone, args.grid, None) if args.grid else None
         progress = _TerminalProgress() if sys.stderr.isatty() else None
         if args.output == "-":
             # Open311 and the CSV are UTF-8 whatever the terminal's locale says.
@@ -312,12 +350,10 @@ async def _offline_report(args: argparse.Namespace, config: Config) -> int:
                 sys.stdout.fileno(), "w", encoding="utf-8", newline="", closefd=False
             )
             with out:
-                count = await services.stats.export(args.format, start, end, scope, out,
-                                                    progress)
+                count = await services.stats.export(args.format, start, end, scope, out, progress)
         else:
             with open(args.output, "w", encoding="utf-8", newline="") as out:  # noqa: ASYNC230
-                count = await services.stats.export(args.format, start, end, scope, out,
-                                                    progress)
+                count = await services.stats.export(args.format, start, end, scope, out, progress)
         if progress is not None:
             progress.done()
         print(f"gridbot: exported {count} tickets", file=sys.stderr)
@@ -337,8 +373,10 @@ def _init(path: str, force: bool) -> int:
     if not target.parent.is_dir():
         raise UsageError(f"{path}: the folder {str(target.parent)!r} does not exist")
     target.write_text(example_config_text(), encoding="utf-8")
-    print(f"wrote {path}: set the token (or $GRIDBOT_TOKEN) and [roles] staff, then "
-          f"`gridbot check-config -c {path} --online`")
+    print(
+        f"wrote {path}: set the token (or $GRIDBOT_TOKEN) and [roles] staff, then "
+        f"`gridbot check-config -c {path} --online`"
+    )
     return 0
 
 
@@ -369,8 +407,10 @@ def _backup(config: Config, path: str) -> int:
     if verdict != "ok":
         raise UsageError(f"backup to {path}: the copy failed its integrity check ({verdict})")
     size = target.stat().st_size / 1_000_000
-    print(f"gridbot: backed up {tickets} tickets to {path} ({size:.1f} MB, integrity ok)",
-          file=sys.stderr)
+    print(
+        f"gridbot: backed up {tickets} tickets to {path} ({size:.1f} MB, integrity ok)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -408,8 +448,10 @@ def _main(args: argparse.Namespace) -> int:
         from bot.demo import run_demo
 
         if args.db and Path(args.db).exists():
-            raise UsageError(f"--db {args.db}: the file exists; the demo plays its morning on "
-                             "a new database (remove the file or pick another name)")
+            raise UsageError(
+                f"--db {args.db}: the file exists; the demo plays its morning on "
+                "a new database (remove the file or pick another name)"
+            )
         return run_demo(db_path=args.db, console=args.console, console_port=args.port)
     if args.command == "init":
         return _init(args.path, args.force)
@@ -448,8 +490,12 @@ def _run(config: Config, token: str) -> int:
     from bot.logging_setup import configure_logging
     from bot.preflight import TokenRefused, wait_for_bot_api
 
-    configure_logging(config.bot.log_level, [token, config.telegram.webhook_secret.reveal()],
-                      config.bot.timezone, config.bot.log_format)
+    configure_logging(
+        config.bot.log_level,
+        [token, config.telegram.webhook_secret.reveal()],
+        config.bot.timezone,
+        config.bot.log_format,
+    )
     try:
         # Asked before PTB starts: PTB would log a refused token or an unreachable API
         # with a full traceback and exit; this says it in one line and waits out outages.

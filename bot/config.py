@@ -302,8 +302,7 @@ def config_from_mapping(
         if name == "sla":
             sections[name] = _build_sla(where, data.get(name, {}))
         elif name == "reports":
-            sections[name] = _build_reports(where, data.get(name, {}),
-                                            sections["bot"].timezone)
+            sections[name] = _build_reports(where, data.get(name, {}), sections["bot"].timezone)
         else:
             sections[name] = _build_section(where, name, section_type, data.get(name, {}))
     config = Config(**sections, source=source)
@@ -339,7 +338,7 @@ def _time_zone(where: str, key: str, text: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
             f"{where}: {key}: unknown time zone {text!r} "
-            "(expected an IANA name such as \"Asia/Shanghai\")"
+            '(expected an IANA name such as "Asia/Shanghai")'
         ) from None
 
 
@@ -347,8 +346,9 @@ def _time_of_day(where: str, key: str, text: str) -> time:
     try:
         return parse_clock(text)
     except ScheduleError:
-        raise ConfigError(f'{where}: {key}: expected a local time such as "08:30", '
-                          f"got {text!r}") from None
+        raise ConfigError(
+            f'{where}: {key}: expected a local time such as "08:30", got {text!r}'
+        ) from None
 
 
 # Values written as strings in the file and held parsed: the parser for each type.
@@ -427,18 +427,23 @@ def _check_semantics(where: str, config: Config) -> None:
         if url is not None and not url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}: [telegram] {key}: expected an http(s) URL, got {url!r}")
     if config.web.public_url and not config.web.public_url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}: [web] public_url: expected an http(s) URL, "
-                          f"got {config.web.public_url!r}")
+        raise ConfigError(
+            f"{where}: [web] public_url: expected an http(s) URL, got {config.web.public_url!r}"
+        )
     if not 0 <= config.web.port <= 65535:
         raise ConfigError(f"{where}: [web] port: expected 0–65535, got {config.web.port}")
     if config.telegram.webhook_url and not config.telegram.webhook_url.startswith("https://"):
-        raise ConfigError(f"{where}: [telegram] webhook_url: Telegram delivers webhooks only over "
-                          f"HTTPS, got {config.telegram.webhook_url!r}")
+        raise ConfigError(
+            f"{where}: [telegram] webhook_url: Telegram delivers webhooks only over "
+            f"HTTPS, got {config.telegram.webhook_url!r}"
+        )
     secret = config.telegram.webhook_secret.reveal()
     if secret and not _WEBHOOK_SECRET.fullmatch(secret):
         # The secret is not echoed: it is a secret even when it is malformed.
-        raise ConfigError(f"{where}: [telegram] webhook_secret: Telegram accepts 1-256 characters "
-                          "of A-Z, a-z, 0-9, _ and - only")
+        raise ConfigError(
+            f"{where}: [telegram] webhook_secret: Telegram accepts 1-256 characters "
+            "of A-Z, a-z, 0-9, _ and - only"
+        )
     if not 0 < config.telegram.webhook_port < 65536:
         raise ConfigError(f"{where}: [telegram] webhook_port: expected a port 1-65535")
     if config.telegram.webhook_url and not config.telegram.webhook_secret:
@@ -450,7 +455,7 @@ def _check_semantics(where: str, config: Config) -> None:
         raise ConfigError(f"{where}: [telegram] overall_max_rate/group_max_rate: must be > 0")
     if config.intake.acknowledge not in ("reply", "reaction"):
         raise ConfigError(
-            f"{where}: [intake] acknowledge: expected \"reply\" or \"reaction\", "
+            f'{where}: [intake] acknowledge: expected "reply" or "reaction", '
             f"got {config.intake.acknowledge!r}"
         )
     if config.intake.max_tickets_per_hour < 1:
@@ -479,13 +484,16 @@ def _check_semantics(where: str, config: Config) -> None:
 
 def _duration(where: str, key: str, value: Any) -> timedelta:
     if not isinstance(value, str):
-        raise ConfigError(f'{where}: {key}: expected a duration string such as "10m", "2h" or '
-                          f'"3d", got {_kind(value)}')
+        raise ConfigError(
+            f'{where}: {key}: expected a duration string such as "10m", "2h" or '
+            f'"3d", got {_kind(value)}'
+        )
     try:
         return parse_duration(value)
     except ScheduleError:
-        raise ConfigError(f'{where}: {key}: expected a duration such as "10m", "2h" or "3d", '
-                          f"got {value!r}") from None
+        raise ConfigError(
+            f'{where}: {key}: expected a duration such as "10m", "2h" or "3d", got {value!r}'
+        ) from None
 
 
 def _limits(where: str, key: str, table: Any, default: TimeLimits | None = None) -> TimeLimits:
@@ -493,15 +501,26 @@ def _limits(where: str, key: str, table: Any, default: TimeLimits | None = None)
         raise ConfigError(f"{where}: {key}: expected a table with claim and resolve")
     unknown = set(table) - {"claim", "resolve"}
     if unknown:
-        raise ConfigError(f"{where}: {key} {sorted(unknown)[0]}: unknown key "
-                          "(known keys: claim, resolve)")
+        raise ConfigError(
+            f"{where}: {key} {sorted(unknown)[0]}: unknown key (known keys: claim, resolve)"
+        )
     missing = {"claim", "resolve"} - set(table)
     if missing and default is None:
         raise ConfigError(f"{where}: {key} {sorted(missing)[0]}: required")
-    claim = (_duration(where, f"{key} claim", table["claim"]) if "claim" in table
-             else default[0] if default else timedelta(0))
-    resolve = (_duration(where, f"{key} resolve", table["resolve"]) if "resolve" in table
-               else default[1] if default else timedelta(0))
+    claim = (
+        _duration(where, f"{key} claim", table["claim"])
+        if "claim" in table
+        else default[0]
+        if default
+        else timedelta(0)
+    )
+    resolve = (
+        _duration(where, f"{key} resolve", table["resolve"])
+        if "resolve" in table
+        else default[1]
+        if default
+        else timedelta(0)
+    )
     if resolve < claim:
         raise ConfigError(f"{where}: {key}: resolve must not be shorter than claim")
     return claim, resolve
@@ -518,7 +537,8 @@ def _build_sla(where: str, table: dict[str, Any]) -> SlaConfig:
             raise ConfigError(f"{where}: [sla] {key}: unknown key (known keys: {', '.join(known)})")
     per_urgency = {
         name: _limits(where, f"[sla.{name}]", table[name], getattr(defaults, name))
-        for name in known[:3] if name in table
+        for name in known[:3]
+        if name in table
     }
     categories = table.get("category", {})
     if not isinstance(categories, dict):
@@ -539,8 +559,10 @@ def _weekly_schedule(where: str, text: Any, tz: ZoneInfo) -> Schedule:
         except ScheduleError:
             schedule = None
     if schedule is None or not schedule.is_repeating or rest.strip():
-        raise ConfigError(f'{where}: [reports] weekly: expected a repeating schedule such as '
-                          f'"每周一 09:00" or "every mon 09:00", got {text!r}')
+        raise ConfigError(
+            f"{where}: [reports] weekly: expected a repeating schedule such as "
+            f'"每周一 09:00" or "every mon 09:00", got {text!r}'
+        )
     return schedule
 
 
@@ -554,8 +576,11 @@ def _build_reports(where: str, table: dict[str, Any], tz: ZoneInfo) -> ReportsCo
 def example_config_text() -> str:
     """The commented example configuration: shipped inside the wheel, or the checkout's."""
     packaged = Path(__file__).parent / "config.example.toml"
-    source = packaged if packaged.is_file() else Path(__file__).resolve().parent.parent / (
-        "config.example.toml")
+    source = (
+        packaged
+        if packaged.is_file()
+        else Path(__file__).resolve().parent.parent / ("config.example.toml")
+    )
     return source.read_text(encoding="utf-8")
 
 

@@ -26,6 +26,7 @@ ZHANG, LIU, SUN, ZHOU, WU = 3001, 3002, 3003, 3004, 3005
 DUTY_OFFICER = 4001
 COMMUNITY_DUTY_CHAT = -100_777_000
 
+
 class Transcript:
     """Prints the demo's conversation as a chat transcript: who said what where, and what the bot
     answered.
@@ -56,14 +57,17 @@ class Transcript:
 
     def said(self, chat_id: int, user_id: int, text: str, exchange: Exchange) -> None:
         """Someone wrote `text` in a chat; then what the bot sent in reply."""
-        print(f"[{self._where(chat_id)}] {self._names.get(user_id, user_id)}: {text}",
-              file=self._out)
+        print(
+            f"[{self._where(chat_id)}] {self._names.get(user_id, user_id)}: {text}", file=self._out
+        )
         self._answers(exchange)
 
     def pressed(self, chat_id: int, user_id: int, label: str, exchange: Exchange) -> None:
         """Someone pressed the button labelled `label`; then the toast and what the bot sent."""
-        print(f"[{self._where(chat_id)}] {self._names.get(user_id, user_id)} 按下 [{label}]",
-              file=self._out)
+        print(
+            f"[{self._where(chat_id)}] {self._names.get(user_id, user_id)} 按下 [{label}]",
+            file=self._out,
+        )
         if exchange.answer and exchange.answer.get("text"):
             print(f"    ↳ 提示：{exchange.answer['text']}", file=self._out)
         self._answers(exchange)
@@ -88,8 +92,10 @@ class Transcript:
         if "document" in message:
             data = self._bot.emulator.file_content(message["document"]["file_id"])
             rows = data.decode("utf-8-sig").splitlines()
-            body = (f"📎 {message['document']['file_name']}（{len(rows) - 1} 行）\n{body}\n"
-                    + "\n".join(f"  {row}" for row in rows[:3]))
+            body = (
+                f"📎 {message['document']['file_name']}（{len(rows) - 1} 行）\n{body}\n"
+                + "\n".join(f"  {row}" for row in rows[:3])
+            )
         where = self._where(message["chat"]["id"])
         lines = body.splitlines() or [""]
         print(f"    🤖 → [{where}] {lines[0]}", file=self._out)
@@ -106,9 +112,16 @@ async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
     show = Transcript(bot, out)
     people = {
         DUTY_OFFICER: "社区值班·孙主任",
-        STAFF: "街道·小李", HEADS["G01"]: "王网格长", HEADS["G02"]: "陈网格长",
-        HEADS["G03"]: "李网格长", WORKER: "赵网格员", ZHANG: "张阿姨", LIU: "刘大爷",
-        SUN: "孙先生", ZHOU: "周姐", WU: "吴师傅",
+        STAFF: "街道·小李",
+        HEADS["G01"]: "王网格长",
+        HEADS["G02"]: "陈网格长",
+        HEADS["G03"]: "李网格长",
+        WORKER: "赵网格员",
+        ZHANG: "张阿姨",
+        LIU: "刘大爷",
+        SUN: "孙先生",
+        ZHOU: "周姐",
+        WU: "吴师傅",
     }
     for user_id, name in people.items():
         bot.person(user_id, name)
@@ -128,8 +141,9 @@ async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
         for row in message["reply_markup"]["inline_keyboard"]:
             for key in row:
                 if key["text"].startswith(label):
-                    exchange = await bot.presses(chat, message["message_id"], who,
-                                                 key["callback_data"])
+                    exchange = await bot.presses(
+                        chat, message["message_id"], who, key["callback_data"]
+                    )
                     show.pressed(chat, who, key["text"], exchange)
                     return exchange
         raise LookupError(f"no button {label} on message {message['message_id']}")
@@ -160,8 +174,12 @@ async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
     bot.emulator.chat(duty_chat["id"]).bot_status = "member"
     show.chat(COMMUNITY_DUTY_CHAT, "社区值班群")
     await say(COMMUNITY_DUTY_CHAT, DUTY_OFFICER, "本周社区值班：孙主任")
-    await say(COMMUNITY_DUTY_CHAT, STAFF, "/duty community",
-              reply_to=bot.last_message_id(COMMUNITY_DUTY_CHAT))
+    await say(
+        COMMUNITY_DUTY_CHAT,
+        STAFF,
+        "/duty community",
+        reply_to=bot.last_message_id(COMMUNITY_DUTY_CHAT),
+    )
 
     show.section("2. 居民照常说话：报事被登记，闲聊不打扰")
     g01, g02, g03 = grids["G01"], grids["G02"], grids["G03"]
@@ -216,16 +234,20 @@ async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
         show.answered(exchange)
 
     show.section("9. 街道通知：先预览再确认，逐群生成内容送达每个网格，发完有报告")
-    await confirm_notice(await say_privately(
-        STAFF,
-        "/notice now all\n各位{{ grid.name }}的居民：本周六 8:00–12:00 停水检修，请提前储水。\n"
-        "有事请找网格长{{ heads|map(attribute='name')|join('、') }}。",
-    ))
-    await confirm_notice(await say_privately(
-        STAFF,
-        "/notice 每周一 09:00 all\n🔥 {{ grid.name }}消防安全提醒：楼道不堆物，电动车不进楼。"
-        "本网格还有 {{ open_tickets }} 件事在办。",
-    ))
+    await confirm_notice(
+        await say_privately(
+            STAFF,
+            "/notice now all\n各位{{ grid.name }}的居民：本周六 8:00–12:00 停水检修，请提前储水。\n"
+            "有事请找网格长{{ heads|map(attribute='name')|join('、') }}。",
+        )
+    )
+    await confirm_notice(
+        await say_privately(
+            STAFF,
+            "/notice 每周一 09:00 all\n🔥 {{ grid.name }}消防安全提醒：楼道不堆物，电动车不进楼。"
+            "本网格还有 {{ open_tickets }} 件事在办。",
+        )
+    )
     await say_privately(STAFF, "/notices")
     await wait(20, "周一 09:00 到了，每周的消防提醒按时发出")
 
@@ -235,8 +257,13 @@ async def play(bot: OfflineBot, out: Any = sys.stdout) -> None:
     await say_privately(STAFF, "/export month all")
 
 
-def run_demo(db_path: str | None = None, out: Any = sys.stdout, *, console: bool = False,
-             console_port: int = 0) -> int:
+def run_demo(
+    db_path: str | None = None,
+    out: Any = sys.stdout,
+    *,
+    console: bool = False,
+    console_port: int = 0,
+) -> int:
     """Play the morning; with `console`, then serve the staff console on its data until ^C."""
 
     async def main() -> None:

@@ -44,8 +44,9 @@ class Inbox:
     start.
     """
 
-    def __init__(self, repository: InboxStore, clock: Clock,
-                 *, max_backlog: int = MAX_BACKLOG) -> None:
+    def __init__(
+        self, repository: InboxStore, clock: Clock, *, max_backlog: int = MAX_BACKLOG
+    ) -> None:
         self._repository = repository
         self._clock = clock
         self._max_backlog = max_backlog
@@ -66,8 +67,9 @@ class Inbox:
         """Before fetching: wait while the backlog is at its bound."""
         await self._room.wait()
 
-    async def received(self, updates: Sequence[Update],
-                       payloads: Sequence[str] | None = None) -> None:
+    async def received(
+        self, updates: Sequence[Update], payloads: Sequence[str] | None = None
+    ) -> None:
         """Store a fetched batch (before its offset is confirmed to Telegram); `payloads`,
         the updates' JSON as Telegram sent it, saves serialising them again.
         """
@@ -85,8 +87,10 @@ class Inbox:
 
     async def replay(self, bot: Bot) -> list[Update]:
         """Stored updates that were never handled (the process stopped first), oldest first."""
-        updates = [Update.de_json(json.loads(payload), bot)
-                   for payload in await self._repository.unhandled()]
+        updates = [
+            Update.de_json(json.loads(payload), bot)
+            for payload in await self._repository.unhandled()
+        ]
         self._pending |= {u.update_id for u in updates}
         self._update_room()
         return updates
@@ -118,9 +122,7 @@ class Inbox:
         """Mark what was handled since the last flush (and forget old handled updates)."""
         ids, self._handled = self._handled, []
         if ids:
-            await self._repository.mark_handled(
-                ids, forget_before=self._clock.now() - KEEP_HANDLED
-            )
+            await self._repository.mark_handled(ids, forget_before=self._clock.now() - KEEP_HANDLED)
 
     async def close(self) -> None:
         """Stop the background writes and write what is pending."""
@@ -136,6 +138,5 @@ class Inbox:
             self._room.set()
         else:
             if self._room.is_set():
-                log.warning("%d updates waiting to be handled: fetching pauses",
-                            len(self._pending))
+                log.warning("%d updates waiting to be handled: fetching pauses", len(self._pending))
             self._room.clear()

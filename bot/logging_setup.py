@@ -74,8 +74,9 @@ class JsonFormatter(ZonedFormatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str, secrets: list[str], tz: ZoneInfo | None = None,
-                      log_format: str = "text") -> None:
+def configure_logging(
+    level: str, secrets: list[str], tz: ZoneInfo | None = None, log_format: str = "text"
+) -> None:
     """Send logs to stderr at `level`, time-stamped in `tz`, as text or JSON, with `secrets`
     redacted.
     """

@@ -68,7 +68,7 @@ def _visible(text_html: str) -> str:
 def _cut_plain(segment: str, limit: int) -> list[str]:
     """A piece too long to keep whole: its words, escaped, in pieces of at most `limit`."""
     words = _visible(segment)
-    return [html.escape(words[i:i + limit], quote=False) for i in range(0, len(words), limit)]
+    return [html.escape(words[i : i + limit], quote=False) for i in range(0, len(words), limit)]
 
 
 def split_message(text_html: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
@@ -138,9 +138,7 @@ class Messenger:
         """A group speaks its grid's locale; a private chat its person's language."""
         if chat_id < 0:
             return self.grid_locale(await self._grids.grid_for_chat(chat_id))
-        return self.renderer.pick_locale(
-            language_code or await self._people.language_of(chat_id)
-        )
+        return self.renderer.pick_locale(language_code or await self._people.language_of(chat_id))
 
     async def send(
         self,
@@ -158,14 +156,24 @@ class Messenger:
         """Render for the chat's audience (any group is public unless told otherwise)."""
         locale = locale or await self.locale_for_chat(chat_id)
         text = self.render_for_chat(chat_id, template, locale, reader=reader, **context)
-        return await self.send_text(chat_id, text, reply_to=reply_to, keyboard=keyboard,
-                                    urgent=urgent)
+        return await self.send_text(
+            chat_id, text, reply_to=reply_to, keyboard=keyboard, urgent=urgent
+        )
 
-    def render_for_chat(self, chat_id: int, template: str, locale: str, /, *,
-                        reader: Audience | None = None, **context: Any) -> str:
+    def render_for_chat(
+        self,
+        chat_id: int,
+        template: str,
+        locale: str,
+        /,
+        *,
+        reader: Audience | None = None,
+        **context: Any,
+    ) -> str:
         """What `send` would send there: also for edits of messages already in a chat."""
-        return self.renderer.render_for(reader or audience_of_chat(chat_id), template, locale,
-                                        **context)
+        return self.renderer.render_for(
+            reader or audience_of_chat(chat_id), template, locale, **context
+        )
 
     async def send_text(
         self,
@@ -180,8 +188,9 @@ class Messenger:
 
         `urgent` (emergencies): not paced behind the chat's other messages (bot.rate_limit).
         """
-        sent = await self.deliver_text(chat_id, text, reply_to=reply_to, keyboard=keyboard,
-                                       urgent=urgent)
+        sent = await self.deliver_text(
+            chat_id, text, reply_to=reply_to, keyboard=keyboard, urgent=urgent
+        )
         return sent.message
 
     async def deliver_text(
@@ -200,17 +209,24 @@ class Messenger:
         """
         chunks = split_message(text)
         for chunk in chunks[:-1]:
-            sent = await self._deliver_one(chat_id, chunk, reply_to=reply_to, keyboard=None,
-                                           urgent=urgent)
+            sent = await self._deliver_one(
+                chat_id, chunk, reply_to=reply_to, keyboard=None, urgent=urgent
+            )
             if sent.message is None:
                 return sent
             reply_to = None
-        return await self._deliver_one(chat_id, chunks[-1], reply_to=reply_to,
-                                       keyboard=keyboard, urgent=urgent)
+        return await self._deliver_one(
+            chat_id, chunks[-1], reply_to=reply_to, keyboard=keyboard, urgent=urgent
+        )
 
     async def _deliver_one(
-        self, chat_id: int, text: str, *, reply_to: int | None,
-        keyboard: InlineKeyboardMarkup | None, urgent: bool,
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        reply_to: int | None,
+        keyboard: InlineKeyboardMarkup | None,
+        urgent: bool,
     ) -> Sent:
         reply = (
             ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
@@ -221,15 +237,17 @@ class Messenger:
         attempt = 0
         while True:
             try:
-                return Sent(await self._bot.send_message(
-                    chat_id,
-                    text,
-                    parse_mode=ParseMode.HTML,
-                    reply_parameters=reply,
-                    reply_markup=keyboard,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    **self._urgency(urgent),
-                ))
+                return Sent(
+                    await self._bot.send_message(
+                        chat_id,
+                        text,
+                        parse_mode=ParseMode.HTML,
+                        reply_parameters=reply,
+                        reply_markup=keyboard,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                        **self._urgency(urgent),
+                    )
+                )
             except ChatMigrated as exc:
                 if migrated:
                     raise
@@ -255,15 +273,20 @@ class Messenger:
             return {"rate_limit_args": URGENT}
         return {}
 
-    async def edit_text(self, chat_id: int, message_id: int, text: str,
-                        keyboard: InlineKeyboardMarkup | None = None) -> bool:
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, keyboard: InlineKeyboardMarkup | None = None
+    ) -> bool:
         """Replace the text of one of our messages (its keyboard with `keyboard`, dropped when
         None); False if refused.
         """
         try:
             await self._bot.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True), reply_markup=keyboard,
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_markup=keyboard,
             )
         except BadRequest as exc:
             if "not modified" in exc.message:
@@ -275,22 +298,34 @@ class Messenger:
             return False
         return True
 
-    async def send_photo(self, chat_id: int, photo: bytes, filename: str, template: str, /,
-                         *, locale: str | None = None, **context: Any) -> Message | None:
+    async def send_photo(
+        self,
+        chat_id: int,
+        photo: bytes,
+        filename: str,
+        template: str,
+        /,
+        *,
+        locale: str | None = None,
+        **context: Any,
+    ) -> Message | None:
         """A picture with a caption from a template; None when Telegram refuses the chat."""
         locale = locale or await self.locale_for_chat(chat_id)
         caption = self.render_for_chat(chat_id, template, locale, **context)
         try:
             return await self._bot.send_photo(
-                chat_id, InputFile(photo, filename=filename), caption=caption,
+                chat_id,
+                InputFile(photo, filename=filename),
+                caption=caption,
                 parse_mode=ParseMode.HTML,
             )
         except Forbidden as exc:
             await self._forbidden(chat_id, exc)
             return None
 
-    async def edit_keyboard(self, chat_id: int, message_id: int,
-                            keyboard: InlineKeyboardMarkup | None) -> None:
+    async def edit_keyboard(
+        self, chat_id: int, message_id: int, keyboard: InlineKeyboardMarkup | None
+    ) -> None:
         """Make a message's buttons match what it stands for now (logged, never fatal)."""
         try:
             await self._bot.edit_message_reply_markup(
@@ -298,8 +333,9 @@ class Messenger:
             )
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
-                log.warning("could not update buttons of %s in %s: %s", message_id, chat_id,
-                            exc.message)
+                log.warning(
+                    "could not update buttons of %s in %s: %s", message_id, chat_id, exc.message
+                )
         except Forbidden as exc:
             await self._forbidden(chat_id, exc)
         except TelegramError as exc:

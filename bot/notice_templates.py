@@ -151,9 +151,7 @@ class NoticeTemplate:
         try:
             text = self._generate(context).strip()
         except RENDER_ERRORS as error:
-            raise UserError(
-                "notice_template_error", grid=grid, detail=_first_line(error)
-            ) from None
+            raise UserError("notice_template_error", grid=grid, detail=_first_line(error)) from None
         try:
             words, _entities = parse_html(text)
         except EntityParseError as error:
@@ -161,8 +159,7 @@ class NoticeTemplate:
         if not words.strip():
             raise UserError("notice_template_error", grid=grid, detail="empty text")
         if len(words) > MAX_NOTICE_CHARS:
-            raise UserError("notice_too_long", grid=grid, length=len(words),
-                            limit=MAX_NOTICE_CHARS)
+            raise UserError("notice_too_long", grid=grid, length=len(words), limit=MAX_NOTICE_CHARS)
         return text
 
     def _generate(self, context: Mapping[str, Any]) -> str:

@@ -50,8 +50,9 @@ Result = str | UserError
 class NoticeWorker:
     """The bot's side: `await render(text, grids)` -> one text or UserError per grid."""
 
-    def __init__(self, budget: float = BUDGET_SECONDS,
-                 memory_limit: int = MEMORY_LIMIT_BYTES) -> None:
+    def __init__(
+        self, budget: float = BUDGET_SECONDS, memory_limit: int = MEMORY_LIMIT_BYTES
+    ) -> None:
         self._budget = budget
         self._memory_limit = memory_limit
         self._process: asyncio.subprocess.Process | None = None
@@ -65,7 +66,7 @@ class NoticeWorker:
         """
         results: list[Result] = []
         for start in range(0, max(len(grids), 1), CHUNK):
-            chunk = list(grids[start:start + CHUNK])
+            chunk = list(grids[start : start + CHUNK])
             async with self._lock:
                 answer = await self._ask({"text": text_html, "grids": chunk})
             if "error" in answer:
@@ -97,8 +98,7 @@ class NoticeWorker:
             line = await self._answer_within_budget(process)
         except TimeoutError:
             await self._kill(process)
-            raise UserError("notice_template_too_slow",
-                            budget=int(self._budget * 1000)) from None
+            raise UserError("notice_template_too_slow", budget=int(self._budget * 1000)) from None
         except (ConnectionError, ValueError) as exc:  # died, or an over-long line
             await self._kill(process)
             log.warning("the notice worker failed: %s", exc)
@@ -141,8 +141,12 @@ class NoticeWorker:
         if process is not None and process.returncode is None:
             return process
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.notice_worker", str(self._memory_limit),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bot.notice_worker",
+            str(self._memory_limit),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
             limit=_PIPE_LIMIT,
         )
         assert process.stdout is not None
@@ -210,8 +214,12 @@ def _answer(template_class: Any, request: Mapping[str, Any]) -> dict[str, Any]:
     except UserError as error:
         return {"error": {"code": error.code, "context": error.context}}
     except RecursionError:  # 1,500 nested parentheses
-        return {"error": {"code": "notice_template_syntax",
-                          "context": {"line": 1, "detail": "nested too deeply"}}}
+        return {
+            "error": {
+                "code": "notice_template_syntax",
+                "context": {"line": 1, "detail": "nested too deeply"},
+            }
+        }
     results: list[dict[str, Any]] = []
     for code, context in request["grids"]:
         try:

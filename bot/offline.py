@@ -67,7 +67,8 @@ class OfflineBot:
         can_read_all_group_messages: bool = True,
     ) -> None:
         self.emulator = BotApiEmulator(
-            token=TOKEN, bot_username=BOT_USERNAME,
+            token=TOKEN,
+            bot_username=BOT_USERNAME,
             can_read_all_group_messages=can_read_all_group_messages,
         )
         self._db_path = str(db_path)
@@ -104,7 +105,9 @@ class OfflineBot:
             await application.post_init(application)
         assert application.updater is not None
         await application.updater.start_polling(
-            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES,
+            poll_interval=0.0,
+            timeout=1,
+            allowed_updates=ALLOWED_UPDATES,
             error_callback=lambda error: self._report_polling_error(application, error),
         )
         await application.start()
@@ -191,14 +194,21 @@ class OfflineBot:
 
     # --- the world, in the domain's words ---
 
-    def person(self, user_id: int, name: str, *, username: str | None = None,
-               language_code: str | None = "zh-hans") -> int:
+    def person(
+        self,
+        user_id: int,
+        name: str,
+        *,
+        username: str | None = None,
+        language_code: str | None = "zh-hans",
+    ) -> int:
         """Make a Telegram user known to the emulator; returns their id."""
         self.emulator.add_user(user_id, name, username=username, language_code=language_code)
         return user_id
 
-    async def group(self, title: str, *, added_by: int, supergroup: bool = False,
-                    as_admin: bool = False) -> int:
+    async def group(
+        self, title: str, *, added_by: int, supergroup: bool = False, as_admin: bool = False
+    ) -> int:
         """Create a group and have `added_by` add the bot to it; returns the chat id."""
         chat = self.emulator.create_group(title, supergroup=supergroup)
         await self._exchange(
@@ -206,8 +216,9 @@ class OfflineBot:
         )
         return int(chat["id"])
 
-    async def says(self, chat_id: int, user_id: int, text: str | None = None,
-                   **kwargs: Any) -> Exchange:
+    async def says(
+        self, chat_id: int, user_id: int, text: str | None = None, **kwargs: Any
+    ) -> Exchange:
         """Someone writes in a chat; what the bot answered, anywhere."""
         return await self._exchange(
             lambda: self.emulator.post_message(chat_id, user_id, text, **kwargs)
@@ -224,8 +235,9 @@ class OfflineBot:
             lambda: self.emulator.edit_message(chat_id, message_id, new_text)
         )
 
-    async def presses(self, chat_id: int, message_id: int, user_id: int, data: str,
-                      *, check: bool = True) -> Exchange:
+    async def presses(
+        self, chat_id: int, message_id: int, user_id: int, data: str, *, check: bool = True
+    ) -> Exchange:
         """`user_id` presses the button with callback `data` under a message."""
         return await self._exchange(
             lambda: self.emulator.press_button(chat_id, message_id, user_id, data, check=check)
@@ -239,9 +251,7 @@ class OfflineBot:
 
     async def adds_bot(self, chat_id: int, by_user_id: int) -> Exchange:
         """`by_user_id` adds the bot back to the group."""
-        return await self._exchange(
-            lambda: self.emulator.add_bot_to_group(chat_id, by_user_id)
-        )
+        return await self._exchange(lambda: self.emulator.add_bot_to_group(chat_id, by_user_id))
 
     async def migrates(self, chat_id: int) -> int:
         """The group becomes a supergroup; returns its new chat id."""

@@ -46,12 +46,16 @@ class OutageLog:
         self._failures += 1
         if self._since is None:
             self._since = time.monotonic()
-            log.warning("lost contact with Telegram (%s: %s); retrying in %.1f s, backing off "
-                        "to at most %.0f s", type(error).__name__, error, self._delay,
-                        MAX_RETRY_DELAY)
+            log.warning(
+                "lost contact with Telegram (%s: %s); retrying in %.1f s, backing off "
+                "to at most %.0f s",
+                type(error).__name__,
+                error,
+                self._delay,
+                MAX_RETRY_DELAY,
+            )
         else:
-            log.debug("still no contact with Telegram (%s); retrying in %.1f s", error,
-                      self._delay)
+            log.debug("still no contact with Telegram (%s); retrying in %.1f s", error, self._delay)
 
     def succeeded(self) -> None:
         """A getUpdates went through: if an outage was ongoing, log
@@ -60,8 +64,13 @@ class OutageLog:
         if self._since is None:
             return
         lasted = time.monotonic() - self._since
-        log.warning("contact with Telegram is back after %.0f s (%d failed attempts, last "
-                    "retry delay %.1f s)", lasted, self._failures, self._delay)
+        log.warning(
+            "contact with Telegram is back after %.0f s (%d failed attempts, last "
+            "retry delay %.1f s)",
+            lasted,
+            self._failures,
+            self._delay,
+        )
         self._since = None
         self._failures = 0
         self._delay = self._poll_interval

@@ -45,12 +45,15 @@ def check_local(config: Config) -> str:
         raise ConfigError(f"{where}: [bot] templates_dir: {templates!r} is not a folder")
     database = Path(config.database.path)
     if database.is_dir():
-        raise ConfigError(f"{where}: [database] path: {str(database)!r} is a folder, "
-                          "expected a file name")
+        raise ConfigError(
+            f"{where}: [database] path: {str(database)!r} is a folder, expected a file name"
+        )
     folder = database.parent
     if not folder.is_dir():
-        raise ConfigError(f"{where}: [database] path: the folder {str(folder)!r} does not exist "
-                          "(create it first; gridbot does not guess where data should live)")
+        raise ConfigError(
+            f"{where}: [database] path: the folder {str(folder)!r} does not exist "
+            "(create it first; gridbot does not guess where data should live)"
+        )
     if not os.access(folder, os.W_OK) or (database.exists() and not os.access(database, os.W_OK)):
         raise ConfigError(f"{where}: [database] path: {str(database)!r} is not writable")
     return token
@@ -83,8 +86,9 @@ def _where(base_url: str) -> str:
     return base_url.split("{token}")[0].rstrip("/")
 
 
-async def probe(config: Config, token: str, *, client: httpx.AsyncClient | None = None
-                ) -> dict[str, Any]:
+async def probe(
+    config: Config, token: str, *, client: httpx.AsyncClient | None = None
+) -> dict[str, Any]:
     """`getMe` through the configured base_url; the bot's user object, or a BotApiProblem."""
     where = _where(config.telegram.base_url)
     own_client = client is None
@@ -107,17 +111,21 @@ async def probe(config: Config, token: str, *, client: httpx.AsyncClient | None 
     if not isinstance(body, dict) or "ok" not in body:
         if response.status_code in (502, 503, 504):
             # A proxy in front of the Bot API that cannot reach it.
-            raise BotApiUnreachable(f"{where}: the gateway could not reach it "
-                                    f"(HTTP {response.status_code})")
+            raise BotApiUnreachable(
+                f"{where}: the gateway could not reach it (HTTP {response.status_code})"
+            )
         kind = response.headers.get("content-type", "no content type").split(";")[0]
-        raise NotABotApi(f"{where} does not answer like a Telegram Bot API (HTTP "
-                         f"{response.status_code}, {kind}); check [telegram] base_url")
+        raise NotABotApi(
+            f"{where} does not answer like a Telegram Bot API (HTTP "
+            f"{response.status_code}, {kind}); check [telegram] base_url"
+        )
     if body.get("ok") is True and isinstance(body.get("result"), dict):
         return dict(body["result"])
     code = body.get("error_code")
     if code in (401, 404):
-        raise TokenRefused("Telegram refused the bot token (check [telegram] token or "
-                           "$GRIDBOT_TOKEN)")
+        raise TokenRefused(
+            "Telegram refused the bot token (check [telegram] token or $GRIDBOT_TOKEN)"
+        )
     if code == 429 or (isinstance(code, int) and code >= 500):
         raise BotApiUnreachable(f"{where}: {body.get('description', 'busy')} (HTTP {code})")
     raise NotABotApi(f"{where} answered getMe with an error: {body.get('description', code)}")
@@ -154,8 +162,9 @@ async def wait_for_bot_api(
             except (BotApiUnreachable, NotABotApi) as exc:
                 if failing_since is None:
                     failing_since = str(exc)
-                    log.warning("%s; retrying in %.0f s, backing off to every %.0f s",
-                                exc, delay, max_delay)
+                    log.warning(
+                        "%s; retrying in %.0f s, backing off to every %.0f s", exc, delay, max_delay
+                    )
                 else:
                     log.debug("%s; retrying in %.0f s", exc, delay)
                 await sleep(delay)
@@ -183,16 +192,24 @@ async def online_findings(config: Config, token: str) -> list[Finding]:
         me = await probe(config, token)
     except BotApiProblem as exc:
         return [Finding("fail", str(exc))]
-    findings = [Finding("ok", f"bot @{me.get('username')} (id {me.get('id')}) at "
-                              f"{_where(config.telegram.base_url)}")]
+    findings = [
+        Finding(
+            "ok",
+            f"bot @{me.get('username')} (id {me.get('id')}) at {_where(config.telegram.base_url)}",
+        )
+    ]
     if me.get("can_read_all_group_messages"):
         findings.append(Finding("ok", "privacy mode is off: the bot reads every group message"))
     else:
-        findings.append(Finding("warn", "privacy mode is on: in groups where the bot is not an "
-                                        "admin it sees only commands (BotFather /setprivacy → "
-                                        "Disable, then remove and re-add the bot)"))
-    bot = Bot(token, base_url=config.telegram.base_url,
-              base_file_url=config.telegram.base_file_url)
+        findings.append(
+            Finding(
+                "warn",
+                "privacy mode is on: in groups where the bot is not an "
+                "admin it sees only commands (BotFather /setprivacy → "
+                "Disable, then remove and re-add the bot)",
+            )
+        )
+    bot = Bot(token, base_url=config.telegram.base_url, base_file_url=config.telegram.base_file_url)
     try:
         async with bot:
             findings.append(await _webhook_finding(bot, config))
@@ -231,8 +248,9 @@ async def _webhook_finding(bot: Any, config: Config) -> Finding:
     if wanted:
         if info.url == wanted:
             return Finding("warn" if trouble else "ok", f"webhook set to {wanted}{trouble}")
-        return Finding("ok", f"webhook will be set to {wanted} at start (now: "
-                             f"{info.url or 'none'})")
+        return Finding(
+            "ok", f"webhook will be set to {wanted} at start (now: {info.url or 'none'})"
+        )
     if info.url:
         return Finding("warn", f"a webhook is set ({info.url}); run long-polls and removes it")
     return Finding("ok", f"long polling; {info.pending_update_count} updates waiting")
@@ -248,7 +266,11 @@ async def _duty_chat_finding(bot: Any, level: str, chat_id: int) -> Finding:
         return Finding("fail", f"{level} duty chat {chat_id}: {exc.message}")
     title = chat.title or chat_id
     if member.status in ("member", "administrator", "creator"):
-        return Finding("ok", f"{level} duty chat {title!s} ({chat_id}): the bot is a "
-                             f"{member.status}")
-    return Finding("fail", f"{level} duty chat {chat_id} ({title!s}): the bot is not a "
-                           f"member ({member.status}); add it to the chat")
+        return Finding(
+            "ok", f"{level} duty chat {title!s} ({chat_id}): the bot is a {member.status}"
+        )
+    return Finding(
+        "fail",
+        f"{level} duty chat {chat_id} ({title!s}): the bot is not a "
+        f"member ({member.status}); add it to the chat",
+    )

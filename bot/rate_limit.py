@@ -67,8 +67,9 @@ class EvenRateLimiter(AIORateLimiter):
         """An urgent send to `group` skips its pacing, unless too many did this minute."""
         now = time.monotonic()
         if len(self._urgent_sends) > _KEPT_GROUPS:
-            self._urgent_sends = {g: q for g, q in self._urgent_sends.items()
-                                  if q and now - q[-1] < 60}
+            self._urgent_sends = {
+                g: q for g, q in self._urgent_sends.items() if q and now - q[-1] < 60
+            }
         sends = self._urgent_sends.setdefault(group, deque())
         while sends and now - sends[0] >= 60:
             sends.popleft()
@@ -113,7 +114,8 @@ class EvenRateLimiter(AIORateLimiter):
         paced = not (_urgent.get() and self._may_skip_pacing(group))
         per_group = (
             self._get_group_limiter(group)
-            if group and self._group_max_rate and paced else nullcontext()
+            if group and self._group_max_rate and paced
+            else nullcontext()
         )
         async with per_group:
             while True:

@@ -92,7 +92,7 @@ def mask_outside_tags(html_text: str) -> str:
     """Mask personal numbers in a rendered message's text, leaving tags (links) alone."""
     out, last = [], 0
     for tag in _TAG.finditer(html_text):
-        out.append(mask_personal(html_text[last:tag.start()]))
+        out.append(mask_personal(html_text[last : tag.start()]))
         out.append(tag.group(0))
         last = tag.end()
     out.append(mask_personal(html_text[last:]))
@@ -116,8 +116,11 @@ class Renderer:
     """
 
     def __init__(
-        self, default_locale: str, override_dir: str | Path | None = None,
-        locales: Sequence[str] = ("zh-CN", "en"), tz: ZoneInfo | None = None,
+        self,
+        default_locale: str,
+        override_dir: str | Path | None = None,
+        locales: Sequence[str] = ("zh-CN", "en"),
+        tz: ZoneInfo | None = None,
     ) -> None:
         self.default_locale = default_locale
         self.tz = tz or ZoneInfo("Asia/Shanghai")
@@ -130,8 +133,8 @@ class Renderer:
         self._env.filters["pct"] = percent
         self._env.filters["duration"] = readable_seconds
         self._env.filters["localtime"] = self._localtime
-        self._env.filters["epoch_localtime"] = lambda seconds, fmt="%m-%d %H:%M": (
-            self._localtime(datetime.fromtimestamp(seconds, ZoneInfo("UTC")), fmt)
+        self._env.filters["epoch_localtime"] = lambda seconds, fmt="%m-%d %H:%M": self._localtime(
+            datetime.fromtimestamp(seconds, ZoneInfo("UTC")), fmt
         )
         self._small: dict[tuple[str, str | None, tuple[tuple[str, Hashable], ...]], str] = {}
 
@@ -165,8 +168,7 @@ class Renderer:
         # Longer than one message is the messenger's to split (bot.messenger.split_message).
         return template.render(**context).strip()
 
-    def render_small(self, name: str, locale: str | None = None, /,
-                     **context: Hashable) -> str:
+    def render_small(self, name: str, locale: str | None = None, /, **context: Hashable) -> str:
         """`render` for the small texts said again and again with the same few values (button
         labels, the placeholder for private details): rendered once per template, locale
         and values. Every acknowledgement carries five labels.
@@ -179,8 +181,9 @@ class Renderer:
             text = self._small[key] = self.render(name, locale, **context)
         return text
 
-    def render_for(self, audience: Audience, name: str, locale: str | None = None, /,
-                   **context: Any) -> str:
+    def render_for(
+        self, audience: Audience, name: str, locale: str | None = None, /, **context: Any
+    ) -> str:
         """Render for whoever will read it. Public chats (a grid group, a duty chat) never
         see a private ticket's words or flat, nor a whole phone, ID or bank-card number, in
         whatever template: this is the one place those rules are applied.
@@ -206,6 +209,5 @@ def template_names(locale: str, root: Path | None = None) -> set[str]:
     """Every template name shipped in `locale` (under `root`, the shipped templates by default)."""
     base = (root or shipped_templates_dir()) / locale
     return {
-        str(p.relative_to(base))[: -len(TEMPLATE_SUFFIX)]
-        for p in base.rglob(f"*{TEMPLATE_SUFFIX}")
+        str(p.relative_to(base))[: -len(TEMPLATE_SUFFIX)] for p in base.rglob(f"*{TEMPLATE_SUFFIX}")
     }

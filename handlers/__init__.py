@@ -20,16 +20,28 @@ from handlers.resident import register_resident_handlers, urgency_check
 
 # The order is the order of /help and of the command menus.
 COMMANDS: tuple[Command, ...] = (
-    common.COMMANDS + resident.COMMANDS + grid_head.COMMANDS + reports.COMMANDS
-    + staff.COMMANDS + notices.COMMANDS + console.COMMANDS
+    common.COMMANDS
+    + resident.COMMANDS
+    + grid_head.COMMANDS
+    + reports.COMMANDS
+    + staff.COMMANDS
+    + notices.COMMANDS
+    + console.COMMANDS
 )
 
 LISTS: dict[ListName, PagedList] = {
-    **common.LISTS, **resident.LISTS, **grid_head.LISTS, **staff.LISTS, **notices.LISTS,
+    **common.LISTS,
+    **resident.LISTS,
+    **grid_head.LISTS,
+    **staff.LISTS,
+    **notices.LISTS,
 }
 
 BUTTONS: tuple[Button, ...] = (
-    resident.BUTTONS + grid_head.BUTTONS + staff.BUTTONS + notices.BUTTONS
+    resident.BUTTONS
+    + grid_head.BUTTONS
+    + staff.BUTTONS
+    + notices.BUTTONS
     + (page_button(LISTS, COMMANDS),)
 )
 
@@ -48,9 +60,7 @@ def register(application: GridApplication) -> None:
     register_grid_head_handlers(application)
 
 
-async def register_timers(
-    application: GridApplication, services: Any
-) -> None:
+async def register_timers(application: GridApplication, services: Any) -> None:
     """Each feature registers what its durable timers do when they fire (see TimerService)."""
     await register_loop_timers(application, services)
     await register_notice_timers(application, services)

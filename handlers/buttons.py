@@ -125,8 +125,9 @@ class CallbackData:
         fields = cls._field_types()
         if prefix != cls.prefix or len(values) != len(fields):
             raise ValueError(f"not {cls.__name__}: {data!r}")
-        parsed = [_parse_field(kind, text)
-                  for (_name, kind), text in zip(fields, values, strict=True)]
+        parsed = [
+            _parse_field(kind, text) for (_name, kind), text in zip(fields, values, strict=True)
+        ]
         return cls(*parsed)
 
 
@@ -193,12 +194,14 @@ class ButtonPress(Generic[D]):
         """Answer with a template, in the presser's language."""
         await self.answer(self.render(template, **ctx), alert=alert)
 
-    async def edit_text(self, template: str, *, keyboard: InlineKeyboardMarkup | None = None,
-                        **ctx: Any) -> None:
+    async def edit_text(
+        self, template: str, *, keyboard: InlineKeyboardMarkup | None = None, **ctx: Any
+    ) -> None:
         """Replace the message the button sits on (in the chat's language)."""
         try:
             await self.query.edit_message_text(
-                self.render(template, self.chat_locale, **ctx), parse_mode=ParseMode.HTML,
+                self.render(template, self.chat_locale, **ctx),
+                parse_mode=ParseMode.HTML,
                 reply_markup=keyboard,
             )
         except BadRequest as exc:
@@ -222,11 +225,13 @@ class Button:
     audience: Audience
 
 
-def button(renderer: Renderer, locale: str, template: str, data: CallbackData,
-           **ctx: Any) -> InlineKeyboardButton:
+def button(
+    renderer: Renderer, locale: str, template: str, data: CallbackData, **ctx: Any
+) -> InlineKeyboardButton:
     """An inline button labelled by `buttons/<template>` that carries `data`."""
-    return InlineKeyboardButton(renderer.render_small(f"buttons/{template}", locale, **ctx),
-                                callback_data=data.pack())
+    return InlineKeyboardButton(
+        renderer.render_small(f"buttons/{template}", locale, **ctx), callback_data=data.pack()
+    )
 
 
 def keyboard_data(message: Message) -> set[str]:
@@ -234,8 +239,12 @@ def keyboard_data(message: Message) -> set[str]:
     markup = message.reply_markup
     if markup is None:
         return set()
-    return {b.callback_data for row in markup.inline_keyboard for b in row
-            if isinstance(b.callback_data, str)}
+    return {
+        b.callback_data
+        for row in markup.inline_keyboard
+        for b in row
+        if isinstance(b.callback_data, str)
+    }
 
 
 class ButtonTable:
@@ -277,13 +286,15 @@ def _dispatcher(
         locale = await messenger.locale_for_chat(user.id, user.language_code)
 
         async def refuse(template: str, **ctx: Any) -> None:
-            await query.answer(messenger.renderer.render(template, locale, **ctx),
-                               show_alert=True)
+            await query.answer(messenger.renderer.render(template, locale, **ctx), show_alert=True)
 
         message = query.message
         parsed = table.parse(query.data) if isinstance(query.data, str) else None
-        if (parsed is None or not isinstance(message, Message)
-                or query.data not in keyboard_data(message)):
+        if (
+            parsed is None
+            or not isinstance(message, Message)
+            or query.data not in keyboard_data(message)
+        ):
             log.info("stale or forged button %r from user %s", query.data, user.id)
             await refuse("errors/button_stale")
             return
@@ -298,8 +309,15 @@ def _dispatcher(
             await refuse("errors/button_not_allowed")
             return
         press: ButtonPress[Any] = ButtonPress(
-            context=context, query=query, data=data, user=user, chat=chat, message=message,
-            grid=grid, roles=roles, locale=locale,
+            context=context,
+            query=query,
+            data=data,
+            user=user,
+            chat=chat,
+            message=message,
+            grid=grid,
+            roles=roles,
+            locale=locale,
             chat_locale=messenger.grid_locale(grid) if in_group else locale,
         )
         try:
@@ -319,8 +337,7 @@ def _dispatcher(
     return dispatch
 
 
-def register_buttons(application: GridApplication,
-                     buttons: Sequence[Button]) -> ButtonTable:
+def register_buttons(application: GridApplication, buttons: Sequence[Button]) -> ButtonTable:
     """One handler for every callback query: known data goes to its button, the rest is
     answered as stale (so no spinner keeps turning).
     """

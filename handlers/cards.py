@@ -96,8 +96,9 @@ class CardKeyboards:
     def __init__(self, renderer: Renderer) -> None:
         self._renderer = renderer
 
-    def _button(self, locale: str, template: str, data: CallbackData,
-                **ctx: Any) -> InlineKeyboardButton:
+    def _button(
+        self, locale: str, template: str, data: CallbackData, **ctx: Any
+    ) -> InlineKeyboardButton:
         return button(self._renderer, locale, template, data, **ctx)
 
     def handler_row(self, ticket: Ticket, locale: str) -> list[InlineKeyboardButton]:
@@ -106,7 +107,9 @@ class CardKeyboards:
         """
         if ticket.status in (TicketStatus.OPEN, TicketStatus.REOPENED):
             actions: tuple[CardAction, ...] = (
-                CardAction.CLAIM, CardAction.RESOLVE, CardAction.ESCALATE
+                CardAction.CLAIM,
+                CardAction.RESOLVE,
+                CardAction.ESCALATE,
             )
         elif ticket.status is TicketStatus.CLAIMED:
             actions = (CardAction.RESOLVE, CardAction.ESCALATE)
@@ -114,21 +117,31 @@ class CardKeyboards:
             return []
         if next_level(ticket.level) is None:
             actions = tuple(a for a in actions if a is not CardAction.ESCALATE)
-        return [self._button(locale, f"card_{a.value}", CardPress(a, ticket.id))
-                for a in actions]
+        return [self._button(locale, f"card_{a.value}", CardPress(a, ticket.id)) for a in actions]
 
-    def card(self, ticket: Ticket, locale: str, *,
-             residents: bool = False) -> InlineKeyboardMarkup | None:
+    def card(
+        self, ticket: Ticket, locale: str, *, residents: bool = False
+    ) -> InlineKeyboardMarkup | None:
         """Residents' row ([不是报事] while unclaimed, [+1] while open) and the handlers' row."""
         rows = []
         if residents and ticket.is_open and not ticket.private:
             row = []
             if ticket.status is TicketStatus.OPEN:
-                row.append(self._button(locale, "not_a_request",
-                                        ResidentPress(ResidentAction.NOT_A_REQUEST, ticket.id)))
-            row.append(self._button(locale, "follow",
-                                    ResidentPress(ResidentAction.FOLLOW, ticket.id),
-                                    count=ticket.followers))
+                row.append(
+                    self._button(
+                        locale,
+                        "not_a_request",
+                        ResidentPress(ResidentAction.NOT_A_REQUEST, ticket.id),
+                    )
+                )
+            row.append(
+                self._button(
+                    locale,
+                    "follow",
+                    ResidentPress(ResidentAction.FOLLOW, ticket.id),
+                    count=ticket.followers,
+                )
+            )
             rows.append(row)
         handlers = self.handler_row(ticket, locale)
         if handlers:
@@ -139,14 +152,22 @@ class CardKeyboards:
         """The buttons asking a resident whether the ticket is solved, and their score, for one
         verification round.
         """
+
         def data(answer: VerifyAnswer) -> VerifyPress:
             return VerifyPress(ticket.id, round_, answer)
 
-        return InlineKeyboardMarkup([
-            [self._button(locale, "solved", data(VerifyAnswer.SOLVED)),
-             self._button(locale, "not_solved", data(VerifyAnswer.NOT_SOLVED))],
-            [self._button(locale, "score", data(VerifyAnswer(str(n))), n=n) for n in range(1, 6)],
-        ])
+        return InlineKeyboardMarkup(
+            [
+                [
+                    self._button(locale, "solved", data(VerifyAnswer.SOLVED)),
+                    self._button(locale, "not_solved", data(VerifyAnswer.NOT_SOLVED)),
+                ],
+                [
+                    self._button(locale, "score", data(VerifyAnswer(str(n))), n=n)
+                    for n in range(1, 6)
+                ],
+            ]
+        )
 
 
 def ticket_keyboard(

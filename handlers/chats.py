@@ -56,27 +56,37 @@ async def bot_membership(update: Update, context: GridContext) -> None:
     if chat.type == Chat.PRIVATE:
         # A person blocked or unblocked the bot.
         await context.services.people.seen(
-            telegram_id=chat.id, display_name=change.from_user.full_name,
-            username=change.from_user.username, language_code=change.from_user.language_code,
+            telegram_id=chat.id,
+            display_name=change.from_user.full_name,
+            username=change.from_user.username,
+            language_code=change.from_user.language_code,
             in_private_chat=_is_member(change),
         )
         if not _is_member(change):
             await context.services.people.unreachable_privately(chat.id)
         return
     was_member = change.old_chat_member.status in (
-        ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER
+        ChatMember.MEMBER,
+        ChatMember.ADMINISTRATOR,
+        ChatMember.OWNER,
     )
     is_member = _is_member(change)
     grid = await context.services.grids.bot_membership_changed(
         ChatRef(chat_id=chat.id, title=chat.title, type=chat.type), is_member
     )
-    log.info("bot %s chat %s (%s)", "added to" if is_member else "removed from", chat.id,
-             grid.code if grid else "no grid")
+    log.info(
+        "bot %s chat %s (%s)",
+        "added to" if is_member else "removed from",
+        chat.id,
+        grid.code if grid else "no grid",
+    )
     if is_member and not was_member:
         me = await context.bot.get_me()
         is_admin = change.new_chat_member.status == ChatMember.ADMINISTRATOR
         await context.messenger.send(
-            chat.id, "bot_added", grid=grid,
+            chat.id,
+            "bot_added",
+            grid=grid,
             reads_everything=bool(me.can_read_all_group_messages) or is_admin,
         )
 
@@ -108,7 +118,8 @@ async def on_error(update: object, context: GridContext) -> None:
         return  # the button's guard has already answered the presser with an apology
     try:
         await context.messenger.send(
-            update.effective_chat.id, "errors/internal",
+            update.effective_chat.id,
+            "errors/internal",
             reply_to=update.effective_message.message_id if update.effective_message else None,
             error=html.escape(type(context.error).__name__),
         )
@@ -121,8 +132,6 @@ def register_chat_handlers(application: GridApplication) -> None:
     errors.
     """
     application.add_handler(TypeHandler(Update, track_people), group=TRACKING_GROUP)
-    application.add_handler(
-        ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER)
-    )
+    application.add_handler(ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))
     application.add_error_handler(on_error)

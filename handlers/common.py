@@ -15,9 +15,7 @@ async def start(call: CommandCall) -> None:
             return
         await call.reply("start_private", roles=call.roles, user=call.user)
         return
-    await call.reply(
-        "start_group", grid=call.grid, bot_username=call.context.runtime.bot_username
-    )
+    await call.reply("start_group", grid=call.grid, bot_username=call.context.runtime.bot_username)
 
 
 async def help_command(call: CommandCall) -> None:
@@ -47,17 +45,27 @@ async def whoami_page(asker: Asker, _args: str, page: int, _locale: str) -> Page
     person = roles.person
     part = page_of(roles.grid_roles, page, ROLES_PER_PAGE)
     in_group = asker.chat.type != "private"
-    return PageView("whoami", {
-        "user": asker.user, "roles": roles, "grid_roles": part.items,
-        # In a group, what this chat is: staff need its id for [escalation] and /setduty.
-        "chat": asker.chat if in_group else None,
-        "chat_grid": asker.grid if in_group else None,
-        "chat_duty_level": (await asker.context.services.grids.duty_level_of(asker.chat.id)
-                            if in_group else None),
-        "reachable_privately": bool(person and person.has_private_chat),
-        "serves_any": bool(roles.grid_roles) or roles.is_staff,
-        "bot_username": asker.context.runtime.bot_username,
-    }, part.page, part.pages)
+    return PageView(
+        "whoami",
+        {
+            "user": asker.user,
+            "roles": roles,
+            "grid_roles": part.items,
+            # In a group, what this chat is: staff need its id for [escalation] and /setduty.
+            "chat": asker.chat if in_group else None,
+            "chat_grid": asker.grid if in_group else None,
+            "chat_duty_level": (
+                await asker.context.services.grids.duty_level_of(asker.chat.id)
+                if in_group
+                else None
+            ),
+            "reachable_privately": bool(person and person.has_private_chat),
+            "serves_any": bool(roles.grid_roles) or roles.is_staff,
+            "bot_username": asker.context.runtime.bot_username,
+        },
+        part.page,
+        part.pages,
+    )
 
 
 COMMANDS: tuple[Command, ...] = (

@@ -38,17 +38,27 @@ async def console(call: CommandCall) -> None:
     link = server.login_url(secret)
     keyboard = None
     if server.serves_mini_app:
-        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
-            call.context.messenger.renderer.render("buttons/console_open", call.locale),
-            web_app=WebAppInfo(server.mini_app_url),
-        )]])
-    private_locale = await call.context.messenger.locale_for_chat(call.user.id,
-                                                                 call.user.language_code)
-    sent = await call.context.messenger.send(call.user.id, "console_link", locale=private_locale,
-                                             keyboard=keyboard, link=link)
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        call.context.messenger.renderer.render("buttons/console_open", call.locale),
+                        web_app=WebAppInfo(server.mini_app_url),
+                    )
+                ]
+            ]
+        )
+    private_locale = await call.context.messenger.locale_for_chat(
+        call.user.id, call.user.language_code
+    )
+    sent = await call.context.messenger.send(
+        call.user.id, "console_link", locale=private_locale, keyboard=keyboard, link=link
+    )
     if call.chat.id != call.user.id:
-        await call.reply("console_sent_privately" if sent else "console_start_private",
-                         bot_username=call.context.runtime.bot_username)
+        await call.reply(
+            "console_sent_privately" if sent else "console_start_private",
+            bot_username=call.context.runtime.bot_username,
+        )
     if sent and server.serves_mini_app:
         await _menu_button(call, server.mini_app_url, private_locale)
 
@@ -58,8 +68,9 @@ async def _menu_button(call: CommandCall, url: str, locale: str) -> None:
     await set_console_menu_button(call.context.application, call.user.id, url, locale)
 
 
-async def set_console_menu_button(application: GridApplication, telegram_id: int, url: str,
-                                  locale: str | None = None) -> None:
+async def set_console_menu_button(
+    application: GridApplication, telegram_id: int, url: str, locale: str | None = None
+) -> None:
     """Put the console's web-app button in the person's private chat menu; logged, not raised, when
     Telegram refuses.
     """
@@ -75,8 +86,9 @@ async def set_console_menu_button(application: GridApplication, telegram_id: int
         log.warning("could not set the console menu button for %s: %s", telegram_id, exc)
 
 
-async def act_from_console(application: GridApplication, actor: Actor, ticket_id: int,
-                           action: Action, text: str) -> LoopOutcome:
+async def act_from_console(
+    application: GridApplication, actor: Actor, ticket_id: int, action: Action, text: str
+) -> LoopOutcome:
     """One console action through the same LoopService call and event log as the command.
 
     `text` is what follows the ticket id in the command (a note, a reason, or a reject code

@@ -96,16 +96,24 @@ async def open_page(asker: Asker, args: str, page: int, _locale: str) -> PageVie
         else:
             raise UserError("open_usage", word=word[:30])
     actor = await services.loop.actor(asker.user.id)
-    tickets = await services.loop.open_for(actor, asker.grid.id if asker.grid else None,
-                                           category=category, status=status)
+    tickets = await services.loop.open_for(
+        actor, asker.grid.id if asker.grid else None, category=category, status=status
+    )
     if asker.chat.type != Chat.PRIVATE:
         tickets = [t for t in tickets if not t.private]
     now = services.clock.now()
     part = page_of(tickets, page, TICKETS_PER_PAGE)
-    return PageView("open_list", {
-        "tickets": part.items, "total": part.total, "grid": asker.grid,
-        "overdue": {t.id for t in part.items if is_overdue(t, now)},
-    }, part.page, part.pages)
+    return PageView(
+        "open_list",
+        {
+            "tickets": part.items,
+            "total": part.total,
+            "grid": asker.grid,
+            "overdue": {t.id for t in part.items if is_overdue(t, now)},
+        },
+        part.page,
+        part.pages,
+    )
 
 
 async def claim(call: CommandCall) -> None:
@@ -133,8 +141,7 @@ async def reopen(call: CommandCall) -> None:
 async def transfer(call: CommandCall) -> None:
     """/transfer 编号 (reply to or mention a head/worker of the grid)."""
     ticket_id, rest = await _ticket_and_rest(call)
-    person = await target_person(call, allow_reply=not _replied_is_ticket(call),
-                                 words=rest.split())
+    person = await target_person(call, allow_reply=not _replied_is_ticket(call), words=rest.split())
     outcome = await call.context.services.loop.transfer(ticket_id, await _actor(call), person)
     await _done(call, outcome)
 
@@ -192,8 +199,12 @@ async def logs_page(asker: Asker, _args: str, page: int, _locale: str) -> PageVi
         grid_ids = [g.id for g in all_grids]
     rows = await services.loop.patrol_logs(grid_ids, limit=LOGS_LISTED)
     part = page_of(rows, page, LOGS_PER_PAGE)
-    return PageView("log_list", {"logs": part.items, "grids": {g.id: g for g in all_grids}},
-                    part.page, part.pages)
+    return PageView(
+        "log_list",
+        {"logs": part.items, "grids": {g.id: g for g in all_grids}},
+        part.page,
+        part.pages,
+    )
 
 
 async def duty(call: CommandCall) -> None:
@@ -235,7 +246,11 @@ async def card_button(press: ButtonPress[CardPress]) -> None:
         await press.toast("close_note_toast", id=ticket_id)
         chat_locale = await context.messenger.locale_for_chat(chat_id)
         await context.messenger.send(
-            chat_id, "close_note_ask", locale=chat_locale, user=press.user, id=ticket_id,
+            chat_id,
+            "close_note_ask",
+            locale=chat_locale,
+            user=press.user,
+            id=ticket_id,
             within=format_duration(CLOSE_NOTE_TTL, chat_locale),
         )
         return
@@ -243,8 +258,9 @@ async def card_button(press: ButtonPress[CardPress]) -> None:
     await context.notifier.loop_event(outcome)
 
 
-async def _ask_for_close_note(context: GridContext, chat_id: int, actor: Actor,
-                              ticket_id: int) -> None:
+async def _ask_for_close_note(
+    context: GridContext, chat_id: int, actor: Actor, ticket_id: int
+) -> None:
     """[办结] pressed: the presser's next message in this chat is the closing note."""
     await context.services.loop.ask_close_note(chat_id, actor, ticket_id, CLOSE_NOTE_TTL)
 
@@ -254,22 +270,29 @@ async def close_note_message(update: Update, context: GridContext) -> None:
     message = update.message
     if message is None or message.from_user is None:
         return
-    ticket_id = await context.services.loop.take_close_note(message.chat_id,
-                                                            message.from_user.id)
+    ticket_id = await context.services.loop.take_close_note(message.chat_id, message.from_user.id)
     if ticket_id is None:
         return
     text = (message.text or message.caption or "").strip()
-    locale = await context.messenger.locale_for_chat(message.chat_id,
-                                                     message.from_user.language_code)
+    locale = await context.messenger.locale_for_chat(
+        message.chat_id, message.from_user.language_code
+    )
     loop = context.services.loop
     try:
         outcome = await loop.resolve(
-            ticket_id, await loop.actor(message.from_user.id), text,
+            ticket_id,
+            await loop.actor(message.from_user.id),
+            text,
             message.photo[-1].file_id if message.photo else None,
         )
     except UserError as exc:
-        await context.messenger.send(message.chat_id, f"errors/{exc.code}", locale=locale,
-                                     reply_to=message.message_id, **exc.context)
+        await context.messenger.send(
+            message.chat_id,
+            f"errors/{exc.code}",
+            locale=locale,
+            reply_to=message.message_id,
+            **exc.context,
+        )
         raise ApplicationHandlerStop from None
     if not await context.notifier.loop_event(outcome, acted_in=message.chat_id):
         await context.notifier.confirm(message.chat_id, outcome, reply_to=message.message_id)
@@ -281,11 +304,13 @@ async def verify_button(press: ButtonPress[VerifyPress]) -> None:
     data = press.data
     loop = press.context.services.loop
     if data.answer in (VerifyAnswer.SOLVED, VerifyAnswer.NOT_SOLVED):
-        outcome = await loop.verify(data.ticket_id, data.round, press.user.id,
-                                    solved=data.answer is VerifyAnswer.SOLVED)
+        outcome = await loop.verify(
+            data.ticket_id, data.round, press.user.id, solved=data.answer is VerifyAnswer.SOLVED
+        )
     else:
-        outcome = await loop.verify(data.ticket_id, data.round, press.user.id,
-                                    score=int(data.answer.value))
+        outcome = await loop.verify(
+            data.ticket_id, data.round, press.user.id, score=int(data.answer.value)
+        )
     await press.toast("verify_thanks", outcome=outcome)
     if outcome.action in (TicketEvent.CONFIRMED, TicketEvent.REOPENED):
         await press.context.notifier.loop_event(outcome)
@@ -305,11 +330,12 @@ def register_grid_head_handlers(application: GridApplication) -> None:
     (group 0).
     """
     application.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND
-                       & (filters.TEXT | filters.CAPTION), close_note_message),
+        MessageHandler(
+            filters.UpdateType.MESSAGE & ~filters.COMMAND & (filters.TEXT | filters.CAPTION),
+            close_note_message,
+        ),
         group=0,
     )
-
 
 
 COMMANDS: tuple[Command, ...] = (

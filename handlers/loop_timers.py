@@ -14,14 +14,15 @@ from bot.services.timers import AfterCommit
 from handlers.context import GridApplication, GridContext
 
 TICKET_TIMERS = (
-    "ticket.claim_remind", "ticket.claim_due", "ticket.resolve_remind", "ticket.resolve_due",
+    "ticket.claim_remind",
+    "ticket.claim_due",
+    "ticket.resolve_remind",
+    "ticket.resolve_due",
     "ticket.verify_due",
 )
 
 
-async def register_loop_timers(
-    application: GridApplication, services: Services
-) -> None:
+async def register_loop_timers(application: GridApplication, services: Services) -> None:
     """Register the ticket deadline timers: the service acts in the timer's unit of work, the
     notifier tells people after it commits.
     """
@@ -54,5 +55,3 @@ async def register_loop_timers(
         services.timers.on(kind, on_ticket_timer)
     services.timers.recurring(DIGEST_TIMER, services.digest.schedule, on_digest)
     await services.timers.keep_running(DIGEST_TIMER, services.digest.schedule)
-
-

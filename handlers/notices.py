@@ -65,12 +65,24 @@ async def notice(call: CommandCall) -> None:
     messenger = call.context.messenger
     # Exactly what the first grid will receive, then what, where and when, with the buttons.
     await messenger.send_text(call.chat.id, draft.preview, reply_to=call.message.message_id)
-    keyboard = InlineKeyboardMarkup([[
-        button(messenger.renderer, call.locale, "notice_confirm",
-               NoticePress(NoticeAnswer.CONFIRM, draft.notice.id)),
-        button(messenger.renderer, call.locale, "cancel",
-               NoticePress(NoticeAnswer.DISCARD, draft.notice.id)),
-    ]])
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                button(
+                    messenger.renderer,
+                    call.locale,
+                    "notice_confirm",
+                    NoticePress(NoticeAnswer.CONFIRM, draft.notice.id),
+                ),
+                button(
+                    messenger.renderer,
+                    call.locale,
+                    "cancel",
+                    NoticePress(NoticeAnswer.DISCARD, draft.notice.id),
+                ),
+            ]
+        ]
+    )
     await call.reply("notice_preview", keyboard=keyboard, draft=draft)
 
 
@@ -100,11 +112,17 @@ async def notices_page(asker: Asker, _args: str, page: int, locale: str) -> Page
     """A page of /notices: scheduled and past notices, shown as residents read them."""
     notices = asker.context.services.notices
     part = page_of(await notices.listing(NOTICES_LISTED), page, NOTICES_PER_PAGE)
-    return PageView("notices_list", {
-        "notices": part.items, "total": part.total,
-        # What residents read (the first grid's rendering), not the template source.
-        "texts": await notices.first_grid_texts(part.items),
-    }, part.page, part.pages)
+    return PageView(
+        "notices_list",
+        {
+            "notices": part.items,
+            "total": part.total,
+            # What residents read (the first grid's rendering), not the template source.
+            "texts": await notices.first_grid_texts(part.items),
+        },
+        part.page,
+        part.pages,
+    )
 
 
 async def notice_show(call: CommandCall) -> None:
@@ -126,8 +144,9 @@ async def notice_resume(call: CommandCall) -> None:
     resumed, due = await call.context.services.notices.resume(
         parse_notice_id(call.args, "notice_resume")
     )
-    await call.reply("notice_resumed", notice=resumed, due=due,
-                     now=call.context.services.clock.now())
+    await call.reply(
+        "notice_resumed", notice=resumed, due=due, now=call.context.services.clock.now()
+    )
 
 
 async def notice_cancel(call: CommandCall) -> None:
@@ -138,9 +157,7 @@ async def notice_cancel(call: CommandCall) -> None:
     await call.reply("notice_cancelled", notice=cancelled, stopped=stopped)
 
 
-async def register_notice_timers(
-    application: GridApplication, services: Services
-) -> None:
+async def register_notice_timers(application: GridApplication, services: Services) -> None:
     """A `notice.run` timer records the run (or a missed one); sending starts after commit."""
     context = GridContext(application)
 
@@ -159,8 +176,12 @@ async def register_notice_timers(
                 return
             notice = start.notice
             await context.messenger.send(
-                notice.author_id, "notice_missed", locale=notice.locale, notice=notice,
-                due_at=start.due_at, next_run_at=start.next_run_at,
+                notice.author_id,
+                "notice_missed",
+                locale=notice.locale,
+                notice=notice,
+                due_at=start.due_at,
+                next_run_at=start.next_run_at,
                 grace=format_duration(services.notices.settings.grace, notice.locale),
             )
 

@@ -89,7 +89,7 @@ def page_of(items: Sequence[T], page: int, size: int) -> Page:
     pages = max(1, math.ceil(len(items) / size))
     page = min(max(page, 0), pages - 1)
     start = page * size
-    return Page(list(items[start:start + size]), page, pages, len(items), start)
+    return Page(list(items[start : start + size]), page, pages, len(items), start)
 
 
 PagedList = Callable[[Asker, str, int, str], Awaitable[PageView]]
@@ -103,20 +103,27 @@ def _packed_args(args: str) -> str | None:
     return packed
 
 
-def page_keyboard(context: GridContext, locale: str, name: ListName, view: PageView,
-                  args: str | None) -> InlineKeyboardMarkup | None:
+def page_keyboard(
+    context: GridContext, locale: str, name: ListName, view: PageView, args: str | None
+) -> InlineKeyboardMarkup | None:
     """The ‹ previous / next › buttons of a paged list (None when it fits on one page)."""
     if view.pages <= 1 or args is None:
         return None
     renderer = context.messenger.renderer
     row = []
     if view.page > 0:
-        row.append(button(renderer, locale, "page_previous",
-                          PagePress(name, view.page - 1, args)))
+        row.append(button(renderer, locale, "page_previous", PagePress(name, view.page - 1, args)))
     if view.page < view.pages - 1:
-        row.append(button(renderer, locale, "page_next",
-                          PagePress(name, view.page + 1, args), page=view.page + 2,
-                          pages=view.pages))
+        row.append(
+            button(
+                renderer,
+                locale,
+                "page_next",
+                PagePress(name, view.page + 1, args),
+                page=view.page + 2,
+                pages=view.pages,
+            )
+        )
     return InlineKeyboardMarkup([row])
 
 
@@ -124,12 +131,12 @@ async def reply_page(call: CommandCall, name: ListName, show: PagedList) -> None
     """The first page of a list as the command's reply, with [›] when there is more."""
     view = await show(call, call.args, 0, call.locale)
     keyboard = page_keyboard(call.context, call.locale, name, view, _packed_args(call.args))
-    await call.reply(view.template, keyboard=keyboard, page=view.page, pages=view.pages,
-                     **view.context)
+    await call.reply(
+        view.template, keyboard=keyboard, page=view.page, pages=view.pages, **view.context
+    )
 
 
-def page_button(lists: Mapping[ListName, PagedList],
-                commands: Sequence[Command]) -> Button:
+def page_button(lists: Mapping[ListName, PagedList], commands: Sequence[Command]) -> Button:
     """The [‹]/[›] button of every paged list (each list is named after its command)."""
     by_name = {c.name: c for c in commands}
 
@@ -145,9 +152,10 @@ def page_button(lists: Mapping[ListName, PagedList],
         view = await lists[name](press, press.data.args, press.data.page, press.chat_locale)
         await press.answer()
         await press.edit_text(
-            view.template, page=view.page, pages=view.pages,
-            keyboard=page_keyboard(press.context, press.chat_locale, name, view,
-                                   press.data.args),
+            view.template,
+            page=view.page,
+            pages=view.pages,
+            keyboard=page_keyboard(press.context, press.chat_locale, name, view, press.data.args),
             **view.context,
         )
 

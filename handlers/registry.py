@@ -75,8 +75,12 @@ class CommandCall:
     ) -> Message | None:
         """Reply to the command's message with a template in the caller's locale."""
         return await self.context.messenger.send(
-            self.chat.id, template, locale=self.locale, reply_to=self.message.message_id,
-            keyboard=keyboard, **ctx,
+            self.chat.id,
+            template,
+            locale=self.locale,
+            reply_to=self.message.message_id,
+            keyboard=keyboard,
+            **ctx,
         )
 
 
@@ -131,7 +135,8 @@ def _guarded(command: Command) -> Callable[[Update, GridContext], Coroutine[Any,
         # One grid lookup serves both the locale and the permission check.
         grid = await services.grids.grid_for_chat(chat.id) if in_group else None
         locale = (
-            messenger.grid_locale(grid) if in_group
+            messenger.grid_locale(grid)
+            if in_group
             else await messenger.locale_for_chat(chat.id, user.language_code if user else None)
         )
 
@@ -153,21 +158,31 @@ def _guarded(command: Command) -> Callable[[Update, GridContext], Coroutine[Any,
             await refuse("errors/use_in_group", command=command.name)
             return
         if command.where is Where.PRIVATE and in_group:
-            await refuse("errors/use_in_private", command=command.name,
-                         bot_username=context.runtime.bot_username)
+            await refuse(
+                "errors/use_in_private",
+                command=command.name,
+                bot_username=context.runtime.bot_username,
+            )
             return
         roles = await services.grids.roles_of(user.id)
         if not allowed(command.audience, roles, grid.id if grid else None):
             log.info("refused /%s for user %s in chat %s", command.name, user.id, chat.id)
-            await refuse("errors/not_allowed", command=command.name,
-                         audience=command.audience.value)
+            await refuse(
+                "errors/not_allowed", command=command.name, audience=command.audience.value
+            )
             return
         if command.needs_grid and in_group and grid is None:
             await refuse("errors/not_a_grid_chat")
             return
         call = CommandCall(
-            context=context, message=message, chat=chat, user=user,
-            args=command_arguments(message), grid=grid, roles=roles, locale=locale,
+            context=context,
+            message=message,
+            chat=chat,
+            user=user,
+            args=command_arguments(message),
+            grid=grid,
+            roles=roles,
+            locale=locale,
         )
         try:
             await command.callback(call)
@@ -196,8 +211,7 @@ class CaptionCommand(filters.MessageFilter):
         return addressed is None or addressed.casefold() == message.get_bot().username.casefold()
 
 
-def register_commands(application: GridApplication,
-                      commands: Sequence[Command]) -> None:
+def register_commands(application: GridApplication, commands: Sequence[Command]) -> None:
     """Add a guarded handler for each command (and its photo-caption form where it has one)."""
     for command in commands:
         guarded = _guarded(command)
@@ -206,10 +220,12 @@ def register_commands(application: GridApplication,
         )
         if command.with_photo:
             # CommandHandler reads only message text; a photo's caption needs its own route.
-            application.add_handler(MessageHandler(
-                filters.UpdateType.MESSAGE & filters.PHOTO & CaptionCommand(command.name),
-                guarded,
-            ))
+            application.add_handler(
+                MessageHandler(
+                    filters.UpdateType.MESSAGE & filters.PHOTO & CaptionCommand(command.name),
+                    guarded,
+                )
+            )
 
 
 def commands_for(
@@ -217,23 +233,22 @@ def commands_for(
 ) -> list[Command]:
     """The commands someone with these roles may use in this kind of chat: /help and the menus."""
     return [
-        c for c in commands
+        c
+        for c in commands
         if allowed(c.audience, roles, grid_id)
         and (c.where is Where.ANY or (c.where is Where.GROUP) == in_group)
     ]
 
 
-def _bot_commands(
-    renderer: Renderer, commands: Sequence[Command], locale: str
-) -> list[BotCommand]:
-    return [
-        BotCommand(c.name, html.unescape(describe(renderer, c, locale)[0])) for c in commands
-    ]
+def _bot_commands(renderer: Renderer, commands: Sequence[Command], locale: str) -> list[BotCommand]:
+    return [BotCommand(c.name, html.unescape(describe(renderer, c, locale)[0])) for c in commands]
 
 
 async def _set_menu(
-    application: GridApplication, renderer: Renderer,
-    commands: Sequence[Command], scope: BotCommandScope,
+    application: GridApplication,
+    renderer: Renderer,
+    commands: Sequence[Command],
+    scope: BotCommandScope,
 ) -> None:
     """One menu in the default locale, and the other locales for users whose app speaks them."""
     for locale in renderer.locales:
@@ -249,31 +264,57 @@ async def _set_menu(
 
 
 async def publish_menus(
-    application: GridApplication, renderer: Renderer,
-    commands: Sequence[Command], staff_ids: Sequence[int],
+    application: GridApplication,
+    renderer: Renderer,
+    commands: Sequence[Command],
+    staff_ids: Sequence[int],
 ) -> None:
     """Set Telegram's command menus: everyone's in private and in groups, and each staff member's
     own.
     """
     everyone = PersonRoles(person=None, is_staff=False)
     staff = PersonRoles(person=None, is_staff=True)
-    await _set_menu(application, renderer, commands_for(commands, everyone, None, False),
-                    BotCommandScopeDefault())
-    await _set_menu(application, renderer, commands_for(commands, everyone, None, False),
-                    BotCommandScopeAllPrivateChats())
-    await _set_menu(application, renderer, commands_for(commands, everyone, None, True),
-                    BotCommandScopeAllGroupChats())
+    await _set_menu(
+        application,
+        renderer,
+        commands_for(commands, everyone, None, False),
+        BotCommandScopeDefault(),
+    )
+    await _set_menu(
+        application,
+        renderer,
+        commands_for(commands, everyone, None, False),
+        BotCommandScopeAllPrivateChats(),
+    )
+    await _set_menu(
+        application,
+        renderer,
+        commands_for(commands, everyone, None, True),
+        BotCommandScopeAllGroupChats(),
+    )
     for staff_id in staff_ids:
-        await _set_menu(application, renderer, commands_for(commands, staff, None, False),
-                        BotCommandScopeChat(staff_id))
+        await _set_menu(
+            application,
+            renderer,
+            commands_for(commands, staff, None, False),
+            BotCommandScopeChat(staff_id),
+        )
 
 
 async def publish_member_menu(
-    application: GridApplication, renderer: Renderer,
-    commands: Sequence[Command], roles: PersonRoles, grid: Grid, telegram_id: int,
+    application: GridApplication,
+    renderer: Renderer,
+    commands: Sequence[Command],
+    roles: PersonRoles,
+    grid: Grid,
+    telegram_id: int,
 ) -> None:
     """A head or worker sees their commands in their grid's chat once they are assigned."""
     if grid.chat_id is None:
         return
-    await _set_menu(application, renderer, commands_for(commands, roles, grid.id, True),
-                    BotCommandScopeChatMember(grid.chat_id, telegram_id))
+    await _set_menu(
+        application,
+        renderer,
+        commands_for(commands, roles, grid.id, True),
+        BotCommandScopeChatMember(grid.chat_id, telegram_id),
+    )

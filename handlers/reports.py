@@ -58,14 +58,15 @@ async def export(call: CommandCall) -> None:
         "export_caption", call.locale, count=count, period=period, grids=grids
     )
     await call.context.bot.send_document(
-        call.chat.id, InputFile(buffer.getvalue().encode("utf-8"), filename=name),
-        caption=caption, parse_mode="HTML", reply_to_message_id=call.message.message_id,
+        call.chat.id,
+        InputFile(buffer.getvalue().encode("utf-8"), filename=name),
+        caption=caption,
+        parse_mode="HTML",
+        reply_to_message_id=call.message.message_id,
     )
 
 
-async def register_report_timers(
-    application: GridApplication, services: Services
-) -> None:
+async def register_report_timers(application: GridApplication, services: Services) -> None:
     """Register the weekly report's recurring timer; the report is sent after its unit of work
     commits.
     """
@@ -96,7 +97,6 @@ async def send_weekly_report(context: GridContext) -> None:
         log.exception("weekly chart could not be drawn")  # the figures still go out
         chart = None
     await context.notifier.weekly_report(report, shown, len(report.grids) - len(shown), chart)
-
 
 
 COMMANDS: tuple[Command, ...] = (

@@ -64,11 +64,17 @@ async def group_message(update: Update, context: GridContext) -> None:
     text = _text_of(message)
     if not text or text.startswith("/"):
         return  # a command in a photo's caption is handled (or refused) as a command
-    outcome = await services.tickets.intake(IncomingReport(
-        grid=grid, chat_id=message.chat_id, message_id=message.message_id,
-        sender=_person(message.from_user), text=text, source=Source.GROUP,
-        photo_file_id=_photo_id(message),
-    ))
+    outcome = await services.tickets.intake(
+        IncomingReport(
+            grid=grid,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            sender=_person(message.from_user),
+            text=text,
+            source=Source.GROUP,
+            photo_file_id=_photo_id(message),
+        )
+    )
     await _after_intake(context, outcome, grid, message, private=False)
 
 
@@ -77,23 +83,36 @@ async def _after_intake(
 ) -> None:
     if outcome.result is IntakeResult.IGNORED:
         if private:
-            await context.messenger.send(message.chat_id, "private_not_a_request",
-                                         reply_to=message.message_id)
+            await context.messenger.send(
+                message.chat_id, "private_not_a_request", reply_to=message.message_id
+            )
         return
     if outcome.result is IntakeResult.RATE_LIMITED:
         if not outcome.tell_sender:
             return
         refused = await context.messenger.send(
-            message.chat_id, "errors/rate_limited", reply_to=message.message_id,
-            limit=context.services.config.intake.max_tickets_per_hour)
+            message.chat_id,
+            "errors/rate_limited",
+            reply_to=message.message_id,
+            limit=context.services.config.intake.max_tickets_per_hour,
+        )
         await context.services.tickets.answered(
-            message.chat_id, message.message_id, refused.chat_id if refused else None,
-            refused.message_id if refused else None)
+            message.chat_id,
+            message.message_id,
+            refused.chat_id if refused else None,
+            refused.message_id if refused else None,
+        )
         return
     if outcome.result is IntakeResult.ALREADY and outcome.acknowledged:
         return
-    await context.notifier.ticket_filed(outcome, grid, message.chat_id, message.message_id,
-                                        private=private, bot_username=context.runtime.bot_username)
+    await context.notifier.ticket_filed(
+        outcome,
+        grid,
+        message.chat_id,
+        message.message_id,
+        private=private,
+        bot_username=context.runtime.bot_username,
+    )
 
 
 async def edited_message(update: Update, context: GridContext) -> None:
@@ -105,8 +124,9 @@ async def edited_message(update: Update, context: GridContext) -> None:
     if not text:
         return
     services = context.services
-    ticket = await services.tickets.edited(message.chat_id, message.message_id, text,
-                                           message.from_user.id)
+    ticket = await services.tickets.edited(
+        message.chat_id, message.message_id, text, message.from_user.id
+    )
     if ticket is not None:
         await context.notifier.report_edited(ticket, context.runtime.bot_username)
 
@@ -119,8 +139,11 @@ async def media_reply(update: Update, context: GridContext) -> None:
     services = context.services
     kind = "location" if message.location else "photo"
     ticket = await services.tickets.attach(
-        message.chat_id, message.reply_to_message.message_id, _person(message.from_user),
-        kind=kind, file_id=_photo_id(message),
+        message.chat_id,
+        message.reply_to_message.message_id,
+        _person(message.from_user),
+        kind=kind,
+        file_id=_photo_id(message),
         latitude=message.location.latitude if message.location else None,
         longitude=message.location.longitude if message.location else None,
     )
@@ -130,8 +153,9 @@ async def media_reply(update: Update, context: GridContext) -> None:
         elif message.caption:
             await group_message(update, context)
         return
-    await context.messenger.send(message.chat_id, "ticket_attached", reply_to=message.message_id,
-                                 ticket=ticket, kind=kind)
+    await context.messenger.send(
+        message.chat_id, "ticket_attached", reply_to=message.message_id, ticket=ticket, kind=kind
+    )
 
 
 async def private_message(update: Update, context: GridContext) -> None:
@@ -140,13 +164,15 @@ async def private_message(update: Update, context: GridContext) -> None:
     if message is None or message.from_user is None:
         return
     if message.forward_origin is not None:
-        await context.messenger.send(message.chat_id, "errors/forwarded_private",
-                                     reply_to=message.message_id)
+        await context.messenger.send(
+            message.chat_id, "errors/forwarded_private", reply_to=message.message_id
+        )
         return
     text = _text_of(message)
     if not text:
-        await context.messenger.send(message.chat_id, "errors/text_please",
-                                     reply_to=message.message_id)
+        await context.messenger.send(
+            message.chat_id, "errors/text_please", reply_to=message.message_id
+        )
         return
     if context.services.grids.is_staff(message.from_user.id):
         # Staff write drafts here (e.g. a notice's text, to /notice as a reply); they file
@@ -168,11 +194,19 @@ async def _private_report(
     if grid is None:
         await _ask_for_grid(context, message, choices)
         return
-    outcome = await services.tickets.intake(IncomingReport(
-        grid=grid, chat_id=message.chat_id, message_id=message.message_id,
-        sender=_person(message.from_user), text=text, source=Source.PRIVATE, private=True,
-        photo_file_id=_photo_id(message), forced=forced,
-    ))
+    outcome = await services.tickets.intake(
+        IncomingReport(
+            grid=grid,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            sender=_person(message.from_user),
+            text=text,
+            source=Source.PRIVATE,
+            private=True,
+            photo_file_id=_photo_id(message),
+            forced=forced,
+        )
+    )
     await _after_intake(context, outcome, grid, message, private=True)
 
 
@@ -180,15 +214,19 @@ async def _ask_for_grid(context: GridContext, message: Message, choices: list[in
     grids = context.services.grids
     options = [g for g in [await grids.grid(i) for i in choices] if g is not None]
     if not options:
-        await context.messenger.send(message.chat_id, "private_no_grid",
-                                     reply_to=message.message_id)
+        await context.messenger.send(
+            message.chat_id, "private_no_grid", reply_to=message.message_id
+        )
         return
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(f"{g.code} {g.name}", callback_data=PickGridPress(g.id).pack())]
-         for g in options[:10]]
+        [
+            [InlineKeyboardButton(f"{g.code} {g.name}", callback_data=PickGridPress(g.id).pack())]
+            for g in options[:10]
+        ]
     )
-    await context.messenger.send(message.chat_id, "private_pick_grid", reply_to=message.message_id,
-                                 keyboard=keyboard)
+    await context.messenger.send(
+        message.chat_id, "private_pick_grid", reply_to=message.message_id, keyboard=keyboard
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,9 +254,13 @@ async def ticket_button(press: ButtonPress[ResidentPress]) -> None:
     user = press.user
     ticket_id = press.data.ticket_id
     await ticket_on_message(press, ticket_id)
-    await services.people.seen(telegram_id=user.id, display_name=user.full_name,
-                               username=user.username, language_code=user.language_code,
-                               in_private_chat=False)
+    await services.people.seen(
+        telegram_id=user.id,
+        display_name=user.full_name,
+        username=user.username,
+        language_code=user.language_code,
+        in_private_chat=False,
+    )
     if press.data.action is ResidentAction.NOT_A_REQUEST:
         ticket = await services.tickets.cancel_not_a_request(ticket_id, press.roles, user.id)
         await press.toast("ticket_cancelled_toast", ticket=ticket)
@@ -244,12 +286,18 @@ async def report(call: CommandCall) -> None:
     if call.grid is None:
         raise UserError("not_a_grid_chat")
     is_patrol = call.roles.serves(call.grid.id) and target is call.message
-    outcome = await services.tickets.intake(IncomingReport(
-        grid=call.grid, chat_id=call.chat.id, message_id=target.message_id,
-        sender=_person(reporter), text=text,
-        source=Source.PATROL if is_patrol else Source.COMMAND,
-        photo_file_id=_photo_id(target), forced=True,
-    ))
+    outcome = await services.tickets.intake(
+        IncomingReport(
+            grid=call.grid,
+            chat_id=call.chat.id,
+            message_id=target.message_id,
+            sender=_person(reporter),
+            text=text,
+            source=Source.PATROL if is_patrol else Source.COMMAND,
+            photo_file_id=_photo_id(target),
+            forced=True,
+        )
+    )
     if outcome.result is IntakeResult.ALREADY:
         if outcome.ticket is not None and outcome.acknowledged:
             await call.reply("ticket_exists", ticket=outcome.ticket)
@@ -274,8 +322,9 @@ async def my_tickets_page(asker: Asker, _args: str, page: int, _locale: str) -> 
     tickets = await asker.context.services.tickets.of_person(asker.user.id, MY_TICKETS_LISTED)
     # Private tickets are listed only in the private chat: leave them out before paging.
     part = page_of([t for t in tickets if private or not t.private], page, MY_TICKETS_PER_PAGE)
-    return PageView("my_tickets", {"tickets": part.items, "private": private},
-                    part.page, part.pages)
+    return PageView(
+        "my_tickets", {"tickets": part.items, "private": private}, part.page, part.pages
+    )
 
 
 async def ticket_status(call: CommandCall) -> None:
@@ -329,23 +378,35 @@ def register_resident_handlers(application: GridApplication) -> None:
     """
     reply_media = filters.REPLY & (filters.PHOTO | filters.LOCATION)
     application.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & reply_media,
-                       media_reply), group=1)
-    application.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & reply_media,
-                       media_reply), group=1)
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & reply_media, media_reply
+        ),
+        group=1,
+    )
     application.add_handler(
         MessageHandler(
-            filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & ~filters.COMMAND
-            & ~reply_media & (filters.TEXT | filters.CAPTION),
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & reply_media, media_reply
+        ),
+        group=1,
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE
+            & filters.ChatType.GROUPS
+            & ~filters.COMMAND
+            & ~reply_media
+            & (filters.TEXT | filters.CAPTION),
             group_message,
         ),
         group=1,
     )
     application.add_handler(
         MessageHandler(
-            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND
-            & ~reply_media & ~filters.StatusUpdate.ALL,
+            filters.UpdateType.MESSAGE
+            & filters.ChatType.PRIVATE
+            & ~filters.COMMAND
+            & ~reply_media
+            & ~filters.StatusUpdate.ALL,
             private_message,
         ),
         group=1,
@@ -383,5 +444,6 @@ def urgency_check(parser: IntakeParser) -> Callable[[object], bool]:
         return parsed.is_request and parsed.urgency is Urgency.EMERGENCY
 
     return is_urgent
+
 
 LISTS: dict[ListName, PagedList] = {ListName.MY: my_tickets_page}

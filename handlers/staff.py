@@ -48,12 +48,24 @@ async def bind(call: CommandCall) -> None:
     if outcome.result is BindResult.NEEDS_CONFIRMATION:
         assert outcome.pending_id is not None
         renderer = call.context.messenger.renderer
-        keyboard = InlineKeyboardMarkup([[
-            button(renderer, call.locale, "confirm_move",
-                   BindPress(BindAnswer.CONFIRM, outcome.pending_id)),
-            button(renderer, call.locale, "cancel",
-                   BindPress(BindAnswer.CANCEL, outcome.pending_id)),
-        ]])
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    button(
+                        renderer,
+                        call.locale,
+                        "confirm_move",
+                        BindPress(BindAnswer.CONFIRM, outcome.pending_id),
+                    ),
+                    button(
+                        renderer,
+                        call.locale,
+                        "cancel",
+                        BindPress(BindAnswer.CANCEL, outcome.pending_id),
+                    ),
+                ]
+            ]
+        )
         await call.reply("bind_confirm_move", grid=outcome.grid, keyboard=keyboard)
         return
     await call.reply(f"bind_{outcome.result.value}", grid=outcome.grid, previous=outcome.previous)
@@ -69,7 +81,8 @@ async def bind_button(press: ButtonPress[BindPress]) -> None:
         await press.edit_text("bind_move_cancelled")
         return
     outcome = await grids.confirm_move(
-        press.user.id, press.data.pending_id,
+        press.user.id,
+        press.data.pending_id,
         ChatRef(chat_id=chat.id, title=chat.title, type=chat.type),
     )
     await press.answer()
@@ -97,10 +110,16 @@ async def grids_page(asker: Asker, _args: str, page: int, _locale: str) -> PageV
     services = asker.context.services
     part = page_of(await services.grids.overview(), page, GRIDS_PER_PAGE)
     duty = await services.grids.duty_chats() if part.page == 0 else {}
-    return PageView("grids_list", {"grids": part.items, "total": part.total,
-                                   "duty_chats": [duty[level] for level in DUTY_LEVELS
-                                                  if level in duty]},
-                    part.page, part.pages)
+    return PageView(
+        "grids_list",
+        {
+            "grids": part.items,
+            "total": part.total,
+            "duty_chats": [duty[level] for level in DUTY_LEVELS if level in duty],
+        },
+        part.page,
+        part.pages,
+    )
 
 
 async def setduty(call: CommandCall) -> None:
@@ -108,8 +127,7 @@ async def setduty(call: CommandCall) -> None:
     level = call.arg_list[0].lower() if call.arg_list else ""
     if level not in DUTY_LEVELS:
         raise UserError("setduty_usage")
-    outcome = await call.context.services.grids.set_duty_chat(call.user.id, level,
-                                                               _chat_ref(call))
+    outcome = await call.context.services.grids.set_duty_chat(call.user.id, level, _chat_ref(call))
     await call.reply("duty_chat_set", outcome=outcome, chat_id=call.chat.id)
 
 
@@ -135,8 +153,11 @@ async def target_person(
         if target.is_bot:
             raise UserError("target_is_bot")
         await people.seen(
-            telegram_id=target.id, display_name=target.full_name, username=target.username,
-            language_code=target.language_code, in_private_chat=False,
+            telegram_id=target.id,
+            display_name=target.full_name,
+            username=target.username,
+            language_code=target.language_code,
+            in_private_chat=False,
         )
         person = await people.get(target.id)
         assert person is not None
@@ -146,8 +167,11 @@ async def target_person(
             if entity.user.is_bot:
                 raise UserError("target_is_bot")
             await people.seen(
-                telegram_id=entity.user.id, display_name=entity.user.full_name,
-                username=entity.user.username, language_code=None, in_private_chat=False,
+                telegram_id=entity.user.id,
+                display_name=entity.user.full_name,
+                username=entity.user.username,
+                language_code=None,
+                in_private_chat=False,
             )
             person = await people.get(entity.user.id)
             assert person is not None
@@ -173,8 +197,11 @@ async def _assign(call: CommandCall, role: Role) -> None:
     outcome = await grids.assign_role(call.user.id, call.chat.id, person, role)
     await call.reply("role_assigned", outcome=outcome, person=person)
     await publish_member_menu(
-        call.context.application, call.context.messenger.renderer,
-        call.context.runtime.commands, await grids.roles_of(person.telegram_id), outcome.grid,
+        call.context.application,
+        call.context.messenger.renderer,
+        call.context.runtime.commands,
+        await grids.roles_of(person.telegram_id),
+        outcome.grid,
         person.telegram_id,
     )
 
@@ -196,8 +223,11 @@ async def unhead(call: CommandCall) -> None:
     outcome = await grids.remove_role(call.user.id, call.chat.id, person)
     await call.reply("role_removed", outcome=outcome, person=person)
     await publish_member_menu(
-        call.context.application, call.context.messenger.renderer,
-        call.context.runtime.commands, await grids.roles_of(person.telegram_id), outcome.grid,
+        call.context.application,
+        call.context.messenger.renderer,
+        call.context.runtime.commands,
+        await grids.roles_of(person.telegram_id),
+        outcome.grid,
         person.telegram_id,
     )
 

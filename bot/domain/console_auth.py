@@ -53,8 +53,9 @@ def sign_init_data(fields: dict[str, str], bot_token: str) -> str:
     return urlencode({**fields, "hash": _init_data_hash(fields, bot_token)})
 
 
-def validate_init_data(init_data: str, bot_token: str, now: datetime,
-                       max_age: timedelta = INIT_DATA_MAX_AGE) -> ConsoleUser:
+def validate_init_data(
+    init_data: str, bot_token: str, now: datetime, max_age: timedelta = INIT_DATA_MAX_AGE
+) -> ConsoleUser:
     """The Telegram user a Mini App's initData speaks for, or NotAuthenticated."""
     try:
         pairs = parse_qsl(init_data, keep_blank_values=True, strict_parsing=True)

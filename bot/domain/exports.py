@@ -29,7 +29,7 @@ Labels = Callable[[str], str]
 
 
 def _local(seconds: int | None, tz: ZoneInfo) -> str:
-    """"2026-11-10 09:00:00" in local time (isoformat: several times faster than strftime)."""
+    """Seconds as local time, e.g. 2026-11-10 09:00:00 (isoformat: faster than strftime)."""
     if seconds is None:
         return ""
     return datetime.fromtimestamp(seconds, tz).replace(tzinfo=None).isoformat(" ")
@@ -54,16 +54,18 @@ CSV_COLUMNS: tuple[tuple[str, str, Callable[[Row, ZoneInfo, Labels], Any]], ...]
     ("分类代码", "category code", lambda r, tz, lab: r["category"]),
     ("分类", "category (Chinese label)", lambda r, tz, lab: lab(r["category"])),
     ("紧急程度", "urgency: emergency, high, normal", lambda r, tz, lab: r["urgency"]),
-    ("位置", "location as written (building/unit/floor/room)",
-     lambda r, tz, lab: location_of(r).label()),
+    (
+        "位置",
+        "location as written (building/unit/floor/room)",
+        lambda r, tz, lab: location_of(r).label(),
+    ),
     ("来源", "source: group, command, private, patrol", lambda r, tz, lab: r["source"]),
     ("状态", "status: open, claimed, resolved, reopened, closed", lambda r, tz, lab: r["status"]),
     ("层级", "level: grid, community, street, district", lambda r, tz, lab: r["level"]),
     ("登记时间", "filed", lambda r, tz, lab: _local(r["created_at"], tz)),
     ("认领时限", "claim deadline (current)", lambda r, tz, lab: _local(r["claim_due_at"], tz)),
     ("认领时间", "claimed", lambda r, tz, lab: _local(r["claimed_at"], tz)),
-    ("办结时限", "resolve deadline (current)",
-     lambda r, tz, lab: _local(r["resolve_due_at"], tz)),
+    ("办结时限", "resolve deadline (current)", lambda r, tz, lab: _local(r["resolve_due_at"], tz)),
     ("办结时间", "resolved (last time)", lambda r, tz, lab: _local(r["resolved_at"], tz)),
     ("上报时间", "escalated (last time)", lambda r, tz, lab: _local(r["escalated_at"], tz)),
     ("关闭时间", "closed", lambda r, tz, lab: _local(r["closed_at"], tz)),
@@ -72,8 +74,11 @@ CSV_COLUMNS: tuple[tuple[str, str, Callable[[Row, ZoneInfo, Labels], Any]], ...]
     ("办结超时", "resolve limit missed (1/0)", lambda r, tz, lab: r["resolve_late"]),
     ("重新打开次数", "times reopened", lambda r, tz, lab: r["reopened"]),
     ("附议人数", "+1 followers", lambda r, tz, lab: r["followers"]),
-    ("满意度", "average satisfaction 1-5",
-     lambda r, tz, lab: "" if r["satisfaction"] is None else round(r["satisfaction"], 2)),
+    (
+        "满意度",
+        "average satisfaction 1-5",
+        lambda r, tz, lab: "" if r["satisfaction"] is None else round(r["satisfaction"], 2),
+    ),
 )
 
 
@@ -94,8 +99,9 @@ class CsvWriter:
 
     def write(self, row: Row) -> None:
         """Write one ticket as a row of CSV_COLUMNS."""
-        self._writer.writerow([value(row, self._tz, self._labels)
-                               for _header, _meaning, value in CSV_COLUMNS])
+        self._writer.writerow(
+            [value(row, self._tz, self._labels) for _header, _meaning, value in CSV_COLUMNS]
+        )
         self.count += 1
 
     def end(self) -> None:
@@ -144,8 +150,9 @@ class Open311Writer:
     def write(self, row: Row) -> None:
         """Write one ticket as an Open311 service request, in UTF-8 (Chinese as is, not escaped)."""
         self._out.write(",\n" if self.count else "\n")
-        self._out.write(json.dumps(open311_request(row, self._tz, self._labels),
-                                   ensure_ascii=False))
+        self._out.write(
+            json.dumps(open311_request(row, self._tz, self._labels), ensure_ascii=False)
+        )
         self.count += 1
 
     def end(self) -> None:

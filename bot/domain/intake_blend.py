@@ -45,7 +45,6 @@ class Blend:
     rule_category_below: float = 0.0  # the rules' category wins under this model confidence
 
 
-
 class ModelSignals:
     """Names what the rules saw for the model; remembers each vocabulary word's names."""
 
@@ -148,4 +147,3 @@ def _entry_signals(entry: Entry, negated: bool) -> tuple[str, ...]:
     return tuple(SIGNAL_MARK + role for role in entry.roles) + tuple(
         f"{SIGNAL_MARK}c:{code}" for code, _ in entry.points
     )
-

@@ -132,8 +132,11 @@ class IntakeModel:
         self._signal_rows = {
             gram: row for row, gram in enumerate(grams, start=1) if gram.startswith(SIGNAL_MARK)
         }
-        keyed = [(gram_key(gram), row) for row, gram in enumerate(grams, start=1)
-                 if not gram.startswith(SIGNAL_MARK)]
+        keyed = [
+            (gram_key(gram), row)
+            for row, gram in enumerate(grams, start=1)
+            if not gram.startswith(SIGNAL_MARK)
+        ]
         self._table = _KeyTable(
             np.array([key for key, _ in keyed], dtype=np.int64),
             np.array([row for _, row in keyed], dtype=np.intp),

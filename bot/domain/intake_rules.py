@@ -97,7 +97,6 @@ class Intake:
     reasons: tuple[str, ...]
 
 
-
 class RuleReader:
     """The rules' verdict for one vocabulary; pure functions of the scan's hits."""
 
@@ -269,7 +268,6 @@ class RuleReader:
         ):
             return Urgency.HIGH, [f"{first['lift']}+{floor}楼→high"]
         return Urgency.NORMAL, []
-
 
 
 def _imagined(text: str, start: int) -> bool:

@@ -148,8 +148,9 @@ def train(
         prior_bias[:] = base.bias
     weights, bias = prior.copy(), prior_bias.copy()
     if not examples:
-        return IntakeModel(vocabulary, weights.astype(np.float32), bias.astype(np.float32),
-                           categories)
+        return IntakeModel(
+            vocabulary, weights.astype(np.float32), bias.astype(np.float32), categories
+        )
 
     size = len(examples)
     sample_weight = np.array([example.weight for example in examples])
@@ -281,6 +282,5 @@ def fold_numbers(texts: Sequence[str], folds: int) -> list[int]:
     for text, group in zip(texts, groups, strict=True):
         first_text.setdefault(group, text)
     return [
-        hashlib.sha256(first_text[group].encode("utf-8")).digest()[0] % folds
-        for group in groups
+        hashlib.sha256(first_text[group].encode("utf-8")).digest()[0] % folds for group in groups
     ]

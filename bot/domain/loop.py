@@ -50,7 +50,8 @@ TRANSITIONS: dict[Action, tuple[frozenset[TicketStatus], TicketStatus | None]] =
     ),
     Action.NOTE: (frozenset(TicketStatus), None),
     Action.CATEGORY: (
-        frozenset({TicketStatus.OPEN, TicketStatus.CLAIMED, TicketStatus.REOPENED}), None
+        frozenset({TicketStatus.OPEN, TicketStatus.CLAIMED, TicketStatus.REOPENED}),
+        None,
     ),
 }
 
@@ -114,9 +115,12 @@ def check(action: Action, ticket: Ticket, actor: Actor) -> str | None:
     allowed_from, _target = TRANSITIONS[action]
     if ticket.status not in allowed_from:
         return "wrong_state"
-    if (action in CLAIMANT_ACTIONS and ticket.status is TicketStatus.CLAIMED
-            and ticket.handler_id not in (None, actor.telegram_id)
-            and not supervises(actor, ticket)):
+    if (
+        action in CLAIMANT_ACTIONS
+        and ticket.status is TicketStatus.CLAIMED
+        and ticket.handler_id not in (None, actor.telegram_id)
+        and not supervises(actor, ticket)
+    ):
         return "claimed_by_other"
     if action is Action.ESCALATE and next_level(ticket.level) is None:
         return "top_level"

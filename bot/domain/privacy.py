@@ -46,13 +46,9 @@ def _digits(text: str) -> str:
 # 18-digit resident ID (last character may be X).
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 # Bank-card-like: 15–19 digits, unbroken or in groups of four.
-_BANK_CARD = re.compile(
-    r"(?<![\d*])(?:\d{15,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]?\d{1,3})?)(?![\d*])"
-)
+_BANK_CARD = re.compile(r"(?<![\d*])(?:\d{15,19}|\d{4}(?:[ -]\d{4}){3}(?:[ -]?\d{1,3})?)(?![\d*])")
 # Mobile: 1[3-9]x xxxx xxxx with spaces or dashes, optionally +86 / 0086 / 86 in front.
-_MOBILE = re.compile(
-    r"(?<![\d*+])((?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?![\d*])"
-)
+_MOBILE = re.compile(r"(?<![\d*+])((?:\+|00)?86[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?![\d*])")
 # Landline with its area code: 010-62345678, (023)61234567, 0571 8765 4321, 02361234567.
 _LANDLINE = re.compile(
     r"(?<![\d*])(\(0[1-9]\d{1,2}\)|0[1-9]\d{1,2})[ -]?(\d{3,4}[ -]?\d{4})(?:-\d{1,5})?(?![\d*])"
@@ -63,8 +59,10 @@ def mask_personal(text: str) -> str:
     """Phone numbers, resident ID numbers and bank-card-like numbers, masked."""
     text = _ID_NUMBER.sub(lambda m: _keep_ends(m.group(0), 3, 4), str(text))
     text = _MOBILE.sub(
-        lambda m: f"{(m.group(1) or '').strip(' -')}{' ' if m.group(1) else ''}"
-                  f"{m.group(2)}****{m.group(4)}",
+        lambda m: (
+            f"{(m.group(1) or '').strip(' -')}{' ' if m.group(1) else ''}"
+            f"{m.group(2)}****{m.group(4)}"
+        ),
         text,
     )
     # After mobiles (a +86 number is long too), before landlines (a card's groups of four
@@ -81,7 +79,10 @@ def redact_ticket(ticket: Ticket, placeholder: str) -> Ticket:
     if not ticket.private:
         return ticket
     return dataclasses.replace(
-        ticket, text=placeholder, closure_note=None, reasons=(),
+        ticket,
+        text=placeholder,
+        closure_note=None,
+        reasons=(),
         location=Location(building=ticket.location.building),
     )
 

@@ -59,8 +59,12 @@ def parse_period(text: str, now: datetime, tz: ZoneInfo) -> Period:
         if word == "week":
             return Period(at(monday), until, word, word)
         last = monday - timedelta(days=7)
-        return Period(at(last), at(monday),
-                      f"{last.isoformat()}~{(monday - timedelta(days=1)).isoformat()}", word)
+        return Period(
+            at(last),
+            at(monday),
+            f"{last.isoformat()}~{(monday - timedelta(days=1)).isoformat()}",
+            word,
+        )
     match = _MONTH.match(word)
     if match:
         year, month = int(match.group(1)), int(match.group(2))
@@ -146,15 +150,28 @@ class Figures:
 
     def add(self, other: Figures) -> None:
         """Sum counts into a total (medians are computed over all durations separately)."""
-        for name in ("received", "closed", "awaiting_confirmation", "claim_counted",
-                     "claim_on_time", "resolve_counted", "resolve_on_time", "reopened",
-                     "satisfaction_sum", "satisfaction_count",
-                     "verifications_asked", "verifications_answered", "overdue_now",
-                     "patrol_logs"):
+        for name in (
+            "received",
+            "closed",
+            "awaiting_confirmation",
+            "claim_counted",
+            "claim_on_time",
+            "resolve_counted",
+            "resolve_on_time",
+            "reopened",
+            "satisfaction_sum",
+            "satisfaction_count",
+            "verifications_asked",
+            "verifications_answered",
+            "overdue_now",
+            "patrol_logs",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for mine, theirs in ((self.by_category, other.by_category),
-                             (self.by_urgency, other.by_urgency),
-                             (self.by_closure, other.by_closure)):
+        for mine, theirs in (
+            (self.by_category, other.by_category),
+            (self.by_urgency, other.by_urgency),
+            (self.by_closure, other.by_closure),
+        ):
             for key, count in theirs.items():
                 mine[key] = mine.get(key, 0) + count
 

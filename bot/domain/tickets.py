@@ -154,8 +154,13 @@ def subject_words(reasons: tuple[str, ...], category: str) -> set[str]:
 
 
 def is_probable_duplicate(
-    candidate: Ticket, *, category: str, building: str | None, text: str,
-    reasons: tuple[str, ...], now: datetime,
+    candidate: Ticket,
+    *,
+    category: str,
+    building: str | None,
+    text: str,
+    reasons: tuple[str, ...],
+    now: datetime,
 ) -> bool:
     """Same grid is the caller's job; here: open, recent, same category and building, and
     the same subject (a shared subject word) or similar wording.

@@ -91,9 +91,16 @@ class ConsoleService:
     everything; heads, workers and duty staff: their own).
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, views: ConsoleView, clock: Clock,
-                 grids: GridService, people: PeopleService, loop: LoopService,
-                 stats: StatsService) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        views: ConsoleView,
+        clock: Clock,
+        grids: GridService,
+        people: PeopleService,
+        loop: LoopService,
+        stats: StatsService,
+    ) -> None:
         self._uow = uow
         self._views = views
         self._clock = clock
@@ -109,8 +116,9 @@ class ConsoleService:
         secret = secrets.token_urlsafe(32)
         now = self._clock.now()
         async with self._uow() as uow:
-            await uow.console.add_login(login_secret_hash(secret), telegram_id, now,
-                                        now + LOGIN_LINK_LIFETIME)
+            await uow.console.add_login(
+                login_secret_hash(secret), telegram_id, now, now + LOGIN_LINK_LIFETIME
+            )
         return secret
 
     async def use_login_link(self, secret: str) -> int | None:
@@ -139,15 +147,18 @@ class ConsoleService:
         """
         if actor.roles.is_staff:
             return Scope(None)
-        return Scope(tuple(sorted({g.id for g, _role in actor.roles.grid_roles})),
-                     tuple(sorted(level.value for level in actor.duty_levels)))
+        return Scope(
+            tuple(sorted({g.id for g, _role in actor.roles.grid_roles})),
+            tuple(sorted(level.value for level in actor.duty_levels)),
+        )
 
     async def visible_grids(self, actor: Actor) -> list[Grid]:
         """The grids whose figures and tickets the actor may see, by code."""
         if actor.roles.is_staff:
             return await self._grids.all_grids()
-        return sorted({g.id: g for g, _role in actor.roles.grid_roles}.values(),
-                      key=lambda g: g.code)
+        return sorted(
+            {g.id: g for g, _role in actor.roles.grid_roles}.values(), key=lambda g: g.code
+        )
 
     # --- pages ---
 
@@ -163,21 +174,26 @@ class ConsoleService:
         report = await self._stats.report(self._stats.period("month"), grids)
         figures = {row.grid.id: row.figures for row in report.grids}
         open_now = await self._views.open_by_grid(self.scope(actor), self._clock.now())
-        rows = [GridRow(g, *open_now.get(g.id, (0, 0)), figures.get(g.id, Figures()))
-                for g in grids]
+        rows = [
+            GridRow(g, *open_now.get(g.id, (0, 0)), figures.get(g.id, Figures())) for g in grids
+        ]
         return worst_first(rows, sort if sort in OVERVIEW_SORTS else "overdue")
 
     async def tickets(self, actor: Actor, wanted: TicketFilter, page: int) -> TicketPage:
         """A page of the tickets the actor may see that match the filter; a grid that is not theirs
         is refused.
         """
-        if wanted.grid_id is not None and not (actor.roles.is_staff
-                                               or actor.roles.serves(wanted.grid_id)):
+        if wanted.grid_id is not None and not (
+            actor.roles.is_staff or actor.roles.serves(wanted.grid_id)
+        ):
             raise UserError("not_your_grid")
         page = max(1, page)
         tickets, total = await self._views.tickets(
-            self.scope(actor), wanted, self._clock.now(),
-            offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+            self.scope(actor),
+            wanted,
+            self._clock.now(),
+            offset=(page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
         )
         return TicketPage(tickets, total, page, max(1, -(-total // PAGE_SIZE)))
 
@@ -192,8 +208,11 @@ class ConsoleService:
             verifications = await uow.console.verifications(ticket_id)
             attachments = await uow.tickets.attachments(ticket_id)
             grid = await uow.grids.by_id(ticket.grid_id)
-        ids = {ticket.reporter_id, *(e.actor_id for e in events if e.actor_id),
-               *(v.telegram_id for v in verifications)}
+        ids = {
+            ticket.reporter_id,
+            *(e.actor_id for e in events if e.actor_id),
+            *(v.telegram_id for v in verifications),
+        }
         if ticket.handler_id:
             ids.add(ticket.handler_id)
         people = {}
@@ -211,8 +230,9 @@ class ConsoleService:
             actions=tuple(a for a in CONSOLE_ACTIONS if check(a, ticket, actor) is None),
         )
 
-    async def figures(self, actor: Actor, period: Period,
-                      grid_id: int | None) -> tuple[list[Grid], StatsReport]:
+    async def figures(
+        self, actor: Actor, period: Period, grid_id: int | None
+    ) -> tuple[list[Grid], StatsReport]:
         """The visible grids (or the one asked for) and their figures for a period, with the daily
         chart.
         """

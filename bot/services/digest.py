@@ -58,12 +58,14 @@ class DigestService:
                 people = {m.person.telegram_id: m.person for m in members[grid.id]}
                 open_tickets = await uow.tickets.open_in_grids([grid.id], limit=500)
                 handlers = Counter(t.handler_id for t in open_tickets if t.handler_id)
-                result.append(GridDigest(
-                    grid=grid,
-                    heads=tuple(m.person for m in members[grid.id] if m.role.value == "head"),
-                    open=tuple(open_tickets),
-                    overdue=tuple(t for t in open_tickets if is_overdue(t, now)),
-                    claimed_by=tuple((people.get(h, h), n) for h, n in handlers.most_common()),
-                    closed_yesterday=await uow.tickets.closed_between(grid.id, start, end),
-                ))
+                result.append(
+                    GridDigest(
+                        grid=grid,
+                        heads=tuple(m.person for m in members[grid.id] if m.role.value == "head"),
+                        open=tuple(open_tickets),
+                        overdue=tuple(t for t in open_tickets if is_overdue(t, now)),
+                        claimed_by=tuple((people.get(h, h), n) for h, n in handlers.most_common()),
+                        closed_yesterday=await uow.tickets.closed_between(grid.id, start, end),
+                    )
+                )
         return result

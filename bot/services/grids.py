@@ -109,23 +109,35 @@ class GridService:
     audited.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, staff_ids: frozenset[int],
-                 configured_duty_chats: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        staff_ids: frozenset[int],
+        configured_duty_chats: Mapping[str, int] | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._staff_ids = staff_ids
         self._configured_duty_chats = {
-            level: chat for level, chat in (configured_duty_chats or {}).items() if chat}
+            level: chat for level, chat in (configured_duty_chats or {}).items() if chat
+        }
 
     # --- duty chats ---
 
     async def duty_chats(self) -> dict[str, DutyChat]:
         """Each level's duty chat: the config's [escalation] key when set, else /setduty's."""
         async with self._uow() as uow:
-            chats = {level: DutyChat(level, chat, "set")
-                     for level, chat in (await uow.duty_chats.all()).items()}
-        chats.update({level: DutyChat(level, chat, "config")
-                      for level, chat in self._configured_duty_chats.items()})
+            chats = {
+                level: DutyChat(level, chat, "set")
+                for level, chat in (await uow.duty_chats.all()).items()
+            }
+        chats.update(
+            {
+                level: DutyChat(level, chat, "config")
+                for level, chat in self._configured_duty_chats.items()
+            }
+        )
         return chats
 
     async def duty_chat(self, level: str) -> int | None:
@@ -136,8 +148,10 @@ class GridService:
     async def duty_level_of(self, chat_id: int) -> str | None:
         """Which level's duty chat this chat is, if any (the lowest level when several)."""
         chats = await self.duty_chats()
-        return next((level for level in DUTY_LEVELS
-                     if level in chats and chats[level].chat_id == chat_id), None)
+        return next(
+            (level for level in DUTY_LEVELS if level in chats and chats[level].chat_id == chat_id),
+            None,
+        )
 
     async def set_duty_chat(self, actor_id: int, level: str, chat: ChatRef) -> DutyChatOutcome:
         """/setduty LEVEL in a group: it becomes that level's duty chat (staff only)."""
@@ -148,14 +162,24 @@ class GridService:
                 raise UserError("setduty_grid_chat")
             before = (await self.duty_chats()).get(level)
             now = self._clock.now()
-            await uow.chats.upsert(chat_id=chat.chat_id, type_=chat.type,
-                                   title=chat.title, bot_member=True, now=now)
+            await uow.chats.upsert(
+                chat_id=chat.chat_id, type_=chat.type, title=chat.title, bot_member=True, now=now
+            )
             await uow.duty_chats.set(level, chat.chat_id, actor_id, now)
-            await uow.audit.record(at=now, actor_id=actor_id, action="duty_chat.set",
-                                   grid_id=None, chat_id=chat.chat_id, level=level)
+            await uow.audit.record(
+                at=now,
+                actor_id=actor_id,
+                action="duty_chat.set",
+                grid_id=None,
+                chat_id=chat.chat_id,
+                level=level,
+            )
             previous = before.chat_id if before and before.chat_id != chat.chat_id else None
-            return DutyChatOutcome(DutyChat(level, chat.chat_id, "set"), previous,
-                                   self._configured_duty_chats.get(level))
+            return DutyChatOutcome(
+                DutyChat(level, chat.chat_id, "set"),
+                previous,
+                self._configured_duty_chats.get(level),
+            )
 
     def is_staff(self, telegram_id: int) -> bool:
         """Whether the person is staff (listed in the config's staff ids)."""
@@ -196,12 +220,23 @@ class GridService:
                 if here.code == code and here.name == new_name and here.chat_title == chat.title:
                     return BindOutcome(BindResult.UNCHANGED, here)
                 await uow.grids.update_binding(
-                    here.id, code=code, name=new_name, chat_id=chat.chat_id,
-                    chat_title=chat.title, active=True, now=now,
+                    here.id,
+                    code=code,
+                    name=new_name,
+                    chat_id=chat.chat_id,
+                    chat_title=chat.title,
+                    active=True,
+                    now=now,
                 )
                 await uow.audit.record(
-                    at=now, actor_id=actor_id, action="grid.renamed", grid_id=here.id,
-                    old_code=here.code, code=code, old_name=here.name, name=new_name,
+                    at=now,
+                    actor_id=actor_id,
+                    action="grid.renamed",
+                    grid_id=here.id,
+                    old_code=here.code,
+                    code=code,
+                    old_name=here.name,
+                    name=new_name,
                 )
                 return BindOutcome(BindResult.RENAMED, await _must_get(uow, here.id), previous=here)
 
@@ -213,32 +248,51 @@ class GridService:
                 if name is None:
                     raise UserError("bind_needs_name", code=code)
                 grid_id = await uow.grids.create(
-                    code=code, name=name, chat_id=chat.chat_id, chat_title=chat.title,
+                    code=code,
+                    name=name,
+                    chat_id=chat.chat_id,
+                    chat_title=chat.title,
                     now=now,
                 )
                 await uow.audit.record(
-                    at=now, actor_id=actor_id, action="grid.bound", grid_id=grid_id,
-                    chat_id=chat.chat_id, code=code, name=name,
+                    at=now,
+                    actor_id=actor_id,
+                    action="grid.bound",
+                    grid_id=grid_id,
+                    chat_id=chat.chat_id,
+                    code=code,
+                    name=name,
                 )
                 return BindOutcome(BindResult.CREATED, await _must_get(uow, grid_id))
 
             if existing.chat_id is None:
                 await uow.grids.update_binding(
-                    existing.id, code=existing.code, name=name or existing.name,
-                    chat_id=chat.chat_id, chat_title=chat.title, active=True, now=now,
+                    existing.id,
+                    code=existing.code,
+                    name=name or existing.name,
+                    chat_id=chat.chat_id,
+                    chat_title=chat.title,
+                    active=True,
+                    now=now,
                 )
                 await uow.audit.record(
-                    at=now, actor_id=actor_id, action="grid.reattached",
-                    grid_id=existing.id, chat_id=chat.chat_id,
+                    at=now,
+                    actor_id=actor_id,
+                    action="grid.reattached",
+                    grid_id=existing.id,
+                    chat_id=chat.chat_id,
                 )
                 return BindOutcome(
                     BindResult.REATTACHED, await _must_get(uow, existing.id), previous=existing
                 )
 
             pending_id = await uow.pending.create(
-                kind="grid.move", chat_id=chat.chat_id, actor_id=actor_id,
+                kind="grid.move",
+                chat_id=chat.chat_id,
+                actor_id=actor_id,
                 payload={"grid_id": existing.id, "name": name, "from_chat_id": existing.chat_id},
-                now=now, expires_at=now + MOVE_CONFIRMATION_TTL,
+                now=now,
+                expires_at=now + MOVE_CONFIRMATION_TTL,
             )
             return BindOutcome(BindResult.NEEDS_CONFIRMATION, existing, pending_id=pending_id)
 
@@ -258,12 +312,21 @@ class GridService:
             if await uow.grids.by_chat(chat.chat_id) is not None:
                 raise UserError("chat_already_other_grid", here="?", code=before.code)
             await uow.grids.update_binding(
-                grid_id, code=before.code, name=action.payload.get("name") or before.name,
-                chat_id=chat.chat_id, chat_title=chat.title, active=True, now=now,
+                grid_id,
+                code=before.code,
+                name=action.payload.get("name") or before.name,
+                chat_id=chat.chat_id,
+                chat_title=chat.title,
+                active=True,
+                now=now,
             )
             await uow.audit.record(
-                at=now, actor_id=actor_id, action="grid.moved", grid_id=grid_id,
-                from_chat_id=before.chat_id, chat_id=chat.chat_id,
+                at=now,
+                actor_id=actor_id,
+                action="grid.moved",
+                grid_id=grid_id,
+                from_chat_id=before.chat_id,
+                chat_id=chat.chat_id,
             )
             return BindOutcome(BindResult.MOVED, await _must_get(uow, grid_id), previous=before)
 
@@ -286,11 +349,19 @@ class GridService:
                 raise UserError("not_a_grid_chat")
             now = self._clock.now()
             await uow.grids.update_binding(
-                grid.id, code=grid.code, name=grid.name, chat_id=None,
-                chat_title=grid.chat_title, active=False, now=now,
+                grid.id,
+                code=grid.code,
+                name=grid.name,
+                chat_id=None,
+                chat_title=grid.chat_title,
+                active=False,
+                now=now,
             )
             await uow.audit.record(
-                at=now, actor_id=actor_id, action="grid.unbound", grid_id=grid.id,
+                at=now,
+                actor_id=actor_id,
+                action="grid.unbound",
+                grid_id=grid.id,
                 chat_id=chat_id,
             )
             return grid
@@ -324,8 +395,12 @@ class GridService:
                 grid.id, person.telegram_id, role, by=actor_id, now=now
             )
             await uow.audit.record(
-                at=now, actor_id=actor_id, action=f"role.{role.value}", grid_id=grid.id,
-                person=person.telegram_id, previous=previous.value if previous else None,
+                at=now,
+                actor_id=actor_id,
+                action=f"role.{role.value}",
+                grid_id=grid.id,
+                person=person.telegram_id,
+                previous=previous.value if previous else None,
             )
             return RoleOutcome(grid, person, role, previous)
 
@@ -338,28 +413,35 @@ class GridService:
             if previous is None:
                 raise UserError("has_no_role", name=person.display_name, grid=grid.code)
             await uow.audit.record(
-                at=now, actor_id=actor_id, action="role.removed", grid_id=grid.id,
-                person=person.telegram_id, previous=previous.value,
+                at=now,
+                actor_id=actor_id,
+                action="role.removed",
+                grid_id=grid.id,
+                person=person.telegram_id,
+                previous=previous.value,
             )
             return RoleOutcome(grid, person, None, previous)
 
-    async def bot_membership_changed(
-        self, chat: ChatRef, is_member: bool
-    ) -> Grid | None:
+    async def bot_membership_changed(self, chat: ChatRef, is_member: bool) -> Grid | None:
         """The bot was added to or removed from a chat: the grid follows (inactive/active)."""
         async with self._uow() as uow:
             now = self._clock.now()
             await uow.chats.upsert(
-                chat_id=chat.chat_id, type_=chat.type, title=chat.title,
-                bot_member=is_member, now=now,
+                chat_id=chat.chat_id,
+                type_=chat.type,
+                title=chat.title,
+                bot_member=is_member,
+                now=now,
             )
             changed = await uow.grids.set_active_by_chat(chat.chat_id, is_member, now)
             if changed:
                 grid = await uow.grids.by_chat(chat.chat_id)
                 await uow.audit.record(
-                    at=now, actor_id=None,
+                    at=now,
+                    actor_id=None,
                     action="grid.activated" if is_member else "grid.deactivated",
-                    grid_id=grid.id if grid else None, chat_id=chat.chat_id,
+                    grid_id=grid.id if grid else None,
+                    chat_id=chat.chat_id,
                 )
             return await uow.grids.by_chat(chat.chat_id)
 
@@ -373,9 +455,14 @@ class GridService:
             grid = await uow.grids.by_chat(old_chat_id)
             await uow.chats.move_chat_id(old_chat_id, new_chat_id)
             if grid is not None:
-                await uow.audit.record(at=now, actor_id=None, action="grid.migrated",
-                                       grid_id=grid.id, from_chat_id=old_chat_id,
-                                       chat_id=new_chat_id)
+                await uow.audit.record(
+                    at=now,
+                    actor_id=None,
+                    action="grid.migrated",
+                    grid_id=grid.id,
+                    from_chat_id=old_chat_id,
+                    chat_id=new_chat_id,
+                )
             return await uow.grids.by_chat(new_chat_id)
 
     async def grid(self, grid_id: int) -> Grid | None:

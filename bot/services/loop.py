@@ -83,7 +83,11 @@ class LoopService:
     """
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, sla: SlaPolicy, timers: TimerService,
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        sla: SlaPolicy,
+        timers: TimerService,
         grids: GridService,
     ) -> None:
         self._uow = uow
@@ -123,25 +127,31 @@ class LoopService:
         async with self._uow() as uow:
             return await self._checked(uow, ticket_id, action, actor)
 
-    async def _checked(self, uow: UnitOfWork, ticket_id: int, action: Action,
-                       actor: Actor) -> Ticket:
+    async def _checked(
+        self, uow: UnitOfWork, ticket_id: int, action: Action, actor: Actor
+    ) -> Ticket:
         """The one read of the ticket a command acts on, and the check of the action."""
         ticket = await uow.tickets.get(ticket_id)
         if ticket is None:
             raise UserError("unknown_ticket", id=ticket_id)
-        if (action is Action.CLAIM and ticket.status is TicketStatus.CLAIMED
-            and ticket.handler_id):
-            raise UserError("already_claimed", id=ticket.id,
-                            by=await self._name(uow, ticket.handler_id))
+        if action is Action.CLAIM and ticket.status is TicketStatus.CLAIMED and ticket.handler_id:
+            raise UserError(
+                "already_claimed", id=ticket.id, by=await self._name(uow, ticket.handler_id)
+            )
         problem = check(action, ticket, actor)
         if problem == "not_your_grid_ticket":
             raise UserError("not_your_grid_ticket", id=ticket.id, level=ticket.level.value)
         if problem == "claimed_by_other":
-            raise UserError("claimed_by_other", id=ticket.id,
-                            by=await self._name(uow, ticket.handler_id), action=action.value)
+            raise UserError(
+                "claimed_by_other",
+                id=ticket.id,
+                by=await self._name(uow, ticket.handler_id),
+                action=action.value,
+            )
         if problem == "wrong_state":
-            raise UserError("wrong_state", id=ticket.id, status=ticket.status.value,
-                            action=action.value)
+            raise UserError(
+                "wrong_state", id=ticket.id, status=ticket.status.value, action=action.value
+            )
         if problem == "top_level":
             raise UserError("top_level", id=ticket.id)
         return ticket
@@ -154,13 +164,19 @@ class LoopService:
             ticket = await self._checked(uow, ticket_id, Action.CLAIM, actor)
             now = self._clock.now()
             claimed = await uow.tickets.transition(
-                ticket, from_states=TRANSITIONS[Action.CLAIM][0],
-                to_status=TicketStatus.CLAIMED, actor_id=actor.telegram_id, now=now,
-                kind="claimed", handler_id=actor.telegram_id, claimed_at=now,
+                ticket,
+                from_states=TRANSITIONS[Action.CLAIM][0],
+                to_status=TicketStatus.CLAIMED,
+                actor_id=actor.telegram_id,
+                now=now,
+                kind="claimed",
+                handler_id=actor.telegram_id,
+                claimed_at=now,
             )
             if claimed is None:
-                raise UserError("already_claimed", id=ticket.id,
-                                by=await self._name(uow, ticket.handler_id))
+                raise UserError(
+                    "already_claimed", id=ticket.id, by=await self._name(uow, ticket.handler_id)
+                )
         return LoopOutcome(TicketEvent.CLAIMED, claimed, ticket.status, actor.telegram_id)
 
     async def resolve(
@@ -177,25 +193,44 @@ class LoopService:
             asked = [ticket.reporter_id, *await uow.tickets.followers(ticket.id)]
             round_ = await uow.tickets.verification_round(ticket.id) + 1
             # Resolved straight away: claimed at the same moment.
-            claimed: _ClaimedAt = (
-                {"claimed_at": now} if ticket.status is TicketStatus.OPEN else {})
+            claimed: _ClaimedAt = {"claimed_at": now} if ticket.status is TicketStatus.OPEN else {}
             resolved = await uow.tickets.transition(
-                ticket, from_states=TRANSITIONS[Action.RESOLVE][0],
-                to_status=TicketStatus.RESOLVED, actor_id=actor.telegram_id, now=now,
-                kind="resolved", note=note, resolved_at=now, verification_due_at=due,
-                handler_id=ticket.handler_id or actor.telegram_id, **claimed,
+                ticket,
+                from_states=TRANSITIONS[Action.RESOLVE][0],
+                to_status=TicketStatus.RESOLVED,
+                actor_id=actor.telegram_id,
+                now=now,
+                kind="resolved",
+                note=note,
+                resolved_at=now,
+                verification_due_at=due,
+                handler_id=ticket.handler_id or actor.telegram_id,
+                **claimed,
             )
             if resolved is None:
                 raise UserError("wrong_state", id=ticket.id, status="changed", action="resolve")
             if proof_file_id:
-                await uow.tickets.add_attachment(ticket.id, kind="photo", file_id=proof_file_id,
-                                                 added_by=actor.telegram_id, now=now)
+                await uow.tickets.add_attachment(
+                    ticket.id,
+                    kind="photo",
+                    file_id=proof_file_id,
+                    added_by=actor.telegram_id,
+                    now=now,
+                )
             await uow.tickets.ask_verification(ticket.id, round_, asked, now)
-            await uow.timers.add("ticket.verify_due", ticket.id, due,
-                                 {"due": int(due.timestamp()), "round": round_})
+            await uow.timers.add(
+                "ticket.verify_due", ticket.id, due, {"due": int(due.timestamp()), "round": round_}
+            )
         await self._timers.scheduled(due)
-        return LoopOutcome(TicketEvent.RESOLVED, resolved, ticket.status, actor.telegram_id,
-                           note=note, asked=tuple(asked), round=round_)
+        return LoopOutcome(
+            TicketEvent.RESOLVED,
+            resolved,
+            ticket.status,
+            actor.telegram_id,
+            note=note,
+            asked=tuple(asked),
+            round=round_,
+        )
 
     async def reopen(self, ticket_id: int, actor: Actor, reason: str) -> LoopOutcome:
         """Reopen a resolved or closed ticket, with a reason; its deadlines start again."""
@@ -208,45 +243,62 @@ class LoopService:
         await self._timers.scheduled(first_due)
         return outcome
 
-    async def _reopen(self, uow: UnitOfWork, ticket: Ticket, actor_id: int,
-                      reason: str) -> tuple[LoopOutcome, datetime]:
+    async def _reopen(
+        self, uow: UnitOfWork, ticket: Ticket, actor_id: int, reason: str
+    ) -> tuple[LoopOutcome, datetime]:
         """Back to the same handler, with fresh time limits to resolve."""
         now = self._clock.now()
         _claim_due, resolve_due = self._sla.deadlines(ticket.urgency, ticket.category, now)
         reopened = await uow.tickets.transition(
-            ticket, from_states=TRANSITIONS[Action.REOPEN][0],
-            to_status=TicketStatus.REOPENED, actor_id=actor_id, now=now, kind="reopened",
-            note=reason, count_reopen=True, closure=None, closed_at=None,
-            resolve_due_at=resolve_due, verification_due_at=None,
+            ticket,
+            from_states=TRANSITIONS[Action.REOPEN][0],
+            to_status=TicketStatus.REOPENED,
+            actor_id=actor_id,
+            now=now,
+            kind="reopened",
+            note=reason,
+            count_reopen=True,
+            closure=None,
+            closed_at=None,
+            resolve_due_at=resolve_due,
+            verification_due_at=None,
         )
         if reopened is None:
             raise UserError("wrong_state", id=ticket.id, status="changed", action="reopen")
         await uow.timers.cancel("ticket.verify", ticket.id, now)
         moments = await schedule_deadlines(uow, ticket.id, self._sla, now, None, resolve_due)
-        return (LoopOutcome(TicketEvent.REOPENED, reopened, ticket.status, actor_id,
-                            note=reason), min(moments))
+        return (
+            LoopOutcome(TicketEvent.REOPENED, reopened, ticket.status, actor_id, note=reason),
+            min(moments),
+        )
 
     async def transfer(self, ticket_id: int, actor: Actor, target: Person) -> LoopOutcome:
         """Hand the ticket to someone who serves its grid (or its level's duty staff)."""
         target_actor = await self.actor(target.telegram_id)
         async with self._uow() as uow:
             ticket = await self._checked(uow, ticket_id, Action.TRANSFER, actor)
-            if not (target_actor.roles.serves(ticket.grid_id)
-                    or (ticket.level is not Level.GRID
-                        and ticket.level in target_actor.duty_levels)):
+            if not (
+                target_actor.roles.serves(ticket.grid_id)
+                or (ticket.level is not Level.GRID and ticket.level in target_actor.duty_levels)
+            ):
                 raise UserError("transfer_target", name=target.display_name, id=ticket.id)
             now = self._clock.now()
             transferred = await uow.tickets.transition(
-                ticket, from_states=TRANSITIONS[Action.TRANSFER][0],
-                to_status=TicketStatus.CLAIMED, actor_id=actor.telegram_id, now=now,
-                kind="transferred", note=f"→{target.telegram_id}",
-                handler_id=target.telegram_id, claimed_at=now,
+                ticket,
+                from_states=TRANSITIONS[Action.TRANSFER][0],
+                to_status=TicketStatus.CLAIMED,
+                actor_id=actor.telegram_id,
+                now=now,
+                kind="transferred",
+                note=f"→{target.telegram_id}",
+                handler_id=target.telegram_id,
+                claimed_at=now,
             )
             if transferred is None:
-                raise UserError("wrong_state", id=ticket.id, status="changed",
-                                action="transfer")
-        return LoopOutcome(TicketEvent.TRANSFERRED, transferred, ticket.status,
-                           actor.telegram_id, target=target)
+                raise UserError("wrong_state", id=ticket.id, status="changed", action="transfer")
+        return LoopOutcome(
+            TicketEvent.TRANSFERRED, transferred, ticket.status, actor.telegram_id, target=target
+        )
 
     async def escalate(self, ticket_id: int, actor: Actor, reason: str) -> LoopOutcome:
         """Send the ticket up a level (to the next duty chat), with a reason."""
@@ -255,16 +307,19 @@ class LoopService:
             ticket = await self._checked(uow, ticket_id, Action.ESCALATE, actor)
             if not reason:
                 raise UserError("escalate_needs_reason", id=ticket_id)
-            outcome = await self._escalate(uow, ticket, actor.telegram_id, reason,
-                                           automatic=False)
+            outcome = await self._escalate(uow, ticket, actor.telegram_id, reason, automatic=False)
             if outcome is None:
-                raise UserError("wrong_state", id=ticket.id, status="changed",
-                                action="escalate")
+                raise UserError("wrong_state", id=ticket.id, status="changed", action="escalate")
         await self._timers.rearm()
         return outcome
 
     async def _escalate(
-        self, uow: UnitOfWork, ticket: Ticket, actor_id: int | None, reason: str, *,
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        actor_id: int | None,
+        reason: str,
+        *,
         automatic: bool,
     ) -> LoopOutcome | None:
         level = next_level(ticket.level)
@@ -273,17 +328,30 @@ class LoopService:
         now = self._clock.now()
         claim_due, resolve_due = self._sla.deadlines(ticket.urgency, ticket.category, now)
         escalated = await uow.tickets.transition(
-            ticket, from_states=TRANSITIONS[Action.ESCALATE][0],
-            to_status=TicketStatus.OPEN, actor_id=actor_id, now=now,
-            kind="escalated_auto" if automatic else "escalated", note=f"{level.value}: {reason}",
-            level=level.value, handler_id=None, escalated_at=now, claim_due_at=claim_due,
+            ticket,
+            from_states=TRANSITIONS[Action.ESCALATE][0],
+            to_status=TicketStatus.OPEN,
+            actor_id=actor_id,
+            now=now,
+            kind="escalated_auto" if automatic else "escalated",
+            note=f"{level.value}: {reason}",
+            level=level.value,
+            handler_id=None,
+            escalated_at=now,
+            claim_due_at=claim_due,
             resolve_due_at=resolve_due,
         )
         if escalated is None:
             return None
         await schedule_deadlines(uow, ticket.id, self._sla, now, claim_due, resolve_due)
-        return LoopOutcome(TicketEvent.ESCALATED, escalated, ticket.status, actor_id,
-                           note=reason, automatic=automatic)
+        return LoopOutcome(
+            TicketEvent.ESCALATED,
+            escalated,
+            ticket.status,
+            actor_id,
+            note=reason,
+            automatic=automatic,
+        )
 
     async def reject(self, ticket_id: int, actor: Actor, args: str) -> LoopOutcome:
         """/reject ID CODE [OF-ID] REASON: closed without being fixed, and says why."""
@@ -301,7 +369,8 @@ class LoopService:
         reason = rest.strip()[:MAX_NOTE]
         async with self._uow() as uow:
             if duplicate_of is not None and (
-                    duplicate_of == ticket_id or await uow.tickets.get(duplicate_of) is None):
+                duplicate_of == ticket_id or await uow.tickets.get(duplicate_of) is None
+            ):
                 raise UserError("unknown_ticket", id=duplicate_of)
             if not reason:
                 raise UserError("reject_needs_reason", id=ticket_id)
@@ -309,14 +378,24 @@ class LoopService:
             now = self._clock.now()
             note = f"#{duplicate_of} {reason}" if duplicate_of else reason
             rejected = await uow.tickets.close(
-                ticket, closure=REJECT_CODES[code], from_states=OPEN_STATES,
-                actor_id=actor.telegram_id, now=now, note=note,
+                ticket,
+                closure=REJECT_CODES[code],
+                from_states=OPEN_STATES,
+                actor_id=actor.telegram_id,
+                now=now,
+                note=note,
             )
             if rejected is None:
                 raise UserError("wrong_state", id=ticket.id, status="changed", action="reject")
             await uow.timers.cancel("ticket.", ticket.id, now)
-        return LoopOutcome(TicketEvent.REJECTED, rejected, ticket.status, actor.telegram_id,
-                           note=note, extra={"code": code, "duplicate_of": duplicate_of})
+        return LoopOutcome(
+            TicketEvent.REJECTED,
+            rejected,
+            ticket.status,
+            actor.telegram_id,
+            note=note,
+            extra={"code": code, "duplicate_of": duplicate_of},
+        )
 
     async def note(self, ticket_id: int, actor: Actor, text: str) -> LoopOutcome:
         """Add a note to the ticket's history, checked like every action (`_checked`)."""
@@ -325,12 +404,18 @@ class LoopService:
             raise UserError("note_usage")
         async with self._uow() as uow:
             ticket = await self._checked(uow, ticket_id, Action.NOTE, actor)
-            await uow.tickets.record_event(ticket.id, at=self._clock.now(),
-                                           actor_id=actor.telegram_id, kind="note", note=text)
+            await uow.tickets.record_event(
+                ticket.id, at=self._clock.now(), actor_id=actor.telegram_id, kind="note", note=text
+            )
         return LoopOutcome(TicketEvent.NOTED, ticket, ticket.status, actor.telegram_id, note=text)
 
     async def verify(
-        self, ticket_id: int, round_: int, telegram_id: int, *, solved: bool | None = None,
+        self,
+        ticket_id: int,
+        round_: int,
+        telegram_id: int,
+        *,
+        solved: bool | None = None,
         score: int | None = None,
     ) -> LoopOutcome:
         """A resident's answer: solved closes (reporter), not solved reopens; scores average.
@@ -351,28 +436,39 @@ class LoopService:
                 # score may still come in afterwards).
                 raise UserError("verification_over", id=ticket_id)
             now = self._clock.now()
-            await uow.tickets.answer_verification(ticket.id, round_, telegram_id, solved=solved,
-                                                  score=score, now=now)
+            await uow.tickets.answer_verification(
+                ticket.id, round_, telegram_id, solved=solved, score=score, now=now
+            )
             if solved is False:
-                outcome, first_due = await self._reopen(uow, ticket, telegram_id,
-                                                        REASON_NOT_SOLVED)
+                outcome, first_due = await self._reopen(uow, ticket, telegram_id, REASON_NOT_SOLVED)
             else:
                 after = closed = None
                 if solved:
                     closed = await uow.tickets.close(
-                        ticket, closure=Closure.CONFIRMED,
-                        from_states=frozenset({TicketStatus.RESOLVED}), actor_id=telegram_id,
+                        ticket,
+                        closure=Closure.CONFIRMED,
+                        from_states=frozenset({TicketStatus.RESOLVED}),
+                        actor_id=telegram_id,
                         now=now,
                     )
                     if closed is not None:
                         await uow.timers.cancel("ticket.", ticket.id, now)
                 if closed is None and score is not None:
                     after = await uow.tickets.get(ticket.id)  # its satisfaction moved
-                action = (TicketEvent.CONFIRMED if closed is not None
-                          else TicketEvent.SCORED if score else TicketEvent.ANSWERED)
-                outcome = LoopOutcome(action, closed or after or ticket,
-                                      ticket.status if closed is not None else None,
-                                      telegram_id, extra={"score": score})
+                action = (
+                    TicketEvent.CONFIRMED
+                    if closed is not None
+                    else TicketEvent.SCORED
+                    if score
+                    else TicketEvent.ANSWERED
+                )
+                outcome = LoopOutcome(
+                    action,
+                    closed or after or ticket,
+                    ticket.status if closed is not None else None,
+                    telegram_id,
+                    extra={"score": score},
+                )
         if first_due is not None:
             await self._timers.scheduled(first_due)
         return outcome
@@ -401,31 +497,41 @@ class LoopService:
         if not live or current is None or int(current.timestamp()) != due:
             return None  # the ticket moved on; this timer belongs to an older deadline
         if stage.endswith("_remind"):
-            return LoopOutcome(TicketEvent(f"remind_{stage.split('_')[0]}"), ticket, ticket.status,
-                               automatic=True)
+            return LoopOutcome(
+                TicketEvent(f"remind_{stage.split('_')[0]}"), ticket, ticket.status, automatic=True
+            )
         if stage == "verify_due":
             closed = await uow.tickets.close(
-                ticket, closure=Closure.CONFIRMED_BY_TIMEOUT,
-                from_states=frozenset({TicketStatus.RESOLVED}), actor_id=None, now=now,
+                ticket,
+                closure=Closure.CONFIRMED_BY_TIMEOUT,
+                from_states=frozenset({TicketStatus.RESOLVED}),
+                actor_id=None,
+                now=now,
             )
             if closed is None:
                 return None
-            return LoopOutcome(TicketEvent.CONFIRMED_BY_TIMEOUT, closed, ticket.status,
-                               automatic=True)
-        await uow.tickets.mark_overdue(ticket.id, now, stage.split('_')[0])
+            return LoopOutcome(
+                TicketEvent.CONFIRMED_BY_TIMEOUT, closed, ticket.status, automatic=True
+            )
+        await uow.tickets.mark_overdue(ticket.id, now, stage.split("_")[0])
         outcome = await self._escalate(
             uow, ticket, None, f"@{stage.split('_')[0]}_deadline", automatic=True
         )
         if outcome is None:
-            await uow.tickets.record_event(ticket.id, at=now, actor_id=None,
-                                           kind="overdue_top_level", note=stage)
+            await uow.tickets.record_event(
+                ticket.id, at=now, actor_id=None, kind="overdue_top_level", note=stage
+            )
             return LoopOutcome(TicketEvent.OVERDUE_TOP_LEVEL, ticket, ticket.status, automatic=True)
         return outcome
 
     # --- listings, patrol logs, duty staff ---
 
     async def open_for(
-        self, actor: Actor, grid_id: int | None, *, category: str | None = None,
+        self,
+        actor: Actor,
+        grid_id: int | None,
+        *,
+        category: str | None = None,
         status: TicketStatus | None = None,
     ) -> list[Ticket]:
         """The open tickets an actor may see: one grid (theirs, or any for staff), else all of
@@ -444,8 +550,9 @@ class LoopService:
             if grid_id is None and actor.duty_levels:
                 seen = {t.id for t in tickets}
                 for level in actor.duty_levels:
-                    tickets += [t for t in await uow.tickets.at_level(level.value)
-                                if t.id not in seen]
+                    tickets += [
+                        t for t in await uow.tickets.at_level(level.value) if t.id not in seen
+                    ]
         return sort_for_work(tickets)
 
     async def log_patrol(self, grid_id: int, author_id: int, text: str) -> int:
@@ -466,25 +573,32 @@ class LoopService:
         if level not in (Level.COMMUNITY, Level.STREET, Level.DISTRICT):
             raise UserError("duty_usage")
         async with self._uow() as uow:
-            return await uow.tickets.set_duty(level, person.telegram_id, by=by,
-                                              now=self._clock.now(), on=on)
+            return await uow.tickets.set_duty(
+                level, person.telegram_id, by=by, now=self._clock.now(), on=on
+            )
 
-    async def ask_close_note(self, chat_id: int, actor: Actor, ticket_id: int,
-                             ttl: timedelta) -> None:
+    async def ask_close_note(
+        self, chat_id: int, actor: Actor, ticket_id: int, ttl: timedelta
+    ) -> None:
         """[办结] pressed: the presser's next message in this chat is the closing note."""
         async with self._uow() as uow:
             await self._checked(uow, ticket_id, Action.RESOLVE, actor)
             now = self._clock.now()
-            await uow.pending.create(kind=CLOSE_NOTE, chat_id=chat_id,
-                                     actor_id=actor.telegram_id,
-                                     payload={"ticket_id": ticket_id}, now=now,
-                                     expires_at=now + ttl)
+            await uow.pending.create(
+                kind=CLOSE_NOTE,
+                chat_id=chat_id,
+                actor_id=actor.telegram_id,
+                payload={"ticket_id": ticket_id},
+                now=now,
+                expires_at=now + ttl,
+            )
 
     async def take_close_note(self, chat_id: int, telegram_id: int) -> int | None:
         """The ticket whose closing note this person's message in this chat is, once."""
         async with self._uow() as uow:
-            pending = await uow.pending.take_latest(CLOSE_NOTE, chat_id, telegram_id,
-                                                    self._clock.now())
+            pending = await uow.pending.take_latest(
+                CLOSE_NOTE, chat_id, telegram_id, self._clock.now()
+            )
         return int(pending.payload["ticket_id"]) if pending else None
 
     async def duty_staff(self, level: str) -> list[int]:

@@ -98,7 +98,11 @@ class NoticeService:
     """
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, timers: TimerService, settings: NoticeSettings,
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        timers: TimerService,
+        settings: NoticeSettings,
         templates: NoticeWorker,
     ) -> None:
         self._templates = templates
@@ -122,9 +126,7 @@ class NoticeService:
 
     # --- scheduling ---
 
-    async def draft(
-        self, author_id: int, locale: str, command_line: str, text_html: str
-    ) -> Draft:
+    async def draft(self, author_id: int, locale: str, command_line: str, text_html: str) -> Draft:
         """Parse, resolve the targets, compile and render for every target; store a draft.
 
         Every mistake (schedule, targets, template, length) is a UserError here, so
@@ -143,18 +145,27 @@ class NoticeService:
             previews.append(text)
         async with self._uow() as uow:
             notice_id = await uow.notices.create(
-                author_id=author_id, text=request.text, schedule=request.schedule,
-                targets=request.targets, pin=request.pin, locale=locale, now=now,
+                author_id=author_id,
+                text=request.text,
+                schedule=request.schedule,
+                targets=request.targets,
+                pin=request.pin,
+                locale=locale,
+                now=now,
             )
             notice = await uow.notices.get(notice_id)
         assert notice is not None
         return Draft(
-            notice=notice, preview=previews[0], preview_grid=grids[0], grid_count=len(grids),
+            notice=notice,
+            preview=previews[0],
+            preview_grid=grids[0],
+            grid_count=len(grids),
             next_runs=tuple(request.schedule.next_runs(now, count=3)),
         )
 
-    async def _render_all(self, text_html: str, grids: Sequence[TargetGrid],
-                          today: date) -> list[Result]:
+    async def _render_all(
+        self, text_html: str, grids: Sequence[TargetGrid], today: date
+    ) -> list[Result]:
         """Every grid's rendering, in the worker process under its budget."""
         return await self._templates.render(
             text_html, [(g.code, template_context(g, today)) for g in grids]
@@ -163,8 +174,10 @@ class NoticeService:
     async def _grid_ids_for(self, targets: Targets) -> list[int]:
         async with self._uow() as uow:
             if targets.grid_codes:
-                known = {code.casefold(): (chat_id, active) for code, chat_id, active
-                         in await uow.notices.grids_by_code(targets.grid_codes)}
+                known = {
+                    code.casefold(): (chat_id, active)
+                    for code, chat_id, active in await uow.notices.grids_by_code(targets.grid_codes)
+                }
                 for code in targets.grid_codes:
                     if code.casefold() not in known:
                         raise UserError("unknown_grid", code=code)
@@ -190,8 +203,11 @@ class NoticeService:
                 at = (notice.schedule.at or now).astimezone(self._settings.tz)
                 raise ScheduleError("past_time", f"{at:%Y-%m-%d %H:%M}")
             if not await uow.notices.change_status(
-                notice_id, NoticeStatus.ACTIVE, from_=(NoticeStatus.DRAFT,),
-                next_run_at=due, now=now,
+                notice_id,
+                NoticeStatus.ACTIVE,
+                from_=(NoticeStatus.DRAFT,),
+                next_run_at=due,
+                now=now,
             ):
                 raise UserError("confirmation_gone")
             await uow.timers.add(NOTICE_TIMER, notice_id, due)
@@ -206,8 +222,11 @@ class NoticeService:
         now = self._clock.now()
         async with self._uow() as uow:
             if not await uow.notices.change_status(
-                notice_id, NoticeStatus.DISCARDED, from_=(NoticeStatus.DRAFT,),
-                next_run_at=None, now=now,
+                notice_id,
+                NoticeStatus.DISCARDED,
+                from_=(NoticeStatus.DRAFT,),
+                next_run_at=None,
+                now=now,
             ):
                 raise UserError("confirmation_gone")
 
@@ -232,7 +251,11 @@ class NoticeService:
                 due = now
             status = NoticeStatus.ACTIVE if due is not None else NoticeStatus.FINISHED
             if not await uow.notices.change_status(
-                notice_id, status, from_=(NoticeStatus.PAUSED,), next_run_at=due, now=now,
+                notice_id,
+                status,
+                from_=(NoticeStatus.PAUSED,),
+                next_run_at=due,
+                now=now,
             ):
                 raise UserError("notice_not_paused", id=notice_id, status=notice.status.value)
             if due is not None:
@@ -268,7 +291,8 @@ class NoticeService:
             from_ += (NoticeStatus.PAUSED,)
             if await uow.notices.is_sending(notice_id):
                 from_ += (NoticeStatus.FINISHED,)
-        if not await uow.notices.change_status(notice_id, to, from_=from_, next_run_at=None, now=now
+        if not await uow.notices.change_status(
+            notice_id, to, from_=from_, next_run_at=None, now=now
         ):
             raise UserError("notice_not_active", id=notice_id, status=notice.status.value)
         await uow.timers.cancel(NOTICE_TIMER, notice_id, now)
@@ -334,8 +358,11 @@ class NoticeService:
             await uow.notices.set_next_run(notice.id, following, now)
         else:
             await uow.notices.change_status(
-                notice.id, NoticeStatus.FINISHED, from_=(NoticeStatus.ACTIVE,),
-                next_run_at=None, now=now,
+                notice.id,
+                NoticeStatus.FINISHED,
+                from_=(NoticeStatus.ACTIVE,),
+                next_run_at=None,
+                now=now,
             )
         missed = is_missed(timer.due_at, now, self._settings.grace)
         status = RunStatus.MISSED if missed else RunStatus.SENDING
@@ -370,10 +397,14 @@ class NoticeService:
         except UserError as problem:  # checked at creation; today's data made it worse
             texts = [problem] * len(grids)
         return RunPlan(
-            run_id=run_id, notice=notice,
+            run_id=run_id,
+            notice=notice,
             texts={g.id: t for g, t in zip(grids, texts, strict=True)},
-            grids=tuple(grids), total=report.total, done=report.sent + report.failed,
-            today=today, progress_message_id=progress_message_id,
+            grids=tuple(grids),
+            total=report.total,
+            done=report.sent + report.failed,
+            today=today,
+            progress_message_id=progress_message_id,
         )
 
     async def still_pending(self, run_id: int, grid_id: int) -> bool:
@@ -385,7 +416,10 @@ class NoticeService:
         """Record that a delivery went out as this message."""
         async with self._uow() as uow:
             await uow.notices.mark_sent(
-                run_id, grid_id, chat_id=chat_id, message_id=message_id,
+                run_id,
+                grid_id,
+                chat_id=chat_id,
+                message_id=message_id,
                 now=self._clock.now(),
             )
 
@@ -397,8 +431,7 @@ class NoticeService:
     async def failed(self, run_id: int, grid_id: int, reason: str) -> None:
         """Record that a delivery failed, with Telegram's reason (cut to 300 characters)."""
         async with self._uow() as uow:
-            await uow.notices.mark_failed(run_id, grid_id, reason[:300],
-                                          self._clock.now())
+            await uow.notices.mark_failed(run_id, grid_id, reason[:300], self._clock.now())
 
     async def progress_message(self, run_id: int, message_id: int) -> None:
         """Remember the message that shows the run's progress to its author."""

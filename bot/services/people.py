@@ -22,8 +22,13 @@ class PeopleService:
         self._written: dict[int, tuple[tuple[object, ...], float]] = {}
 
     async def seen(
-        self, *, telegram_id: int, display_name: str, username: str | None,
-        language_code: str | None, in_private_chat: bool,
+        self,
+        *,
+        telegram_id: int,
+        display_name: str,
+        username: str | None,
+        language_code: str | None,
+        in_private_chat: bool,
     ) -> None:
         """Record a person from an update; skipped when nothing changed and they were written
         recently (LAST_SEEN_RESOLUTION).
@@ -39,8 +44,11 @@ class PeopleService:
             return
         async with self._uow() as uow:
             await uow.people.upsert(
-                telegram_id=telegram_id, display_name=display_name[:128] or str(telegram_id),
-                username=username, language_code=language_code, now=now,
+                telegram_id=telegram_id,
+                display_name=display_name[:128] or str(telegram_id),
+                username=username,
+                language_code=language_code,
+                now=now,
                 private_chat=in_private_chat,
             )
         self._written[telegram_id] = (key, now.timestamp())

@@ -101,21 +101,26 @@ class TicketRepo(Protocol):
     async def create(self, new: NewTicket) -> Ticket:
         """The ticket as filed (from the INSERT itself), with its link and first event."""
 
-    async def link_message(
-        self, chat_id: int, message_id: int, ticket_id: int, role: str
-    ) -> bool:
+    async def link_message(self, chat_id: int, message_id: int, ticket_id: int, role: str) -> bool:
         """Tie a message to a ticket in a role; False when it was already tied (a re-delivered
         update).
         """
 
     async def owe_answer(
-        self, chat_id: int, message_id: int, kind: AnswerKind,
-        ticket_id: int | None, now: datetime,
+        self,
+        chat_id: int,
+        message_id: int,
+        kind: AnswerKind,
+        ticket_id: int | None,
+        now: datetime,
     ) -> None:
         """Record, with the message's effect, what it is owed (SILENT: owed nothing)."""
 
     async def mark_answered(
-        self, chat_id: int, message_id: int, answer_message_id: int | None,
+        self,
+        chat_id: int,
+        message_id: int,
+        answer_message_id: int | None,
         now: datetime,
     ) -> None:
         """Record that a message's owed answer went out (and which message it was), so a re-delivery
@@ -125,29 +130,49 @@ class TicketRepo(Protocol):
     async def set_ack(self, ticket_id: int, chat_id: int, message_id: int) -> None:
         """Remember the bot's acknowledgement of a ticket and tie that message to it."""
 
-    async def add_follower(
-        self, ticket_id: int, telegram_id: int, now: datetime
-    ) -> bool:
+    async def add_follower(self, ticket_id: int, telegram_id: int, now: datetime) -> bool:
         """Make the person a follower; False when they already follow (or reported) it."""
 
     async def update_content(
-        self, ticket_id: int, *, text: str, category: str, urgency: Urgency,
-        location: Location, reasons: tuple[str, ...], now: datetime, actor_id: int,
+        self,
+        ticket_id: int,
+        *,
+        text: str,
+        category: str,
+        urgency: Urgency,
+        location: Location,
+        reasons: tuple[str, ...],
+        now: datetime,
+        actor_id: int,
     ) -> bool:
         """An edited report rewrites its ticket, but only while nobody has taken it up."""
 
     async def transition(
-        self, ticket: Ticket, *, from_states: frozenset[TicketStatus],
-        to_status: TicketStatus | None, actor_id: int | None, now: datetime, kind: str,
-        note: str | None = None, count_reopen: bool = False, **fields: object,
+        self,
+        ticket: Ticket,
+        *,
+        from_states: frozenset[TicketStatus],
+        to_status: TicketStatus | None,
+        actor_id: int | None,
+        now: datetime,
+        kind: str,
+        note: str | None = None,
+        count_reopen: bool = False,
+        **fields: object,
     ) -> Ticket | None:
         """One atomic conditional UPDATE of `ticket` as read in this unit of work: only from
         `from_states` and only if its status is still the one read; the ticket after, or None.
         """
 
     async def close(
-        self, ticket: Ticket, *, closure: Closure, from_states: frozenset[TicketStatus],
-        actor_id: int | None, now: datetime, note: str | None = None,
+        self,
+        ticket: Ticket,
+        *,
+        closure: Closure,
+        from_states: frozenset[TicketStatus],
+        actor_id: int | None,
+        now: datetime,
+        note: str | None = None,
     ) -> Ticket | None:
         """`transition` to CLOSED with how it closed (resolved, withdrawn, duplicate, …) and the
         closing note.
@@ -164,14 +189,28 @@ class TicketRepo(Protocol):
         """
 
     async def add_attachment(
-        self, ticket_id: int, *, kind: str, added_by: int, now: datetime,
-        file_id: str | None = None, latitude: float | None = None, longitude: float | None = None,
+        self,
+        ticket_id: int,
+        *,
+        kind: str,
+        added_by: int,
+        now: datetime,
+        file_id: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
     ) -> None:
         """Add a photo or a location to a ticket and record who added it."""
 
     async def record_event(
-        self, ticket_id: int, *, at: datetime, actor_id: int | None, kind: str,
-        from_status: str | None = None, to_status: str | None = None, note: str | None = None,
+        self,
+        ticket_id: int,
+        *,
+        at: datetime,
+        actor_id: int | None,
+        kind: str,
+        from_status: str | None = None,
+        to_status: str | None = None,
+        note: str | None = None,
     ) -> None:
         """Append a line to the ticket's history (what happened, who did it, from which status to
         which).
@@ -188,8 +227,12 @@ class TicketRepo(Protocol):
         """Remember the grid a person's private reports go to from now on."""
 
     async def open_in_grids(
-        self, grid_ids: list[int] | None, *, category: str | None = None,
-        status: TicketStatus | None = None, limit: int = 50,
+        self,
+        grid_ids: list[int] | None,
+        *,
+        category: str | None = None,
+        status: TicketStatus | None = None,
+        limit: int = 50,
     ) -> list[Ticket]:
         """Open tickets (all grids when grid_ids is None), most urgent then oldest first."""
 
@@ -215,8 +258,14 @@ class TicketRepo(Protocol):
         """Ask these people, once each, to verify a resolved ticket in this round."""
 
     async def answer_verification(
-        self, ticket_id: int, round_: int, telegram_id: int, *,
-        solved: bool | None = None, score: int | None = None, now: datetime,
+        self,
+        ticket_id: int,
+        round_: int,
+        telegram_id: int,
+        *,
+        solved: bool | None = None,
+        score: int | None = None,
+        now: datetime,
     ) -> None:
         """Record a person's verification answer: solved or not, and/or a satisfaction score."""
 
@@ -225,9 +274,7 @@ class TicketRepo(Protocol):
     ) -> bool:
         """Put a person on or take them off duty at a level; False when nothing changed."""
 
-    async def add_patrol_log(
-        self, grid_id: int, author_id: int, text: str, now: datetime
-    ) -> int:
+    async def add_patrol_log(self, grid_id: int, author_id: int, text: str, now: datetime) -> int:
         """Keep a grid worker's patrol note; its id."""
 
     async def patrol_logs(self, grid_ids: list[int], limit: int = 10) -> list[PatrolLog]:
@@ -270,20 +317,30 @@ class GridRepo(Protocol):
         """The person's role in a grid, or None when they have none."""
 
     async def create(
-        self, *, code: str, name: str, chat_id: int, chat_title: str | None,
+        self,
+        *,
+        code: str,
+        name: str,
+        chat_id: int,
+        chat_title: str | None,
         now: datetime,
     ) -> int:
         """Bind a new active grid to a chat; its id."""
 
     async def update_binding(
-        self, grid_id: int, *, code: str, name: str, chat_id: int | None,
-        chat_title: str | None, active: bool, now: datetime,
+        self,
+        grid_id: int,
+        *,
+        code: str,
+        name: str,
+        chat_id: int | None,
+        chat_title: str | None,
+        active: bool,
+        now: datetime,
     ) -> None:
         """Rewrite a grid's code, name, chat and active flag (rebinding, unbinding)."""
 
-    async def set_active_by_chat(
-        self, chat_id: int, active: bool, now: datetime
-    ) -> int:
+    async def set_active_by_chat(self, chat_id: int, active: bool, now: datetime) -> int:
         """Activate or deactivate the grid of a chat (the bot was added or removed); how many
         changed.
         """
@@ -292,7 +349,12 @@ class GridRepo(Protocol):
         """Replace a grid's tags (the names notices target it by)."""
 
     async def set_role(
-        self, grid_id: int, telegram_id: int, role: Role, *, by: int | None,
+        self,
+        grid_id: int,
+        telegram_id: int,
+        role: Role,
+        *,
+        by: int | None,
         now: datetime,
     ) -> Role | None:
         """Give the person this role in the grid; return the role they had before."""
@@ -314,8 +376,14 @@ class PeopleRepo(Protocol):
         """The language Telegram reports for the person (picks the locale), or None."""
 
     async def upsert(
-        self, *, telegram_id: int, display_name: str, username: str | None,
-        language_code: str | None, now: datetime, private_chat: bool = False,
+        self,
+        *,
+        telegram_id: int,
+        display_name: str,
+        username: str | None,
+        language_code: str | None,
+        now: datetime,
+        private_chat: bool = False,
     ) -> None:
         """Record a person seen in an update, or refresh their name, username and language."""
 
@@ -327,7 +395,12 @@ class ChatRepo(Protocol):
     """The chats the bot is in; a migrated group's new id."""
 
     async def upsert(
-        self, *, chat_id: int, type_: str, title: str | None, bot_member: bool,
+        self,
+        *,
+        chat_id: int,
+        type_: str,
+        title: str | None,
+        bot_member: bool,
         now: datetime,
     ) -> None:
         """Record a chat the bot is in, or refresh its type, title and whether the bot is still a
@@ -342,8 +415,14 @@ class PendingActionRepo(Protocol):
     """Questions waiting for an answer (a move to confirm, a closing note)."""
 
     async def create(
-        self, *, kind: str, chat_id: int, actor_id: int, payload: dict[str, Any],
-        now: datetime, expires_at: datetime,
+        self,
+        *,
+        kind: str,
+        chat_id: int,
+        actor_id: int,
+        payload: dict[str, Any],
+        now: datetime,
+        expires_at: datetime,
     ) -> int:
         """Keep a question waiting for the person's answer until `expires_at`; its id."""
 
@@ -360,8 +439,13 @@ class AuditRepo(Protocol):
     """Who changed which grid, binding or role."""
 
     async def record(
-        self, *, at: datetime, actor_id: int | None, action: str,
-        grid_id: int | None, **detail: Any,
+        self,
+        *,
+        at: datetime,
+        actor_id: int | None,
+        action: str,
+        grid_id: int | None,
+        **detail: Any,
     ) -> None:
         """Append who did what to which grid, with the details as JSON."""
 
@@ -380,14 +464,15 @@ class TimerRepo(Protocol):
     """Durable timers: reminders, deadlines, notice runs, digests."""
 
     async def add(
-        self, kind: str, ref_id: int, due_at: datetime,
+        self,
+        kind: str,
+        ref_id: int,
+        due_at: datetime,
         payload: dict[str, Any] | None = None,
     ) -> bool:
         """Schedule once: the same (kind, ref, moment) twice is one timer."""
 
-    async def add_many(
-        self, timers: list[NewTimer]
-    ) -> None:
+    async def add_many(self, timers: list[NewTimer]) -> None:
         """`add` for several (kind, ref, moment, payload) in one statement."""
 
     async def cancel(self, kind_prefix: str, ref_id: int, now: datetime) -> int:
@@ -420,14 +505,26 @@ class NoticeRepo(Protocol):
         """Scheduled and past notices, the live ones first, newest first."""
 
     async def create(
-        self, *, author_id: int, text: str, schedule: Schedule, targets: Targets,
-        pin: bool, locale: str, now: datetime,
+        self,
+        *,
+        author_id: int,
+        text: str,
+        schedule: Schedule,
+        targets: Targets,
+        pin: bool,
+        locale: str,
+        now: datetime,
     ) -> int:
         """Save a new notice as a draft; its id."""
 
     async def change_status(
-        self, notice_id: int, to: NoticeStatus, *, from_: Iterable[NoticeStatus],
-        next_run_at: datetime | None, now: datetime,
+        self,
+        notice_id: int,
+        to: NoticeStatus,
+        *,
+        from_: Iterable[NoticeStatus],
+        next_run_at: datetime | None,
+        now: datetime,
     ) -> bool:
         """Move to `to` only from one of `from_`; False if someone got there first."""
 
@@ -466,19 +563,20 @@ class NoticeRepo(Protocol):
         """Whether a run's delivery to a grid has still to go out."""
 
     async def mark_sent(
-        self, run_id: int, grid_id: int, *, chat_id: int, message_id: int,
+        self,
+        run_id: int,
+        grid_id: int,
+        *,
+        chat_id: int,
+        message_id: int,
         now: datetime,
     ) -> None:
         """A delivery went out as this message; recorded whatever happened meanwhile (a cancel)."""
 
-    async def mark_pinned(
-        self, run_id: int, grid_id: int, refused: str | None
-    ) -> None:
+    async def mark_pinned(self, run_id: int, grid_id: int, refused: str | None) -> None:
         """A sent delivery's pin: done, or the reason Telegram refused (kept in `reason`)."""
 
-    async def mark_failed(
-        self, run_id: int, grid_id: int, reason: str, now: datetime
-    ) -> bool:
+    async def mark_failed(self, run_id: int, grid_id: int, reason: str, now: datetime) -> bool:
         """A pending delivery failed for `reason`; False when it was no longer pending."""
 
     async def is_sending(self, notice_id: int) -> bool:
@@ -521,8 +619,9 @@ class IntakeExampleRepo(Protocol):
 class ConsoleRepo(Protocol):
     """The staff console: login links, a ticket's history (quick, in a unit of work)."""
 
-    async def add_login(self, secret_hash: str, telegram_id: int, now: datetime,
-                        expires_at: datetime) -> None:
+    async def add_login(
+        self, secret_hash: str, telegram_id: int, now: datetime, expires_at: datetime
+    ) -> None:
         """Keep a console login link's hash until it expires (and drop expired ones)."""
 
     async def use_login(self, secret_hash: str, now: datetime) -> int | None:
@@ -538,8 +637,9 @@ class ConsoleRepo(Protocol):
 class ConsoleView(Protocol):
     """The console's ticket list and figures: long reads, outside any unit of work."""
 
-    async def tickets(self, scope: Scope, wanted: TicketFilter, now: datetime, *,
-                      offset: int, limit: int) -> tuple[list[Ticket], int]:
+    async def tickets(
+        self, scope: Scope, wanted: TicketFilter, now: datetime, *, offset: int, limit: int
+    ) -> tuple[list[Ticket], int]:
         """A page of tickets, the most recently changed first, and how many match in all."""
 
     async def open_by_grid(self, scope: Scope, now: datetime) -> dict[int, tuple[int, int]]:
@@ -620,11 +720,14 @@ class UnitOfWork(Protocol):
     def console(self) -> ConsoleRepo:
         """Console logins and ticket histories, in this unit of work."""
 
-
     async def __aenter__(self) -> UnitOfWork: ...
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -639,8 +742,7 @@ class InboxStore(Protocol):
     async def unhandled(self) -> list[str]:
         """The JSON of every stored update not yet handled, oldest first."""
 
-    async def mark_handled(self, update_ids: Iterable[int], *,
-                           forget_before: datetime) -> None:
+    async def mark_handled(self, update_ids: Iterable[int], *, forget_before: datetime) -> None:
         """Mark updates handled, and forget handled ones received before `forget_before`."""
 
 
@@ -658,7 +760,6 @@ class Storage(Protocol):
     @property
     def console(self) -> ConsoleView:
         """The console's read model."""
-
 
     def unit_of_work(self) -> UnitOfWork:
         """A new unit of work: `async with storage.unit_of_work() as uow:`."""

@@ -25,8 +25,14 @@ class StatsService:
     of work.
     """
 
-    def __init__(self, view: StatsView, clock: Clock, grids: GridService, tz: ZoneInfo,
-                 category_label: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        view: StatsView,
+        clock: Clock,
+        grids: GridService,
+        tz: ZoneInfo,
+        category_label: Callable[[str], str],
+    ) -> None:
         self._clock = clock
         self._grids = grids
         self._tz = tz
@@ -39,8 +45,9 @@ class StatsService:
         """
         return parse_period(text, self._clock.now(), self._tz)
 
-    async def visible_grids(self, roles: PersonRoles, code: str | None,
-                            chat_grid: Grid | None) -> list[Grid]:
+    async def visible_grids(
+        self, roles: PersonRoles, code: str | None, chat_grid: Grid | None
+    ) -> list[Grid]:
         """Which grids' figures this person may read: staff all; heads/workers their own."""
         if chat_grid is not None and not code:
             wanted = [chat_grid]
@@ -60,8 +67,9 @@ class StatsService:
             raise UserError("not_your_grid")
         return allowed
 
-    async def report(self, period: Period, grids: list[Grid] | None,
-                     *, daily: bool = False) -> StatsReport:
+    async def report(
+        self, period: Period, grids: list[Grid] | None, *, daily: bool = False
+    ) -> StatsReport:
         """Figures per grid (every grid when `grids` is None) and in total."""
         every_grid = await self._grids.all_grids()
         if grids is None:
@@ -87,9 +95,15 @@ class StatsService:
         by_day = await self._view.daily_by_category(period, ids, self._tz) if daily else {}
         return StatsReport(period, tuple(rows), total, by_day)
 
-    async def export(self, kind: str, start: datetime, end: datetime,
-                     grids: list[Grid] | None, out: TextIO,
-                     progress: Callable[[int], None] | None = None) -> int:
+    async def export(
+        self,
+        kind: str,
+        start: datetime,
+        end: datetime,
+        grids: list[Grid] | None,
+        out: TextIO,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Stream tickets filed in [start, end) to `out`; returns how many.
 
         `progress` is called with the count every PROGRESS_EVERY tickets (a terminal's
@@ -100,7 +114,8 @@ class StatsService:
             raise UserError("bad_export_format", given=kind[:20])
         ids = None if grids is None else [g.id for g in grids]
         writer: CsvWriter | Open311Writer = (
-            CsvWriter(out, self._tz, self._label) if kind == "csv"
+            CsvWriter(out, self._tz, self._label)
+            if kind == "csv"
             else Open311Writer(out, self._tz, self._label)
         )
         writer.begin()

@@ -53,6 +53,7 @@ _RESULT_OF_ANSWER = {
     AnswerKind.RATE_LIMITED: IntakeResult.RATE_LIMITED,
 }
 
+
 @dataclass(frozen=True, slots=True)
 class IncomingReport:
     """A resident's message as the service needs it, free of Telegram types."""
@@ -88,7 +89,11 @@ class IntakeSettings:
 
 
 async def schedule_deadlines(
-    uow: UnitOfWork, ticket_id: int, sla: SlaPolicy, start: datetime, claim_due: datetime | None,
+    uow: UnitOfWork,
+    ticket_id: int,
+    sla: SlaPolicy,
+    start: datetime,
+    claim_due: datetime | None,
     resolve_due: datetime | None,
 ) -> list[datetime]:
     """The reminder and deadline timers of a ticket's current time limits.
@@ -101,8 +106,9 @@ async def schedule_deadlines(
         if due is None:
             continue
         payload = {"due": int(due.timestamp())}
-        timers.append((f"ticket.{stage}_remind", ticket_id, sla.reminder_before(start, due),
-                       payload))
+        timers.append(
+            (f"ticket.{stage}_remind", ticket_id, sla.reminder_before(start, due), payload)
+        )
         timers.append((f"ticket.{stage}_due", ticket_id, due, payload))
     await uow.timers.add_many(timers)
     return [due_at for _kind, _ref, due_at, _payload in timers]
@@ -112,8 +118,12 @@ class TicketService:
     """Residents' reports become tickets: parse, deduplicate, file, link messages, limit floods."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, parser: IntakeParser,
-        settings: IntakeSettings, timers: TimerService,
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        parser: IntakeParser,
+        settings: IntakeSettings,
+        timers: TimerService,
     ) -> None:
         self._uow = uow
         self._timers = timers
@@ -186,47 +196,78 @@ class TicketService:
                 tell = self._first_refusal(report.sender.telegram_id, now)
                 if report.message_id is not None:
                     await uow.tickets.owe_answer(
-                        report.chat_id, report.message_id,
-                        AnswerKind.RATE_LIMITED if tell else AnswerKind.SILENT, None, now)
+                        report.chat_id,
+                        report.message_id,
+                        AnswerKind.RATE_LIMITED if tell else AnswerKind.SILENT,
+                        None,
+                        now,
+                    )
                 return IntakeOutcome(IntakeResult.RATE_LIMITED, intake=parsed, tell_sender=tell)
             ticket, first_due = await self._file(uow, report, parsed, text, now)
             await self._write_residents(uow)
         await self._timers.scheduled(first_due)
-        log.info("ticket #%s %s/%s in grid %s", ticket.id, ticket.category, ticket.urgency.value,
-                 report.grid.code)
+        log.info(
+            "ticket #%s %s/%s in grid %s",
+            ticket.id,
+            ticket.category,
+            ticket.urgency.value,
+            report.grid.code,
+        )
         return IntakeOutcome(IntakeResult.CREATED, ticket, parsed)
 
-    async def _follow(self, uow: UnitOfWork, duplicate: Ticket, report: IncomingReport,
-                      parsed: Intake, now: datetime) -> IntakeOutcome:
+    async def _follow(
+        self,
+        uow: UnitOfWork,
+        duplicate: Ticket,
+        report: IncomingReport,
+        parsed: Intake,
+        now: datetime,
+    ) -> IntakeOutcome:
         """The message reports an open ticket again: a "+1" from its sender."""
         await uow.tickets.add_follower(duplicate.id, report.sender.telegram_id, now)
         if report.message_id is not None:
-            await uow.tickets.link_message(report.chat_id, report.message_id, duplicate.id,
-                                           "follow")
-            await uow.tickets.owe_answer(report.chat_id, report.message_id,
-                                         AnswerKind.FOLLOWED, duplicate.id, now)
+            await uow.tickets.link_message(
+                report.chat_id, report.message_id, duplicate.id, "follow"
+            )
+            await uow.tickets.owe_answer(
+                report.chat_id, report.message_id, AnswerKind.FOLLOWED, duplicate.id, now
+            )
         await self._attach_photo(uow, duplicate.id, report, now)
         return IntakeOutcome(IntakeResult.FOLLOWED, await uow.tickets.get(duplicate.id), parsed)
 
-    async def _file(self, uow: UnitOfWork, report: IncomingReport, parsed: Intake, text: str,
-                    now: datetime) -> tuple[Ticket, datetime]:
+    async def _file(
+        self, uow: UnitOfWork, report: IncomingReport, parsed: Intake, text: str, now: datetime
+    ) -> tuple[Ticket, datetime]:
         """A new ticket with its events, timers and the acknowledgement it is owed."""
         category = parsed.category if parsed.is_request else (parsed.category or "other")
         claim_due, resolve_due = self._settings.sla.deadlines(parsed.urgency, category, now)
-        ticket = await uow.tickets.create(NewTicket(
-            grid_id=report.grid.id, reporter_id=report.sender.telegram_id,
-            chat_id=report.chat_id, message_id=report.message_id, text=text,
-            category=category, urgency=parsed.urgency, location=parsed.location,
-            source=report.source, private=report.private, reasons=parsed.reasons,
-            confidence=parsed.confidence, created_at=now, claim_due_at=claim_due,
-            resolve_due_at=resolve_due,
-        ))
+        ticket = await uow.tickets.create(
+            NewTicket(
+                grid_id=report.grid.id,
+                reporter_id=report.sender.telegram_id,
+                chat_id=report.chat_id,
+                message_id=report.message_id,
+                text=text,
+                category=category,
+                urgency=parsed.urgency,
+                location=parsed.location,
+                source=report.source,
+                private=report.private,
+                reasons=parsed.reasons,
+                confidence=parsed.confidence,
+                created_at=now,
+                claim_due_at=claim_due,
+                resolve_due_at=resolve_due,
+            )
+        )
         if report.message_id is not None:
-            await uow.tickets.owe_answer(report.chat_id, report.message_id, AnswerKind.ACK,
-                                         ticket.id, now)
+            await uow.tickets.owe_answer(
+                report.chat_id, report.message_id, AnswerKind.ACK, ticket.id, now
+            )
         await self._attach_photo(uow, ticket.id, report, now)
-        moments = await schedule_deadlines(uow, ticket.id, self._settings.sla, now, claim_due,
-                                           resolve_due)
+        moments = await schedule_deadlines(
+            uow, ticket.id, self._settings.sla, now, claim_due, resolve_due
+        )
         return ticket, min(moments)
 
     async def _redelivered(self, uow: UnitOfWork, owed: MessageAnswer) -> IntakeOutcome:
@@ -234,8 +275,12 @@ class TicketService:
         ticket = await uow.tickets.get(owed.ticket_id) if owed.ticket_id is not None else None
         if owed.answered:
             return IntakeOutcome(IntakeResult.ALREADY, ticket, acknowledged=True)
-        log.info("message %s in chat %s handled before; its answer (%s) is sent now",
-                 owed.message_id, owed.chat_id, owed.kind.value)
+        log.info(
+            "message %s in chat %s handled before; its answer (%s) is sent now",
+            owed.message_id,
+            owed.chat_id,
+            owed.kind.value,
+        )
         return IntakeOutcome(_RESULT_OF_ANSWER[owed.kind], ticket)
 
     @staticmethod
@@ -244,26 +289,35 @@ class TicketService:
     ) -> None:
         if report.photo_file_id:
             await uow.tickets.add_attachment(
-                ticket_id, kind="photo", file_id=report.photo_file_id,
-                added_by=report.sender.telegram_id, now=now,
+                ticket_id,
+                kind="photo",
+                file_id=report.photo_file_id,
+                added_by=report.sender.telegram_id,
+                now=now,
             )
 
     @staticmethod
-    async def _find_duplicate(uow: UnitOfWork, grid_id: int, parsed: Intake, text: str,
-                              now: datetime) -> Ticket | None:
+    async def _find_duplicate(
+        uow: UnitOfWork, grid_id: int, parsed: Intake, text: str, now: datetime
+    ) -> Ticket | None:
         candidates = await uow.tickets.open_in_grid_since(
             grid_id, parsed.category, now - DUPLICATE_WINDOW
         )
         for candidate in candidates:
             if is_probable_duplicate(
-                candidate, category=parsed.category, building=parsed.location.building,
-                text=text, reasons=parsed.reasons, now=now,
+                candidate,
+                category=parsed.category,
+                building=parsed.location.building,
+                text=text,
+                reasons=parsed.reasons,
+                now=now,
             ):
                 return candidate
         return None
 
-    async def acknowledged(self, ticket_id: int, chat_id: int, message_id: int,
-                           report: tuple[int, int] | None = None) -> None:
+    async def acknowledged(
+        self, ticket_id: int, chat_id: int, message_id: int, report: tuple[int, int] | None = None
+    ) -> None:
         """The ticket's acknowledgement (`message_id` in `chat_id`) went out; it answers the
         resident's message `report` (chat, message) in the same transaction.
         """
@@ -271,33 +325,44 @@ class TicketService:
             await uow.tickets.set_ack(ticket_id, chat_id, message_id)
             if report is not None:
                 await uow.tickets.mark_answered(
-                    *report, None if (chat_id, message_id) == report else message_id,
-                    self._clock.now())
+                    *report,
+                    None if (chat_id, message_id) == report else message_id,
+                    self._clock.now(),
+                )
 
-    async def answered(self, chat_id: int, message_id: int, sent_in: int | None,
-                       sent_id: int | None, *, ticket_id: int | None = None) -> None:
+    async def answered(
+        self,
+        chat_id: int,
+        message_id: int,
+        sent_in: int | None,
+        sent_id: int | None,
+        *,
+        ticket_id: int | None = None,
+    ) -> None:
         """A resident's message got its answer (message `sent_id` in chat `sent_in`; None when
         the chat refused it). An answer about a ticket answers for it too (a reply to it
         needs no number).
         """
         async with self._uow() as uow:
-            await uow.tickets.mark_answered(chat_id, message_id, sent_id,
-                                            self._clock.now())
+            await uow.tickets.mark_answered(chat_id, message_id, sent_id, self._clock.now())
             if sent_in is not None and sent_id is not None and ticket_id is not None:
                 await uow.tickets.link_message(sent_in, sent_id, ticket_id, "alert")
 
-    async def link_card(self, ticket_id: int, chat_id: int, message_id: int, *,
-                        buttons: bool = True) -> None:
+    async def link_card(
+        self, ticket_id: int, chat_id: int, message_id: int, *, buttons: bool = True
+    ) -> None:
         """A message the bot sent about a ticket answers for it (a reply needs no number).
         A card's buttons follow the ticket's state; news ("已由…认领") and questions keep theirs
         (the schema calls those links 'alert').
         """
         async with self._uow() as uow:
-            await uow.tickets.link_message(chat_id, message_id, ticket_id,
-                                           "card" if buttons else "alert")
+            await uow.tickets.link_message(
+                chat_id, message_id, ticket_id, "card" if buttons else "alert"
+            )
 
-    async def edited(self, chat_id: int, message_id: int, text: str,
-                     editor_id: int) -> Ticket | None:
+    async def edited(
+        self, chat_id: int, message_id: int, text: str, editor_id: int
+    ) -> Ticket | None:
         """An edited report updates its ticket while it is still open and unclaimed."""
         async with self._uow() as uow:
             seen = await uow.tickets.by_message(chat_id, message_id)
@@ -307,10 +372,14 @@ class TicketService:
             parsed = self.parser.parse(text)
             category = parsed.category if parsed.is_request else ticket.category
             changed = await uow.tickets.update_content(
-                ticket.id, text=text.strip()[:MAX_TICKET_TEXT], category=category,
+                ticket.id,
+                text=text.strip()[:MAX_TICKET_TEXT],
+                category=category,
                 urgency=parsed.urgency if parsed.is_request else ticket.urgency,
                 location=ticket.location if parsed.location.is_empty() else parsed.location,
-                reasons=parsed.reasons, now=self._clock.now(), actor_id=editor_id,
+                reasons=parsed.reasons,
+                now=self._clock.now(),
+                actor_id=editor_id,
             )
             return await uow.tickets.get(ticket.id) if changed else None
 
@@ -322,18 +391,19 @@ class TicketService:
                 raise UserError("ticket_not_open", id=ticket.id)
             if ticket.reporter_id == person.telegram_id:
                 raise UserError("follow_own_ticket", id=ticket.id)
-            if not await uow.tickets.add_follower(ticket.id, person.telegram_id,
-                                                  self._clock.now()):
+            if not await uow.tickets.add_follower(ticket.id, person.telegram_id, self._clock.now()):
                 raise UserError("already_following", id=ticket.id)
             return await _must_get(uow, ticket_id)
 
-    async def cancel_not_a_request(self, ticket_id: int, roles: PersonRoles,
-                                   actor_id: int) -> Ticket:
+    async def cancel_not_a_request(
+        self, ticket_id: int, roles: PersonRoles, actor_id: int
+    ) -> Ticket:
         """[不是报事]: the reporter, the grid's heads/workers or staff withdraw a misread ticket."""
         async with self._uow() as uow:
             ticket = await _must_get(uow, ticket_id)
-            if not (ticket.reporter_id == actor_id or roles.is_staff
-                    or roles.serves(ticket.grid_id)):
+            if not (
+                ticket.reporter_id == actor_id or roles.is_staff or roles.serves(ticket.grid_id)
+            ):
                 raise UserError("not_your_ticket", id=ticket.id)
             if ticket.closure is Closure.NOT_A_REQUEST:
                 # Withdrawn already (a re-delivered press whose answer never went out, or a
@@ -341,18 +411,23 @@ class TicketService:
                 return ticket
             now = self._clock.now()
             withdrawn = await uow.tickets.close(
-                ticket, closure=Closure.NOT_A_REQUEST,
-                from_states=frozenset({TicketStatus.OPEN}), actor_id=actor_id, now=now,
+                ticket,
+                closure=Closure.NOT_A_REQUEST,
+                from_states=frozenset({TicketStatus.OPEN}),
+                actor_id=actor_id,
+                now=now,
             )
             if withdrawn is None:
                 raise UserError("ticket_not_cancellable", id=ticket.id)
             # The recogniser misread it: keep it as an example of what is not a request.
-            await uow.intake_examples.record(ticket.id, ticket.text, category=None,
-                                             actor_id=actor_id, now=now)
+            await uow.intake_examples.record(
+                ticket.id, ticket.text, category=None, actor_id=actor_id, now=now
+            )
             return withdrawn
 
-    async def set_category(self, ticket_id: int, code: str, roles: PersonRoles,
-                           actor_id: int) -> Ticket:
+    async def set_category(
+        self, ticket_id: int, code: str, roles: PersonRoles, actor_id: int
+    ) -> Ticket:
         """Correct a ticket's category (heads and workers of its grid, staff); kept as a labelled
         example for `gridbot train-intake`.
         """
@@ -361,18 +436,29 @@ class TicketService:
             if not (roles.is_staff or roles.serves(ticket.grid_id)):
                 raise UserError("not_your_grid_ticket", id=ticket.id)
             if code not in self.parser.vocabulary.categories:
-                raise UserError("unknown_category", code=code[:40],
-                                codes=", ".join(self.parser.vocabulary.categories))
+                raise UserError(
+                    "unknown_category",
+                    code=code[:40],
+                    codes=", ".join(self.parser.vocabulary.categories),
+                )
             now = self._clock.now()
             await uow.tickets.set_category(ticket.id, code, actor_id=actor_id, now=now)
             # Who must act, in the street's own words: an example for `gridbot train-intake`.
-            await uow.intake_examples.record(ticket.id, ticket.text, category=code,
-                                             actor_id=actor_id, now=now)
+            await uow.intake_examples.record(
+                ticket.id, ticket.text, category=code, actor_id=actor_id, now=now
+            )
             return await _must_get(uow, ticket_id)
 
     async def attach(
-        self, chat_id: int, replied_message_id: int, person: Person, *, kind: str,
-        file_id: str | None = None, latitude: float | None = None, longitude: float | None = None,
+        self,
+        chat_id: int,
+        replied_message_id: int,
+        person: Person,
+        *,
+        kind: str,
+        file_id: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
     ) -> Ticket | None:
         """A photo or location sent as a reply to the bot's acknowledgement joins that ticket."""
         async with self._uow() as uow:
@@ -381,8 +467,13 @@ class TicketService:
                 return None
             ticket = seen[0]
             await uow.tickets.add_attachment(
-                ticket.id, kind=kind, file_id=file_id, latitude=latitude,
-                longitude=longitude, added_by=person.telegram_id, now=self._clock.now(),
+                ticket.id,
+                kind=kind,
+                file_id=file_id,
+                latitude=latitude,
+                longitude=longitude,
+                added_by=person.telegram_id,
+                now=self._clock.now(),
             )
             return ticket
 
@@ -443,8 +534,7 @@ class TicketService:
     async def choose_private_grid(self, telegram_id: int, grid_id: int) -> None:
         """Remember the grid a person's private reports go to."""
         async with self._uow() as uow:
-            await uow.tickets.set_private_reporting_grid(telegram_id, grid_id,
-                                                         self._clock.now())
+            await uow.tickets.set_private_reporting_grid(telegram_id, grid_id, self._clock.now())
 
 
 async def _must_get(uow: UnitOfWork, ticket_id: int) -> Ticket:

@@ -32,8 +32,7 @@ ArmCallback = Callable[[datetime], None]
 # A recurring timer's subject's schedule, read when a run fires (None: it was stopped).
 ScheduleOf = Callable[[UnitOfWork, int], Awaitable[Schedule | None]]
 # Like TimerHandler, also told the next run already stored (None: the schedule has ended).
-RecurringHandler = Callable[[Timer, UnitOfWork, datetime, datetime | None],
-                            Awaitable[AfterCommit]]
+RecurringHandler = Callable[[Timer, UnitOfWork, datetime, datetime | None], Awaitable[AfterCommit]]
 
 
 class TimerService:
@@ -62,9 +61,11 @@ class TimerService:
         done (the timer's own unit of work), then `handler` runs in it. Start a subject with
         `add` (notices) or `keep_running`.
         """
+
         async def fire(timer: Timer, uow: UnitOfWork, now: datetime) -> AfterCommit:
-            current = schedule if isinstance(schedule, Schedule) else await schedule(
-                uow, timer.ref_id)
+            current = (
+                schedule if isinstance(schedule, Schedule) else await schedule(uow, timer.ref_id)
+            )
             if current is None:
                 return None
             following = current.run_after(timer.due_at, now)
@@ -143,8 +144,9 @@ class TimerService:
                     return False
                 after = await handler(timer, uow, now)
         except Exception:
-            log.exception("timer %s (%s #%s) failed; it stays pending", timer.id, timer.kind,
-                          timer.ref_id)
+            log.exception(
+                "timer %s (%s #%s) failed; it stays pending", timer.id, timer.kind, timer.ref_id
+            )
             return False
         if after is not None:
             try:
@@ -159,7 +161,12 @@ class TimerService:
             return await uow.timers.pending(kind_prefix, ref_id)
 
     @staticmethod
-    async def add(uow: UnitOfWork, kind: str, ref_id: int, due_at: datetime,
-                  payload: dict[str, Any] | None = None) -> bool:
+    async def add(
+        uow: UnitOfWork,
+        kind: str,
+        ref_id: int,
+        due_at: datetime,
+        payload: dict[str, Any] | None = None,
+    ) -> bool:
         """Schedule within a use case's unit of work (a timer handler's own, for the next run)."""
         return await uow.timers.add(kind, ref_id, due_at, payload)

@@ -39,12 +39,11 @@ class ConsoleRepository:
 
     # --- login links ---
 
-    async def add_login(self, secret_hash: str, telegram_id: int, now: datetime,
-                        expires_at: datetime) -> None:
+    async def add_login(
+        self, secret_hash: str, telegram_id: int, now: datetime, expires_at: datetime
+    ) -> None:
         """Keep a console login link's hash until it expires (and drop expired ones)."""
-        await self._db.execute(
-            "DELETE FROM console_logins WHERE expires_at < ?", (to_epoch(now),)
-        )
+        await self._db.execute("DELETE FROM console_logins WHERE expires_at < ?", (to_epoch(now),))
         await self._db.execute(
             "INSERT INTO console_logins (secret_hash, telegram_id, created_at, expires_at) "
             "VALUES (?, ?, ?, ?)",
@@ -62,8 +61,9 @@ class ConsoleRepository:
 
     # --- tickets ---
 
-    async def tickets(self, scope: Scope, wanted: TicketFilter, now: datetime, *,
-                      offset: int, limit: int) -> tuple[list[Ticket], int]:
+    async def tickets(
+        self, scope: Scope, wanted: TicketFilter, now: datetime, *, offset: int, limit: int
+    ) -> tuple[list[Ticket], int]:
         """A page of tickets, the most recently changed first, and how many match in all."""
         where = [_scope_sql(scope)]
         params: dict[str, object] = {"now": to_epoch(now), "limit": limit, "offset": offset}
@@ -117,8 +117,17 @@ class ConsoleRepository:
             "WHERE ticket_id = ? ORDER BY id DESC",
             (ticket_id,),
         )
-        return [TicketEventRecord(_aware(r["at"]), r["actor_id"], r["kind"], r["from_status"],
-                                  r["to_status"], r["note"]) for r in rows]
+        return [
+            TicketEventRecord(
+                _aware(r["at"]),
+                r["actor_id"],
+                r["kind"],
+                r["from_status"],
+                r["to_status"],
+                r["note"],
+            )
+            for r in rows
+        ]
 
     async def verifications(self, ticket_id: int) -> list[VerificationRecord]:
         """Who was asked to verify a ticket and what they answered, latest round first."""
@@ -127,10 +136,17 @@ class ConsoleRepository:
             "FROM ticket_verifications WHERE ticket_id = ? ORDER BY round DESC, asked_at",
             (ticket_id,),
         )
-        return [VerificationRecord(r["round"], r["telegram_id"],
-                                   None if r["solved"] is None else bool(r["solved"]), r["score"],
-                                   _aware(r["asked_at"]), from_epoch(r["answered_at"]))
-                for r in rows]
+        return [
+            VerificationRecord(
+                r["round"],
+                r["telegram_id"],
+                None if r["solved"] is None else bool(r["solved"]),
+                r["score"],
+                _aware(r["asked_at"]),
+                from_epoch(r["answered_at"]),
+            )
+            for r in rows
+        ]
 
     async def change_mark(self) -> tuple[int, int]:
         """Moves whenever a ticket is filed or changes (every change records an event)."""

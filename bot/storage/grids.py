@@ -176,7 +176,12 @@ class GridRepository:
     # --- writes: each takes the caller's transaction so a use case commits as one ---
 
     async def create(
-        self, *, code: str, name: str, chat_id: int, chat_title: str | None,
+        self,
+        *,
+        code: str,
+        name: str,
+        chat_id: int,
+        chat_title: str | None,
         now: datetime,
     ) -> int:
         """Bind a new active grid to a chat; its id."""
@@ -190,8 +195,15 @@ class GridRepository:
         return cur.lastrowid
 
     async def update_binding(
-        self, grid_id: int, *, code: str, name: str, chat_id: int | None,
-        chat_title: str | None, active: bool, now: datetime,
+        self,
+        grid_id: int,
+        *,
+        code: str,
+        name: str,
+        chat_id: int | None,
+        chat_title: str | None,
+        active: bool,
+        now: datetime,
     ) -> None:
         """Rewrite a grid's code, name, chat and active flag (rebinding, unbinding)."""
         self._db.touches("grids")
@@ -201,9 +213,7 @@ class GridRepository:
             (code, name, chat_id, chat_title, int(active), to_epoch(now), grid_id),
         )
 
-    async def set_active_by_chat(
-        self, chat_id: int, active: bool, now: datetime
-    ) -> int:
+    async def set_active_by_chat(self, chat_id: int, active: bool, now: datetime) -> int:
         """Activate or deactivate the grid of a chat (the bot was added or removed); how many
         changed.
         """
@@ -224,7 +234,12 @@ class GridRepository:
         )
 
     async def set_role(
-        self, grid_id: int, telegram_id: int, role: Role, *, by: int | None,
+        self,
+        grid_id: int,
+        telegram_id: int,
+        role: Role,
+        *,
+        by: int | None,
         now: datetime,
     ) -> Role | None:
         """Give the person this role in the grid; return the role they had before."""
@@ -257,8 +272,13 @@ class AuditLog:
         self._db = db
 
     async def record(
-        self, *, at: datetime, actor_id: int | None, action: str,
-        grid_id: int | None, **detail: Any,
+        self,
+        *,
+        at: datetime,
+        actor_id: int | None,
+        action: str,
+        grid_id: int | None,
+        **detail: Any,
     ) -> None:
         """Append who did what to which grid, with the details as JSON."""
         await self._db.execute(

@@ -21,9 +21,12 @@ class InboxRepository:
         ids = [update_id for update_id, _payload in updates]
         async with self._db.transaction() as tx:
             marks = ",".join("?" * len(ids))
-            known = {row["update_id"] for row in await tx.fetchall(
-                f"SELECT update_id FROM inbox WHERE update_id IN ({marks})", ids
-            )}
+            known = {
+                row["update_id"]
+                for row in await tx.fetchall(
+                    f"SELECT update_id FROM inbox WHERE update_id IN ({marks})", ids
+                )
+            }
             await tx.executemany(
                 "INSERT OR IGNORE INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
                 [(update_id, payload, to_epoch(now)) for update_id, payload in updates],
@@ -44,5 +47,7 @@ class InboxRepository:
             if ids:
                 marks = ",".join("?" * len(ids))
                 await tx.execute(f"UPDATE inbox SET handled = 1 WHERE update_id IN ({marks})", ids)
-            await tx.execute("DELETE FROM inbox WHERE handled = 1 AND received_at < ?",
-                             (to_epoch(forget_before),))
+            await tx.execute(
+                "DELETE FROM inbox WHERE handled = 1 AND received_at < ?",
+                (to_epoch(forget_before),),
+            )

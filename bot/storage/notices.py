@@ -77,31 +77,55 @@ class NoticeRepository:
         return [_notice(r) for r in rows]
 
     async def create(
-        self, *, author_id: int, text: str, schedule: Schedule, targets: Targets,
-        pin: bool, locale: str, now: datetime,
+        self,
+        *,
+        author_id: int,
+        text: str,
+        schedule: Schedule,
+        targets: Targets,
+        pin: bool,
+        locale: str,
+        now: datetime,
     ) -> int:
         """Save a new notice as a draft; its id."""
         cur = await self._db.execute(
             "INSERT INTO notices (author_id, text, schedule, targets, pin, status, locale, "
             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?)",
-            (author_id, text, json.dumps(schedule.to_storage(), ensure_ascii=False),
-             json.dumps(targets.to_storage(), ensure_ascii=False), int(pin), locale,
-             to_epoch(now), to_epoch(now)),
+            (
+                author_id,
+                text,
+                json.dumps(schedule.to_storage(), ensure_ascii=False),
+                json.dumps(targets.to_storage(), ensure_ascii=False),
+                int(pin),
+                locale,
+                to_epoch(now),
+                to_epoch(now),
+            ),
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
 
     async def change_status(
-        self, notice_id: int, to: NoticeStatus, *, from_: Iterable[NoticeStatus],
-        next_run_at: datetime | None, now: datetime,
+        self,
+        notice_id: int,
+        to: NoticeStatus,
+        *,
+        from_: Iterable[NoticeStatus],
+        next_run_at: datetime | None,
+        now: datetime,
     ) -> bool:
         """Move to `to` only from one of `from_`; False if someone got there first."""
         allowed = tuple(from_)
         cur = await self._db.execute(
             "UPDATE notices SET status = ?, next_run_at = ?, updated_at = ? "
             f"WHERE id = ? AND status IN ({_marks(allowed)})",
-            (to.value, to_epoch(next_run_at) if next_run_at else None, to_epoch(now), notice_id,
-             *allowed),
+            (
+                to.value,
+                to_epoch(next_run_at) if next_run_at else None,
+                to_epoch(now),
+                notice_id,
+                *allowed,
+            ),
         )
         return cur.rowcount == 1
 
@@ -179,9 +203,13 @@ class NoticeRepository:
         }
         return [
             TargetGrid(
-                id=grid_id, code=grids[grid_id]["code"], name=grids[grid_id]["name"],
-                chat_id=grids[grid_id]["chat_id"], tags=tuple(tags[grid_id]),
-                heads=tuple(heads[grid_id]), open_tickets=counts.get(grid_id, 0),
+                id=grid_id,
+                code=grids[grid_id]["code"],
+                name=grids[grid_id]["name"],
+                chat_id=grids[grid_id]["chat_id"],
+                tags=tuple(tags[grid_id]),
+                heads=tuple(heads[grid_id]),
+                open_tickets=counts.get(grid_id, 0),
             )
             for grid_id in grid_ids
             if grid_id in grids
@@ -244,7 +272,12 @@ class NoticeRepository:
         return row is not None
 
     async def mark_sent(
-        self, run_id: int, grid_id: int, *, chat_id: int, message_id: int,
+        self,
+        run_id: int,
+        grid_id: int,
+        *,
+        chat_id: int,
+        message_id: int,
         now: datetime,
     ) -> None:
         """A delivery went out as this message; recorded whatever happened meanwhile (a cancel)."""
@@ -255,18 +288,14 @@ class NoticeRepository:
             (chat_id, message_id, to_epoch(now), run_id, grid_id),
         )
 
-    async def mark_pinned(
-        self, run_id: int, grid_id: int, refused: str | None
-    ) -> None:
+    async def mark_pinned(self, run_id: int, grid_id: int, refused: str | None) -> None:
         """A sent delivery's pin: done, or the reason Telegram refused (kept in `reason`)."""
         await self._db.execute(
             "UPDATE notice_deliveries SET pinned = ?, reason = ? WHERE run_id = ? AND grid_id = ?",
             (int(refused is None), refused, run_id, grid_id),
         )
 
-    async def mark_failed(
-        self, run_id: int, grid_id: int, reason: str, now: datetime
-    ) -> bool:
+    async def mark_failed(self, run_id: int, grid_id: int, reason: str, now: datetime) -> bool:
         """A pending delivery failed for `reason`; False when it was no longer pending."""
         cur = await self._db.execute(
             "UPDATE notice_deliveries SET status = 'failed', reason = ?, updated_at = ? "
@@ -342,12 +371,21 @@ class NoticeRepository:
             )
             due = from_epoch(row["due_at"])
             assert due is not None
-            reports.append(RunReport(
-                id=row["id"], notice_id=row["notice_id"], due_at=due,
-                status=RunStatus(row["status"]), total=row["total"], sent=row["sent"],
-                failed=row["failed"], started_at=from_epoch(row["started_at"]),
-                finished_at=from_epoch(row["finished_at"]),
-                failures=tuple(Failure(f["code"], f["name"], f["reason"] or "") for f in failures),
-                pin_failures=row["pin_failures"],
-            ))
+            reports.append(
+                RunReport(
+                    id=row["id"],
+                    notice_id=row["notice_id"],
+                    due_at=due,
+                    status=RunStatus(row["status"]),
+                    total=row["total"],
+                    sent=row["sent"],
+                    failed=row["failed"],
+                    started_at=from_epoch(row["started_at"]),
+                    finished_at=from_epoch(row["finished_at"]),
+                    failures=tuple(
+                        Failure(f["code"], f["name"], f["reason"] or "") for f in failures
+                    ),
+                    pin_failures=row["pin_failures"],
+                )
+            )
         return reports

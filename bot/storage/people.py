@@ -48,8 +48,14 @@ class PeopleRepository:
         return row["language_code"] if row else None
 
     async def upsert(
-        self, *, telegram_id: int, display_name: str, username: str | None,
-        language_code: str | None, now: datetime, private_chat: bool = False,
+        self,
+        *,
+        telegram_id: int,
+        display_name: str,
+        username: str | None,
+        language_code: str | None,
+        now: datetime,
+        private_chat: bool = False,
     ) -> None:
         """Record a person seen in an update, or refresh their name, username and language."""
         await self._db.execute(
@@ -60,8 +66,15 @@ class PeopleRepository:
             "language_code = COALESCE(excluded.language_code, people.language_code), "
             "has_private_chat = MAX(people.has_private_chat, excluded.has_private_chat), "
             "last_seen = excluded.last_seen",
-            (telegram_id, username, display_name, language_code, int(private_chat),
-             to_epoch(now), to_epoch(now)),
+            (
+                telegram_id,
+                username,
+                display_name,
+                language_code,
+                int(private_chat),
+                to_epoch(now),
+                to_epoch(now),
+            ),
         )
 
     async def set_private_chat(self, telegram_id: int, reachable: bool) -> None:
@@ -79,7 +92,12 @@ class ChatRepository:
         self._db = db
 
     async def upsert(
-        self, *, chat_id: int, type_: str, title: str | None, bot_member: bool,
+        self,
+        *,
+        chat_id: int,
+        type_: str,
+        title: str | None,
+        bot_member: bool,
         now: datetime,
     ) -> None:
         """Record a chat the bot is in, or refresh its type, title and whether the bot is still a
@@ -118,16 +136,28 @@ class PendingActionRepository:
         self._none_live: dict[str, int] = {}
 
     async def create(
-        self, *, kind: str, chat_id: int, actor_id: int, payload: dict[str, Any],
-        now: datetime, expires_at: datetime,
+        self,
+        *,
+        kind: str,
+        chat_id: int,
+        actor_id: int,
+        payload: dict[str, Any],
+        now: datetime,
+        expires_at: datetime,
     ) -> int:
         """Keep a question waiting for the person's answer until `expires_at`; its id."""
         self._db.touches("pending_actions")
         cur = await self._db.execute(
             "INSERT INTO pending_actions (kind, chat_id, actor_id, payload, created_at, "
             "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (kind, chat_id, actor_id, json.dumps(payload, ensure_ascii=False), to_epoch(now),
-             to_epoch(expires_at)),
+            (
+                kind,
+                chat_id,
+                actor_id,
+                json.dumps(payload, ensure_ascii=False),
+                to_epoch(now),
+                to_epoch(expires_at),
+            ),
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
@@ -149,7 +179,9 @@ class PendingActionRepository:
         if row is None:
             live = await self._db.fetchone(
                 "SELECT 1 FROM pending_actions WHERE kind = ? AND done_at IS NULL "
-                "AND expires_at >= ? LIMIT 1", (kind, to_epoch(now)))
+                "AND expires_at >= ? LIMIT 1",
+                (kind, to_epoch(now)),
+            )
             if live is None and self._db.version("pending_actions") == version:
                 self._none_live[kind] = version
             return None
@@ -157,11 +189,13 @@ class PendingActionRepository:
 
     async def take(self, action_id: int, now: datetime) -> PendingAction | None:
         """Mark the action done and return it, once: a second press finds nothing."""
-        rows = (await self._db.execute(
-            "UPDATE pending_actions SET done_at = ? WHERE id = ? AND done_at IS NULL "
-            "RETURNING *",
-            (to_epoch(now), action_id),
-        )).fetchall()
+        rows = (
+            await self._db.execute(
+                "UPDATE pending_actions SET done_at = ? WHERE id = ? AND done_at IS NULL "
+                "RETURNING *",
+                (to_epoch(now), action_id),
+            )
+        ).fetchall()
         if not rows:
             return None
         row = rows[0]
@@ -169,7 +203,12 @@ class PendingActionRepository:
         expires = from_epoch(row["expires_at"])
         assert created is not None and expires is not None
         return PendingAction(
-            id=row["id"], kind=row["kind"], chat_id=row["chat_id"], actor_id=row["actor_id"],
-            payload=json.loads(row["payload"]), created_at=created, expires_at=expires,
+            id=row["id"],
+            kind=row["kind"],
+            chat_id=row["chat_id"],
+            actor_id=row["actor_id"],
+            payload=json.loads(row["payload"]),
+            created_at=created,
+            expires_at=expires,
             done_at=from_epoch(row["done_at"]),
         )

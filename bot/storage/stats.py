@@ -14,8 +14,10 @@ from bot.storage.database import Database, to_epoch
 
 def _cohort(table: str = "") -> str:
     """The cohort: tickets received in the period, without those withdrawn as not a report."""
-    return (f"{table}created_at >= :start AND {table}created_at < :end "
-            f"AND COALESCE({table}closure, '') != 'not_a_request'")
+    return (
+        f"{table}created_at >= :start AND {table}created_at < :end "
+        f"AND COALESCE({table}closure, '') != 'not_a_request'"
+    )
 
 
 _COHORT = _cohort()
@@ -42,8 +44,11 @@ class StatsRepository:
         GROUP BY queries would each re-read the same rows); verifications are then one
         range scan by ticket id, since ids ascend with filing time.
         """
-        params = {"start": to_epoch(period.start), "end": to_epoch(period.end),
-                  "now": to_epoch(now)}
+        params = {
+            "start": to_epoch(period.start),
+            "end": to_epoch(period.end),
+            "now": to_epoch(now),
+        }
         grids = _grid_filter(grid_ids)
         result: dict[int, Figures] = defaultdict(Figures)
         durations: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
@@ -53,10 +58,23 @@ class StatsRepository:
             "reopened, satisfaction, claimed_at - created_at AS to_claim, "
             "resolved_at - created_at AS to_resolve "
             f"FROM tickets WHERE {_COHORT}{grids}",
-            params, batch=5000,
+            params,
+            batch=5000,
         ):
-            (ticket_id, grid_id, category, urgency, closure, status, claim_late, resolve_late,
-             reopened, satisfaction, to_claim, to_resolve) = row
+            (
+                ticket_id,
+                grid_id,
+                category,
+                urgency,
+                closure,
+                status,
+                claim_late,
+                resolve_late,
+                reopened,
+                satisfaction,
+                to_claim,
+                to_resolve,
+            ) = row
             grid_of[ticket_id] = grid_id
             f = result[grid_id]
             f.received += 1
@@ -89,7 +107,8 @@ class StatsRepository:
             async for row in self._db.stream(
                 "SELECT ticket_id, COUNT(*) AS asked, COUNT(answered_at) AS answered "
                 "FROM ticket_verifications WHERE ticket_id BETWEEN ? AND ? GROUP BY ticket_id",
-                (min(grid_of), max(grid_of)), batch=5000,
+                (min(grid_of), max(grid_of)),
+                batch=5000,
             ):
                 grid_id = grid_of.get(row[0])
                 if grid_id is not None:

@@ -108,8 +108,13 @@ class TicketRepository:
         )
         if row is None:
             return None
-        return MessageAnswer(chat_id, message_id, AnswerKind(row["kind"]), row["ticket_id"],
-                             row["answered_at"] is not None)
+        return MessageAnswer(
+            chat_id,
+            message_id,
+            AnswerKind(row["kind"]),
+            row["ticket_id"],
+            row["answered_at"] is not None,
+        )
 
     async def cards_of(self, ticket_id: int) -> list[tuple[int, int, str]]:
         """The bot's messages standing for a ticket (acknowledgement, cards): chat, id, role."""
@@ -174,8 +179,10 @@ class TicketRepository:
             "WHERE ticket_id = ? ORDER BY id",
             (ticket_id,),
         )
-        return [Attachment(r["kind"], r["file_id"], r["latitude"], r["longitude"], r["added_by"])
-                for r in rows]
+        return [
+            Attachment(r["kind"], r["file_id"], r["latitude"], r["longitude"], r["added_by"])
+            for r in rows
+        ]
 
     async def grids_of_resident(self, telegram_id: int) -> list[int]:
         """The grids whose chats the person has written in, most recently seen first."""
@@ -204,24 +211,41 @@ class TicketRepository:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?) "
             f"RETURNING {_TICKET_COLUMNS}",
             (
-                new.grid_id, new.reporter_id, new.chat_id, new.message_id, new.text, new.category,
-                new.urgency.value, new.location.building, new.location.unit, new.location.floor,
-                new.location.room, new.source.value, int(new.private), "\n".join(new.reasons),
-                new.confidence, at, at, to_epoch(new.claim_due_at), to_epoch(new.resolve_due_at),
+                new.grid_id,
+                new.reporter_id,
+                new.chat_id,
+                new.message_id,
+                new.text,
+                new.category,
+                new.urgency.value,
+                new.location.building,
+                new.location.unit,
+                new.location.floor,
+                new.location.room,
+                new.source.value,
+                int(new.private),
+                "\n".join(new.reasons),
+                new.confidence,
+                at,
+                at,
+                to_epoch(new.claim_due_at),
+                to_epoch(new.resolve_due_at),
             ),
         )
         ticket = ticket_from_row(cur.fetchone())
         if new.message_id is not None:
             await self.link_message(new.chat_id, new.message_id, ticket.id, "report")
         await self.record_event(
-            ticket.id, at=new.created_at, actor_id=new.reporter_id, kind="created",
-            to_status=TicketStatus.OPEN.value, note=new.source.value,
+            ticket.id,
+            at=new.created_at,
+            actor_id=new.reporter_id,
+            kind="created",
+            to_status=TicketStatus.OPEN.value,
+            note=new.source.value,
         )
         return ticket
 
-    async def link_message(
-        self, chat_id: int, message_id: int, ticket_id: int, role: str
-    ) -> bool:
+    async def link_message(self, chat_id: int, message_id: int, ticket_id: int, role: str) -> bool:
         """Tie a message to a ticket in a role; False when it was already tied (a re-delivered
         update).
         """
@@ -233,8 +257,12 @@ class TicketRepository:
         return cur.rowcount == 1
 
     async def owe_answer(
-        self, chat_id: int, message_id: int, kind: AnswerKind,
-        ticket_id: int | None, now: datetime,
+        self,
+        chat_id: int,
+        message_id: int,
+        kind: AnswerKind,
+        ticket_id: int | None,
+        now: datetime,
     ) -> None:
         """Record, with the message's effect, what it is owed (SILENT: owed nothing)."""
         at = to_epoch(now)
@@ -243,12 +271,21 @@ class TicketRepository:
             "answered_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO UPDATE "
             "SET kind = excluded.kind, ticket_id = excluded.ticket_id, "
             "answered_at = excluded.answered_at, answer_message_id = NULL",
-            (chat_id, message_id, kind.value, ticket_id, at,
-             at if kind is AnswerKind.SILENT else None),
+            (
+                chat_id,
+                message_id,
+                kind.value,
+                ticket_id,
+                at,
+                at if kind is AnswerKind.SILENT else None,
+            ),
         )
 
     async def mark_answered(
-        self, chat_id: int, message_id: int, answer_message_id: int | None,
+        self,
+        chat_id: int,
+        message_id: int,
+        answer_message_id: int | None,
         now: datetime,
     ) -> None:
         """Record that a message's owed answer went out (and which message it was), so a re-delivery
@@ -267,12 +304,11 @@ class TicketRepository:
         )
         await self.link_message(chat_id, message_id, ticket_id, "ack")
 
-    async def add_follower(
-        self, ticket_id: int, telegram_id: int, now: datetime
-    ) -> bool:
+    async def add_follower(self, ticket_id: int, telegram_id: int, now: datetime) -> bool:
         """+1; False when this person already follows (or reported) it."""
-        reporter = await self._db.fetchone("SELECT reporter_id FROM tickets WHERE id = ?",
-                                           (ticket_id,))
+        reporter = await self._db.fetchone(
+            "SELECT reporter_id FROM tickets WHERE id = ?", (ticket_id,)
+        )
         if reporter is None or reporter["reporter_id"] == telegram_id:
             return False
         cur = await self._db.execute(
@@ -285,37 +321,75 @@ class TicketRepository:
             "UPDATE tickets SET followers = followers + 1, updated_at = ? WHERE id = ?",
             (to_epoch(now), ticket_id),
         )
-        await self.record_event(ticket_id, at=now, actor_id=telegram_id, kind="followed"
-        )
+        await self.record_event(ticket_id, at=now, actor_id=telegram_id, kind="followed")
         return True
 
     async def update_content(
-        self, ticket_id: int, *, text: str, category: str, urgency: Urgency,
-        location: Location, reasons: tuple[str, ...], now: datetime, actor_id: int,
+        self,
+        ticket_id: int,
+        *,
+        text: str,
+        category: str,
+        urgency: Urgency,
+        location: Location,
+        reasons: tuple[str, ...],
+        now: datetime,
+        actor_id: int,
     ) -> bool:
         """An edited report rewrites its ticket, but only while nobody has taken it up."""
         cur = await self._db.execute(
             "UPDATE tickets SET text = ?, category = ?, urgency = ?, building = ?, unit = ?, "
             "floor = ?, room = ?, reasons = ?, updated_at = ? WHERE id = ? AND status = 'open'",
-            (text, category, urgency.value, location.building, location.unit, location.floor,
-             location.room, "\n".join(reasons), to_epoch(now), ticket_id),
+            (
+                text,
+                category,
+                urgency.value,
+                location.building,
+                location.unit,
+                location.floor,
+                location.room,
+                "\n".join(reasons),
+                to_epoch(now),
+                ticket_id,
+            ),
         )
         if cur.rowcount == 1:
-            await self.record_event(ticket_id, at=now, actor_id=actor_id, kind="edited",
-                                    note=text[:500])
+            await self.record_event(
+                ticket_id, at=now, actor_id=actor_id, kind="edited", note=text[:500]
+            )
         return cur.rowcount == 1
 
     # Columns a transition may set; anything else is a programming error.
-    _TRANSITION_FIELDS = frozenset({
-        "handler_id", "level", "closure", "closure_note", "claimed_at", "resolved_at",
-        "closed_at", "claim_due_at", "resolve_due_at", "escalated_at", "verification_due_at",
-        "satisfaction", "overdue_at",
-    })
+    _TRANSITION_FIELDS = frozenset(
+        {
+            "handler_id",
+            "level",
+            "closure",
+            "closure_note",
+            "claimed_at",
+            "resolved_at",
+            "closed_at",
+            "claim_due_at",
+            "resolve_due_at",
+            "escalated_at",
+            "verification_due_at",
+            "satisfaction",
+            "overdue_at",
+        }
+    )
 
     async def transition(
-        self, ticket: Ticket, *, from_states: frozenset[TicketStatus],
-        to_status: TicketStatus | None, actor_id: int | None, now: datetime, kind: str,
-        note: str | None = None, count_reopen: bool = False, **fields: object,
+        self,
+        ticket: Ticket,
+        *,
+        from_states: frozenset[TicketStatus],
+        to_status: TicketStatus | None,
+        actor_id: int | None,
+        now: datetime,
+        kind: str,
+        note: str | None = None,
+        count_reopen: bool = False,
+        **fields: object,
     ) -> Ticket | None:
         """One atomic conditional UPDATE of `ticket` as read in this unit of work: only from
         `from_states` and only if its status is still the one read; the ticket after, or None.
@@ -336,30 +410,50 @@ class TicketRepository:
         assignments = ", ".join(f"{k} = ?" for k in values)
         if count_reopen:
             assignments += ", reopened = reopened + 1"
-        rows = (await self._db.execute(
-            f"UPDATE tickets SET {assignments} WHERE id = ? AND status = ? "
-            f"RETURNING {_TICKET_COLUMNS}",
-            (*values.values(), ticket.id, ticket.status.value),
-        )).fetchall()
+        rows = (
+            await self._db.execute(
+                f"UPDATE tickets SET {assignments} WHERE id = ? AND status = ? "
+                f"RETURNING {_TICKET_COLUMNS}",
+                (*values.values(), ticket.id, ticket.status.value),
+            )
+        ).fetchall()
         if not rows:
             return None
         await self.record_event(
-            ticket.id, at=now, actor_id=actor_id, kind=kind, from_status=ticket.status.value,
-            to_status=(to_status or ticket.status).value, note=note,
+            ticket.id,
+            at=now,
+            actor_id=actor_id,
+            kind=kind,
+            from_status=ticket.status.value,
+            to_status=(to_status or ticket.status).value,
+            note=note,
         )
         return ticket_from_row(rows[0])
 
     async def close(
-        self, ticket: Ticket, *, closure: Closure, from_states: frozenset[TicketStatus],
-        actor_id: int | None, now: datetime, note: str | None = None,
+        self,
+        ticket: Ticket,
+        *,
+        closure: Closure,
+        from_states: frozenset[TicketStatus],
+        actor_id: int | None,
+        now: datetime,
+        note: str | None = None,
     ) -> Ticket | None:
         """`transition` to CLOSED with how it closed (resolved, withdrawn, duplicate, …) and the
         closing note.
         """
         return await self.transition(
-            ticket, from_states=from_states, to_status=TicketStatus.CLOSED, actor_id=actor_id,
-            now=now, kind="closed", note=closure.value + (f": {note}" if note else ""),
-            closure=closure.value, closure_note=note, closed_at=now,
+            ticket,
+            from_states=from_states,
+            to_status=TicketStatus.CLOSED,
+            actor_id=actor_id,
+            now=now,
+            kind="closed",
+            note=closure.value + (f": {note}" if note else ""),
+            closure=closure.value,
+            closure_note=note,
+            closed_at=now,
         )
 
     async def mark_overdue(self, ticket_id: int, now: datetime, stage: str) -> None:
@@ -385,14 +479,24 @@ class TicketRepository:
             (category, to_epoch(now), ticket_id),
         )
         await self.record_event(
-            ticket_id, at=now, actor_id=actor_id, kind="category",
+            ticket_id,
+            at=now,
+            actor_id=actor_id,
+            kind="category",
             note=f"{row['category']}→{category}",
         )
         return str(row["category"])
 
     async def add_attachment(
-        self, ticket_id: int, *, kind: str, added_by: int, now: datetime,
-        file_id: str | None = None, latitude: float | None = None, longitude: float | None = None,
+        self,
+        ticket_id: int,
+        *,
+        kind: str,
+        added_by: int,
+        now: datetime,
+        file_id: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
     ) -> None:
         """Add a photo or a location to a ticket and record who added it."""
         await self._db.execute(
@@ -400,12 +504,18 @@ class TicketRepository:
             "added_by, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (ticket_id, kind, file_id, latitude, longitude, added_by, to_epoch(now)),
         )
-        await self.record_event(ticket_id, at=now, actor_id=added_by, kind=f"attached_{kind}"
-        )
+        await self.record_event(ticket_id, at=now, actor_id=added_by, kind=f"attached_{kind}")
 
     async def record_event(
-        self, ticket_id: int, *, at: datetime, actor_id: int | None, kind: str,
-        from_status: str | None = None, to_status: str | None = None, note: str | None = None,
+        self,
+        ticket_id: int,
+        *,
+        at: datetime,
+        actor_id: int | None,
+        kind: str,
+        from_status: str | None = None,
+        to_status: str | None = None,
+        note: str | None = None,
     ) -> None:
         """Append a line to the ticket's history (what happened, who did it, from which status to
         which).
@@ -435,8 +545,12 @@ class TicketRepository:
         )
 
     async def open_in_grids(
-        self, grid_ids: list[int] | None, *, category: str | None = None,
-        status: TicketStatus | None = None, limit: int = 50,
+        self,
+        grid_ids: list[int] | None,
+        *,
+        category: str | None = None,
+        status: TicketStatus | None = None,
+        limit: int = 50,
     ) -> list[Ticket]:
         """Open tickets (all grids when grid_ids is None), most urgent then oldest first."""
         where = ["status IN ('open', 'claimed', 'reopened')"]
@@ -509,8 +623,14 @@ class TicketRepository:
         )
 
     async def answer_verification(
-        self, ticket_id: int, round_: int, telegram_id: int, *,
-        solved: bool | None = None, score: int | None = None, now: datetime,
+        self,
+        ticket_id: int,
+        round_: int,
+        telegram_id: int,
+        *,
+        solved: bool | None = None,
+        score: int | None = None,
+        now: datetime,
     ) -> None:
         """Record a person's verification answer: solved or not, and/or a satisfaction score."""
         if solved is not None:
@@ -547,9 +667,7 @@ class TicketRepository:
             )
         return cur.rowcount == 1
 
-    async def add_patrol_log(
-        self, grid_id: int, author_id: int, text: str, now: datetime
-    ) -> int:
+    async def add_patrol_log(self, grid_id: int, author_id: int, text: str, now: datetime) -> int:
         """Keep a grid worker's patrol note; its id."""
         cur = await self._db.execute(
             "INSERT INTO patrol_logs (grid_id, author_id, text, at) VALUES (?, ?, ?, ?)",
@@ -569,8 +687,12 @@ class TicketRepository:
             "ORDER BY l.at DESC, l.id DESC LIMIT ?",
             (*grid_ids, limit),
         )
-        return [PatrolLog(r["id"], r["grid_id"], r["author_id"], r["text"],
-                          _aware(r["at"]), r["display_name"]) for r in rows]
+        return [
+            PatrolLog(
+                r["id"], r["grid_id"], r["author_id"], r["text"], _aware(r["at"]), r["display_name"]
+            )
+            for r in rows
+        ]
 
     async def closed_between(self, grid_id: int, start: datetime, end: datetime) -> int:
         """How many of a grid's tickets were closed in [start, end) (the daily digest)."""

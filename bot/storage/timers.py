@@ -19,7 +19,10 @@ class TimerRepository:
         self._db = db
 
     async def add(
-        self, kind: str, ref_id: int, due_at: datetime,
+        self,
+        kind: str,
+        ref_id: int,
+        due_at: datetime,
         payload: dict[str, Any] | None = None,
     ) -> bool:
         """Schedule once: the same (kind, ref, moment) twice is one timer."""
@@ -29,14 +32,14 @@ class TimerRepository:
         )
         return cur.rowcount == 1
 
-    async def add_many(
-        self, timers: list[NewTimer]
-    ) -> None:
+    async def add_many(self, timers: list[NewTimer]) -> None:
         """`add` for several (kind, ref, moment, payload) in one statement."""
         await self._db.executemany(
             "INSERT OR IGNORE INTO timers (kind, ref_id, due_at, payload) VALUES (?, ?, ?, ?)",
-            [(kind, ref_id, to_epoch(due_at), json.dumps(payload, ensure_ascii=False))
-             for kind, ref_id, due_at, payload in timers],
+            [
+                (kind, ref_id, to_epoch(due_at), json.dumps(payload, ensure_ascii=False))
+                for kind, ref_id, due_at, payload in timers
+            ],
         )
 
     async def cancel(self, kind_prefix: str, ref_id: int, now: datetime) -> int:
@@ -71,15 +74,15 @@ class TimerRepository:
         """When the earliest pending timer is due (None: none pending): the loop sleeps
         until then.
         """
-        row = await self._db.fetchone(
-            "SELECT MIN(due_at) FROM timers WHERE done_at IS NULL"
-        )
+        row = await self._db.fetchone("SELECT MIN(due_at) FROM timers WHERE done_at IS NULL")
         return from_epoch(row[0]) if row and row[0] is not None else None
 
     async def pending(self, kind_prefix: str = "", ref_id: int | None = None) -> list[Timer]:
         """Timers not yet done, by kind prefix and optionally reference, earliest first."""
-        sql = ("SELECT id, kind, ref_id, due_at, payload FROM timers"
-               " WHERE done_at IS NULL AND kind LIKE ?")
+        sql = (
+            "SELECT id, kind, ref_id, due_at, payload FROM timers"
+            " WHERE done_at IS NULL AND kind LIKE ?"
+        )
         params: list[Any] = [f"{kind_prefix}%"]
         if ref_id is not None:
             sql += " AND ref_id = ?"

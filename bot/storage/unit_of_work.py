@@ -85,8 +85,12 @@ class SqliteUnitOfWork:
         await self._transaction.__aenter__()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         transaction, self._transaction = self._transaction, None
         assert transaction is not None, "unit of work left without being entered"
         await transaction.__aexit__(exc_type, exc, tb)

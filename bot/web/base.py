@@ -59,8 +59,7 @@ class ConsoleHandler(tornado.web.RequestHandler):
         cookie = self.get_cookie(SESSION_COOKIE)
         if cookie:
             try:
-                self.user = read_session(self.server.session_key, cookie,
-                                         self.services.clock.now())
+                self.user = read_session(self.server.session_key, cookie, self.services.clock.now())
             except NotAuthenticated:
                 self.clear_cookie(SESSION_COOKIE)
         if self.user is not None:
@@ -86,16 +85,23 @@ class ConsoleHandler(tornado.web.RequestHandler):
         """
         context.setdefault("live", False)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.write(self.server.pages.html(
-            name, self.locale_code, viewer=self.viewer, request=self.request,
-            xsrf_input=Markup(self.xsrf_form_html()), xsrf_token=self.xsrf_token.decode(),
-            **context,
-        ))
+        self.write(
+            self.server.pages.html(
+                name,
+                self.locale_code,
+                viewer=self.viewer,
+                request=self.request,
+                xsrf_input=Markup(self.xsrf_form_html()),
+                xsrf_token=self.xsrf_token.decode(),
+                **context,
+            )
+        )
 
     def user_error_text(self, error: UserError) -> str:
         """A user error's message, from the same errors/ template the chat uses, as plain text."""
-        return plain(self.services.renderer.render(f"errors/{error.code}", self.locale_code,
-                                                   **error.context))
+        return plain(
+            self.services.renderer.render(f"errors/{error.code}", self.locale_code, **error.context)
+        )
 
     def page_error(self, status: int, error: UserError) -> None:
         """Answer with `status` and the error's message as a page."""
@@ -106,10 +112,18 @@ class ConsoleHandler(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """An unexpected error's page: the status and its reason, no traceback."""
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(self.server.pages.html(
-            "error", self.locale_code, viewer=None, request=self.request, xsrf_input="",
-            xsrf_token="", live=False, message=f"{status_code} {self._reason}",
-        ))
+        self.finish(
+            self.server.pages.html(
+                "error",
+                self.locale_code,
+                viewer=None,
+                request=self.request,
+                xsrf_input="",
+                xsrf_token="",
+                live=False,
+                message=f"{status_code} {self._reason}",
+            )
+        )
 
     def actor(self) -> Actor:
         """The signed-in viewer as an Actor (prepare() refused the request otherwise)."""

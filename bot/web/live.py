@@ -21,8 +21,9 @@ POLL_SECONDS = 1.0
 class ChangeFeed:
     """Watches one change mark while anyone listens and wakes every listener when it moves."""
 
-    def __init__(self, read_mark: Callable[[], Awaitable[object]],
-                 poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, read_mark: Callable[[], Awaitable[object]], poll_seconds: float = POLL_SECONDS
+    ) -> None:
         self._read_mark = read_mark
         self._poll = poll_seconds
         self._listeners: set[asyncio.Event] = set()

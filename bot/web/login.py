@@ -18,8 +18,11 @@ class _Login(ConsoleHandler):
         # No Expires: the browser forgets it when closed; the signed value carries the
         # server-side expiry, checked on every request.
         self.set_cookie(
-            SESSION_COOKIE, sign_session(self.server.session_key, user, expires),
-            httponly=True, samesite="Lax", secure=self.server.secure,
+            SESSION_COOKIE,
+            sign_session(self.server.session_key, user, expires),
+            httponly=True,
+            samesite="Lax",
+            secure=self.server.secure,
         )
 
 

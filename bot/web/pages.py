@@ -48,8 +48,9 @@ class Bar:
     text: str
 
 
-def bars(values: list[tuple[str, float | None]], *, as_percent: bool = False,
-         width: float = 600.0) -> list[Bar]:
+def bars(
+    values: list[tuple[str, float | None]], *, as_percent: bool = False, width: float = 600.0
+) -> list[Bar]:
     """Bars for an inline SVG bar chart drawn on the server (no script, no internet).
 
     A value of None (a rate with nothing to count yet) is drawn as no bar, labelled "—".
@@ -60,9 +61,14 @@ def bars(values: list[tuple[str, float | None]], *, as_percent: bool = False,
     top = 1.0 if as_percent else max(1.0, *known) if known else 1.0
     slot = width / len(values)
     return [
-        Bar(label, value or 0.0, i * slot + slot * 0.15, slot * 0.7,
+        Bar(
+            label,
+            value or 0.0,
+            i * slot + slot * 0.15,
+            slot * 0.7,
             100.0 * (value or 0.0) / top,
-            percent(value) if as_percent else ("—" if value is None else f"{value:g}"))
+            percent(value) if as_percent else ("—" if value is None else f"{value:g}"),
+        )
         for i, (label, value) in enumerate(values)
     ]
 
@@ -70,15 +76,17 @@ def bars(values: list[tuple[str, float | None]], *, as_percent: bool = False,
 class Pages:
     """Renders the console's pages (templates/web/) with the words of templates/web/strings.toml."""
 
-    def __init__(self, override_dir: str | Path | None, tz: ZoneInfo,
-                 helpers: dict[str, Callable[..., Any]]) -> None:
+    def __init__(
+        self, override_dir: str | Path | None, tz: ZoneInfo, helpers: dict[str, Callable[..., Any]]
+    ) -> None:
         self._env = template_environment(override_dir)
         roots = [Path(override_dir)] if override_dir else []
         roots.append(shipped_templates_dir())
         self._tz = tz
         # The chat templates' filters, for the macros the console shares with them.
-        self._env.filters.update(shorten=shorten, maskphones=mask_personal, mention=mention,
-                                 duration=readable_seconds)
+        self._env.filters.update(
+            shorten=shorten, maskphones=mask_personal, mention=mention, duration=readable_seconds
+        )
         self._env.filters["shown"] = shown_text
         self._env.filters["pct"] = percent
         self._env.filters["localtime"] = self.localtime

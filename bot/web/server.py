@@ -40,7 +40,8 @@ class ConsoleServer:
         self.port = config.web.port
         services = self.runtime.services
         self.pages = Pages(
-            config.bot.templates_dir, config.bot.timezone,
+            config.bot.templates_dir,
+            config.bot.timezone,
             {"category_label": services.renderer.global_helper("category_label")},
         )
         self.feed = ChangeFeed(services.console.change_mark)
@@ -119,8 +120,7 @@ class ConsoleServer:
     async def start(self) -> None:
         """Listen on [web] listen:port (a free port for 0) and log the console's address."""
         web = self._config.web
-        sockets = tornado.netutil.bind_sockets(web.port, web.listen or None,
-                                               family=socket.AF_INET)
+        sockets = tornado.netutil.bind_sockets(web.port, web.listen or None, family=socket.AF_INET)
         self.port = sockets[0].getsockname()[1]
         self._server = tornado.httpserver.HTTPServer(self.make_app(), xheaders=True)
         self._server.add_sockets(sockets)
@@ -135,8 +135,7 @@ class ConsoleServer:
             self._server = None
 
 
-async def start_console(application: GridApplication, config: Config,
-                        token: str) -> ConsoleServer:
+async def start_console(application: GridApplication, config: Config, token: str) -> ConsoleServer:
     """Start the staff console for `application` and give staff its menu
     button when it can be a Mini App.
     """

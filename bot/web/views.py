@@ -33,8 +33,13 @@ class OverviewPage(ConsoleHandler):
         """Show the overview, sorted as asked."""
         sort = self.get_query_argument("sort", "overdue")
         rows = await self.services.console.overview(self.actor(), sort)
-        self.page("overview", rows=rows, sort=sort if sort in OVERVIEW_SORTS else "overdue",
-                  sorts=OVERVIEW_SORTS, live=True)
+        self.page(
+            "overview",
+            rows=rows,
+            sort=sort if sort in OVERVIEW_SORTS else "overdue",
+            sorts=OVERVIEW_SORTS,
+            live=True,
+        )
 
 
 class TicketsPage(ConsoleHandler):
@@ -50,23 +55,36 @@ class TicketsPage(ConsoleHandler):
         categories = self.services.tickets.parser.vocabulary.categories
         category = arg("category", "") if arg("category", "") in categories else None
         wanted = TicketFilter(
-            grid_id=whole(arg("grid", "")), status=status, category=category,
-            urgency=urgency, overdue=arg("overdue", "") == "1", text=arg("q", "").strip()[:100],
+            grid_id=whole(arg("grid", "")),
+            status=status,
+            category=category,
+            urgency=urgency,
+            overdue=arg("overdue", "") == "1",
+            text=arg("q", "").strip()[:100],
         )
         try:
-            found = await self.services.console.tickets(self.actor(), wanted,
-                                                        whole(arg("page", "")) or 1)
+            found = await self.services.console.tickets(
+                self.actor(), wanted, whole(arg("page", "")) or 1
+            )
         except UserError as exc:
             self.page_error(403, exc)
             return
         grids = await self.services.console.visible_grids(self.actor())
-        kept = [(k, v) for k, vs in self.request.query_arguments.items()
-                if k != "page" for v in vs]
+        kept = [(k, v) for k, vs in self.request.query_arguments.items() if k != "page" for v in vs]
         page_query = urlencode([(k, v.decode()) for k, v in kept]) + ("&" if kept else "")
-        self.page("tickets", found=found, page_query=page_query, wanted=wanted, grids=grids,
-                  grid_names={g.id: g for g in await self.services.grids.all_grids()},
-                  categories=sorted(categories), statuses=STATUSES, urgencies=URGENCIES,
-                  now=self.services.clock.now(), live=True)
+        self.page(
+            "tickets",
+            found=found,
+            page_query=page_query,
+            wanted=wanted,
+            grids=grids,
+            grid_names={g.id: g for g in await self.services.grids.all_grids()},
+            categories=sorted(categories),
+            statuses=STATUSES,
+            urgencies=URGENCIES,
+            now=self.services.clock.now(),
+            live=True,
+        )
 
 
 class TicketPage(ConsoleHandler):
@@ -80,9 +98,15 @@ class TicketPage(ConsoleHandler):
             # Someone else's ticket reads exactly like a ticket that does not exist.
             self.page_error(404, exc)
             return
-        self.page("ticket", view=view, overdue=is_overdue(view.ticket, self.services.clock.now()),
-                  reject_codes=tuple(REJECT_CODES), done=self.get_query_argument("done", ""),
-                  problem=self.get_query_argument("problem", ""), live=False)
+        self.page(
+            "ticket",
+            view=view,
+            overdue=is_overdue(view.ticket, self.services.clock.now()),
+            reject_codes=tuple(REJECT_CODES),
+            done=self.get_query_argument("done", ""),
+            problem=self.get_query_argument("problem", ""),
+            live=False,
+        )
 
 
 class TicketAction(ConsoleHandler):
@@ -98,8 +122,9 @@ class TicketAction(ConsoleHandler):
         if action is Action.REJECT:
             text = f"{self.get_body_argument('code', '')} {text}".strip()
         try:
-            outcome = await act_from_console(self.server.application, self.actor(), ticket_id,
-                                             action, text)
+            outcome = await act_from_console(
+                self.server.application, self.actor(), ticket_id, action, text
+            )
         except UserError as exc:
             if exc.code == "unknown_ticket":
                 self.page_error(404, exc)
@@ -107,13 +132,19 @@ class TicketAction(ConsoleHandler):
             if exc.code == "already_claimed" and exc.context.get("by"):
                 person = await self.services.people.get(int(str(exc.context["by"])))
                 exc.context["by"] = person.display_name if person else exc.context["by"]
-            self.redirect(f"/tickets/{ticket_id}?" + urlencode(
-                {"problem": self.user_error_text(exc)}), status=303)
+            self.redirect(
+                f"/tickets/{ticket_id}?" + urlencode({"problem": self.user_error_text(exc)}),
+                status=303,
+            )
             return
-        done = plain(self.services.renderer.render(
-            "loop_done", self.locale_code, outcome=outcome,
-            **await names_for(self.server.application, outcome),
-        ))
+        done = plain(
+            self.services.renderer.render(
+                "loop_done",
+                self.locale_code,
+                outcome=outcome,
+                **await names_for(self.server.application, outcome),
+            )
+        )
         self.redirect(f"/tickets/{ticket_id}?" + urlencode({"done": done}), status=303)
 
 
@@ -133,8 +164,9 @@ class TicketFile(ConsoleHandler):
         file = await self.server.application.bot.get_file(view.attachments[index].file_id)
         data = await file.download_as_bytearray()
         # Telegram's photos are JPEG; other bytes (an emulator's PNG) say what they are.
-        self.set_header("Content-Type",
-                        "image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
+        self.set_header(
+            "Content-Type", "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
+        )
         self.set_header("Cache-Control", "private, max-age=3600")
         self.write(bytes(data))
 
@@ -158,14 +190,24 @@ class FiguresPage(ConsoleHandler):
         last = (period.end - timedelta(seconds=1)).astimezone(tz).date()
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         day_values: list[tuple[str, float | None]] = [
-            (day.strftime("%m-%d"),
-             float(sum(report.daily_by_category.get(day.isoformat(), {}).values())))
+            (
+                day.strftime("%m-%d"),
+                float(sum(report.daily_by_category.get(day.isoformat(), {}).values())),
+            )
             for day in days
         ]
         grid_rates = [(row.grid.code, row.figures.resolve_on_time_rate) for row in report.grids]
-        self.page("figures", report=report, period=period, periods=PERIODS, word=word,
-                  choices=await self.services.console.visible_grids(self.actor()),
-                  chosen=chosen, day_values=day_values, grid_rates=grid_rates)
+        self.page(
+            "figures",
+            report=report,
+            period=period,
+            periods=PERIODS,
+            word=word,
+            choices=await self.services.console.visible_grids(self.actor()),
+            chosen=chosen,
+            day_values=day_values,
+            grid_rates=grid_rates,
+        )
 
 
 class ExportDownload(ConsoleHandler):
@@ -187,10 +229,13 @@ class ExportDownload(ConsoleHandler):
             self.page_error(400, exc)
             return
         suffix = "csv" if kind == "csv" else "json"
-        self.set_header("Content-Type", "text/csv; charset=utf-8" if kind == "csv"
-                        else "application/json; charset=utf-8")
-        self.set_header("Content-Disposition",
-                        f'attachment; filename="gridbot-{period.label}.{suffix}"')
+        self.set_header(
+            "Content-Type",
+            "text/csv; charset=utf-8" if kind == "csv" else "application/json; charset=utf-8",
+        )
+        self.set_header(
+            "Content-Disposition", f'attachment; filename="gridbot-{period.label}.{suffix}"'
+        )
         self.write(out.getvalue())
 
 
@@ -211,8 +256,15 @@ class NoticesPage(ConsoleHandler):
             except UserError as exc:
                 self.page_error(404, exc)
                 return
-        self.page("notices", notices=notices, detail=detail, problem="", command="", text="",
-                  done=self.get_query_argument("done", ""))
+        self.page(
+            "notices",
+            notices=notices,
+            detail=detail,
+            problem="",
+            command="",
+            text="",
+            done=self.get_query_argument("done", ""),
+        )
 
 
 class NoticeDraftPage(ConsoleHandler):
@@ -231,16 +283,24 @@ class NoticeDraftPage(ConsoleHandler):
         try:
             if not command:
                 raise UserError("notice_usage")
-            draft = await self.services.notices.draft(self.actor().telegram_id, self.locale_code,
-                                                      command, text)
+            draft = await self.services.notices.draft(
+                self.actor().telegram_id, self.locale_code, command, text
+            )
         except UserError as exc:
             self.set_status(400)
             notices = await self.services.notices.listing()
-            self.page("notices", notices=notices, detail=None, problem=self.user_error_text(exc),
-                      command=command, text=self.get_body_argument("text", ""))
+            self.page(
+                "notices",
+                notices=notices,
+                detail=None,
+                problem=self.user_error_text(exc),
+                command=command,
+                text=self.get_body_argument("text", ""),
+            )
             return
-        summary = plain(self.services.renderer.render("notice_preview", self.locale_code,
-                                                      draft=draft))
+        summary = plain(
+            self.services.renderer.render("notice_preview", self.locale_code, draft=draft)
+        )
         self.page("notice_preview", draft=draft, preview=plain(draft.preview), summary=summary)
 
 
@@ -256,8 +316,11 @@ class NoticeDecision(ConsoleHandler):
         try:
             if decision == "confirm":
                 confirmed = await self.services.notices.confirm(notice_id)
-                done = plain(self.services.renderer.render(
-                    "notice_confirmed", self.locale_code, notice=confirmed))
+                done = plain(
+                    self.services.renderer.render(
+                        "notice_confirmed", self.locale_code, notice=confirmed
+                    )
+                )
             else:
                 await self.services.notices.discard(notice_id)
                 done = plain(self.services.renderer.render("notice_discarded", self.locale_code))

@@ -50,14 +50,25 @@ class Browser:
     # Read in one script: live updates may replace the table between a find and a read,
     # which Selenium reports as a stale element.
     async def text(self, css: str = "body") -> str:
-        return str(await self._run(lambda: self.driver.execute_script(
-            "const e = document.querySelector(arguments[0]);"
-            "if (!e) throw new Error('no element ' + arguments[0]); return e.innerText;", css)))
+        return str(
+            await self._run(
+                lambda: self.driver.execute_script(
+                    "const e = document.querySelector(arguments[0]);"
+                    "if (!e) throw new Error('no element ' + arguments[0]); return e.innerText;",
+                    css,
+                )
+            )
+        )
 
     async def texts(self, css: str) -> list[str]:
-        return list(await self._run(lambda: self.driver.execute_script(
-            "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText);",
-            css)))
+        return list(
+            await self._run(
+                lambda: self.driver.execute_script(
+                    "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText);",
+                    css,
+                )
+            )
+        )
 
     async def click(self, css: str) -> None:
         from selenium.common.exceptions import StaleElementReferenceException
@@ -83,8 +94,9 @@ class Browser:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.select import Select
 
-        await self._run(lambda: Select(
-            self.driver.find_element(By.CSS_SELECTOR, css)).select_by_value(value))
+        await self._run(
+            lambda: Select(self.driver.find_element(By.CSS_SELECTOR, css)).select_by_value(value)
+        )
 
     async def script(self, code: str) -> Any:
         return await self._run(self.driver.execute_script, code)
@@ -102,13 +114,19 @@ class Browser:
 
             try:
                 # A live update may replace the element between the find and the read.
-                return str(WebDriverWait(self.driver, timeout, poll_frequency=0.2,
-                                         ignored_exceptions=[StaleElementReferenceException])
-                           .until(found))
+                return str(
+                    WebDriverWait(
+                        self.driver,
+                        timeout,
+                        poll_frequency=0.2,
+                        ignored_exceptions=[StaleElementReferenceException],
+                    ).until(found)
+                )
             except TimeoutException:
-                raise AssertionError(f"{css!r} never showed {wanted!r}; page: "
-                                     f"{self.driver.find_element(By.TAG_NAME, 'body').text}"
-                                     ) from None
+                raise AssertionError(
+                    f"{css!r} never showed {wanted!r}; page: "
+                    f"{self.driver.find_element(By.TAG_NAME, 'body').text}"
+                ) from None
 
         return str(await self._run(wait))
 
@@ -131,8 +149,14 @@ def chromium() -> Iterator[Any]:
         shutil.rmtree(SCREENSHOTS)
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--disable-gpu", "--window-size=1280,900", "--lang=zh-CN"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,900",
+        "--lang=zh-CN",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:

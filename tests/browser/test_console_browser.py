@@ -30,12 +30,16 @@ async def bot(tmp_path: Path) -> AsyncIterator[OfflineBot]:
 
 def group_texts(bot: OfflineBot, chat: int, mark: int) -> list[str]:
     """What the group saw since `mark`, with ticket numbers made alike."""
-    return [re.sub(r"#\d+", "#N", m["text"]) for m in bot.emulator.bot_messages_since(mark)
-            if m["chat"]["id"] == chat]
+    return [
+        re.sub(r"#\d+", "#N", m["text"])
+        for m in bot.emulator.bot_messages_since(mark)
+        if m["chat"]["id"] == chat
+    ]
 
 
-async def test_log_in_filter_claim_and_resolve_like_the_chat(bot: OfflineBot,
-                                                             browser: Browser) -> None:
+async def test_log_in_filter_claim_and_resolve_like_the_chat(
+    bot: OfflineBot, browser: Browser
+) -> None:
     chat, _other = await two_grids(bot)
     await bot.says(chat, RESIDENT, "3栋楼道灯坏了好几天了")
     await bot.says(chat, RESIDENT, "小区门口垃圾堆了三天没人清理")
@@ -82,8 +86,9 @@ async def test_log_in_filter_claim_and_resolve_like_the_chat(bot: OfflineBot,
     assert len(from_console) == 2 and "已更换灯泡" in from_console[1]
 
 
-async def test_a_head_cannot_open_another_grids_ticket_by_url(bot: OfflineBot,
-                                                              browser: Browser) -> None:
+async def test_a_head_cannot_open_another_grids_ticket_by_url(
+    bot: OfflineBot, browser: Browser
+) -> None:
     chat, other = await two_grids(bot)
     await bot.says(other, RESIDENT, "5栋门口垃圾没人清理")
     await browser.open(await login_link(bot, HEAD))
@@ -98,8 +103,9 @@ async def test_a_head_cannot_open_another_grids_ticket_by_url(bot: OfflineBot,
     assert chat != other
 
 
-async def test_the_overview_updates_live_when_a_resident_reports(bot: OfflineBot,
-                                                                 browser: Browser) -> None:
+async def test_the_overview_updates_live_when_a_resident_reports(
+    bot: OfflineBot, browser: Browser
+) -> None:
     chat, _other = await two_grids(bot)
     await browser.open(await login_link(bot, STAFF))
     await browser.wait_for_text("tr[data-grid=G01] .open-count", "0")
@@ -118,14 +124,15 @@ async def test_the_overview_updates_live_when_a_resident_reports(bot: OfflineBot
     await browser.screenshot("notices")
 
 
-async def test_the_mini_app_logs_in_with_telegrams_init_data(bot: OfflineBot,
-                                                              browser: Browser) -> None:
+async def test_the_mini_app_logs_in_with_telegrams_init_data(
+    bot: OfflineBot, browser: Browser
+) -> None:
     await two_grids(bot)
     user = {"id": OTHER_HEAD, "first_name": "陈", "language_code": "en"}
-    signed = sign_init_data({"auth_date": str(int(time.time())), "user": json.dumps(user)},
-                            TOKEN)
-    await browser.open(console_url(bot) + "app#" + "tgWebAppData=" + _quote(signed)
-                       + "&tgWebAppVersion=8.0")
+    signed = sign_init_data({"auth_date": str(int(time.time())), "user": json.dumps(user)}, TOKEN)
+    await browser.open(
+        console_url(bot) + "app#" + "tgWebAppData=" + _quote(signed) + "&tgWebAppVersion=8.0"
+    )
     await browser.wait_for_text("h1", "Grids (worst first)")
     assert "G02" in await browser.text("table") and "G01" not in await browser.text("table")
     await browser.screenshot("mini-app-overview")

@@ -39,8 +39,9 @@ async def bot(tmp_path: Path, clock: FakeClock) -> AsyncIterator[OfflineBot]:
         await offline.stop()
 
 
-async def bound_grid(bot: OfflineBot, code: str = "G01", name: str = "幸福里第一网格",
-                     *, head: int | None = HEAD) -> int:
+async def bound_grid(
+    bot: OfflineBot, code: str = "G01", name: str = "幸福里第一网格", *, head: int | None = HEAD
+) -> int:
     """A group chat bound to a grid by staff, optionally with a head appointed."""
     chat = await bot.group(f"{name}群", added_by=STAFF)
     exchange = await bot.says(chat, STAFF, f"/bind {code} {name}")

@@ -17,8 +17,12 @@ LINK = re.compile(r"https?://\S+/login\?t=[\w-]+")
 
 
 async def console_bot(tmp_path: Path, clock: Clock | None) -> OfflineBot:
-    bot = OfflineBot(tmp_path / "gridbot.db", staff=(STAFF,), clock=clock,
-                     settings={"web": {"enabled": True, "port": 0}})
+    bot = OfflineBot(
+        tmp_path / "gridbot.db",
+        staff=(STAFF,),
+        clock=clock,
+        settings={"web": {"enabled": True, "port": 0}},
+    )
     await bot.start()
     bot.person(STAFF, "街道小李", username="xiaoli")
     bot.person(HEAD, "王网格长", username="wang_head")

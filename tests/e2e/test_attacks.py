@@ -11,19 +11,26 @@ from tests.e2e.conftest import HEAD, RESIDENT, STAFF, bound_grid
 from tests.e2e.test_loop import reported, status_of
 from tests.e2e.test_notices import grids, notice_timers, rows
 
-SLOW_LOOPS = ("{% for a in 'x'*1000 %}{% for b in 'x'*1000 %}{% for c in 'x'*1000 %}"
-              "{% endfor %}{% endfor %}{% endfor %}停水")
+SLOW_LOOPS = (
+    "{% for a in 'x'*1000 %}{% for b in 'x'*1000 %}{% for c in 'x'*1000 %}"
+    "{% endfor %}{% endfor %}{% endfor %}停水"
+)
 HOSTILE_TEMPLATES = [
     (SLOW_LOOPS, "通知模板太慢"),
     ("{{ (((9**64)**64)**64)**64 }}", "通知模板太慢"),
     ("{% set a = (['x'*1000]*1000)|join %}{{ ([a]*1000)|join }}", "join would build"),
-    ("{% set a = (['x'*1000]*100)|join %}{% set b = ([a]*1000)|map('lower')|join %}"
-     "{{ ([b]*4)|map('lower')|join }}", "需要的内存太多"),
+    (
+        "{% set a = (['x'*1000]*100)|join %}{% set b = ([a]*1000)|map('lower')|join %}"
+        "{{ ([b]*4)|map('lower')|join }}",
+        "需要的内存太多",
+    ),
     ("{{ '%900000000s' % 'x' }}", "string formatting with % is not available"),
     ("{{ " + "(" * 1500 + "1" + ")" * 1500 + " }}", "nested too deeply"),
     # Broken HTML for one grid only, or for all: Telegram would refuse it at send time.
-    ("{% if grid.code == 'G02' %}{% raw %}{{ <b> }}{% endraw %}{% endif %}停水",
-     "为网格 G02 生成的通知 Telegram 无法显示"),
+    (
+        "{% if grid.code == 'G02' %}{% raw %}{{ <b> }}{% endraw %}{% endif %}停水",
+        "为网格 G02 生成的通知 Telegram 无法显示",
+    ),
     ("{% raw %}{{ <b> }}{% endraw %}停水", "为网格 G01 生成的通知 Telegram 无法显示"),
 ]
 
@@ -53,8 +60,9 @@ async def test_a_slow_template_holds_back_nobody_else(bot: OfflineBot) -> None:
     await bot.settle()
     said = [(m["chat"]["id"], m.get("text", "")) for m in bot.emulator.bot_messages_since(mark)]
     answered_resident = next(i for i, (chat, _t) in enumerate(said) if chat == chats["G02"])
-    refused_staff = next(i for i, (chat, text) in enumerate(said)
-                         if chat == STAFF and "通知模板太慢" in text)
+    refused_staff = next(
+        i for i, (chat, text) in enumerate(said) if chat == STAFF and "通知模板太慢" in text
+    )
     # The resident's answer went out while the template was still being stopped.
     assert answered_resident < refused_staff, said
 
@@ -66,8 +74,9 @@ async def test_a_caption_command_for_another_bot_is_not_run(bot: OfflineBot) -> 
     other = await bot.says(chat, HEAD, None, photo=True, caption="/close@otherbot 1 已换灯")
     assert "已办结" not in other.text_in(chat)
     assert (await status_of(bot))[0] == "claimed"
-    mine = await bot.says(chat, HEAD, None, photo=True,
-                          caption="/close@gridbot_demo_bot 1 已换灯，见照片")
+    mine = await bot.says(
+        chat, HEAD, None, photo=True, caption="/close@gridbot_demo_bot 1 已换灯，见照片"
+    )
     assert "#1 已办结" in mine.text_in(chat)
     assert (await status_of(bot))[0] == "resolved"
 
@@ -85,7 +94,8 @@ async def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
     assert reply.text_in(chat)
     records = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [r.getMessage().split(" after")[0].split(" (")[0] for r in records] == [
-        "lost contact with Telegram", "contact with Telegram is back",
+        "lost contact with Telegram",
+        "contact with Telegram is back",
     ], [r.getMessage() for r in records]
     assert "retrying in 1.0 s" in records[0].getMessage()
     assert "3 failed attempts, last retry delay 2.2 s" in records[1].getMessage()

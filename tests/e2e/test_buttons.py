@@ -46,8 +46,12 @@ async def test_bind_no_of_another_move_pressed_under_a_card_changes_nothing(
 async def test_a_button_removed_by_an_edit_is_stale(bot: OfflineBot) -> None:
     chat = await bound_grid(bot)
     ack = (await bot.says(chat, RESIDENT, "3栋电梯坏了 困人了")).in_chat(chat)[0]
-    claim = next(b["callback_data"] for row in ack["reply_markup"]["inline_keyboard"]
-                 for b in row if b["callback_data"].startswith("k:claim:"))
+    claim = next(
+        b["callback_data"]
+        for row in ack["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["callback_data"].startswith("k:claim:")
+    )
     first = await bot.presses(chat, ack["message_id"], HEAD, claim)
     assert first.answer is not None and "已认领" in first.answer["text"]
     # [认领] is gone from the card now; a client that still shows it gets a clear answer.

@@ -42,10 +42,15 @@ def current(bot: OfflineBot, message: dict[str, Any]) -> dict[str, Any]:
 async def test_emergency_states_the_configured_claim_limit(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    bot = OfflineBot(tmp_path / "sla.db", staff=(STAFF,), clock=clock, settings={
-        "sla": {"emergency": {"claim": "30m"}},
-        "escalation": {"community": DUTY_COMMUNITY},
-    })
+    bot = OfflineBot(
+        tmp_path / "sla.db",
+        staff=(STAFF,),
+        clock=clock,
+        settings={
+            "sla": {"emergency": {"claim": "30m"}},
+            "escalation": {"community": DUTY_COMMUNITY},
+        },
+    )
     await bot.start()
     try:
         for uid, name in ((STAFF, "小李"), (HEAD, "王网格长"), (RESIDENT, "张阿姨")):
@@ -153,15 +158,15 @@ async def test_duty_cards_and_alerts_work_for_duty_staff_only(
     try:
         chat = await bound_grid(bot)
         await bot.says(DUTY_COMMUNITY, DUTY_OFFICER, "我今天值班")
-        await bot.says(DUTY_COMMUNITY, STAFF, "/duty community",
-                       reply_to=bot.last_message_id(DUTY_COMMUNITY))
+        await bot.says(
+            DUTY_COMMUNITY, STAFF, "/duty community", reply_to=bot.last_message_id(DUTY_COMMUNITY)
+        )
         filed = await bot.says(chat, RESIDENT, FIRE)
         [alert] = filed.in_chat(DUTY_COMMUNITY)
         # At grid level it is not the duty chat's to handle yet: no buttons, and a reply is
         # told who acts and when it comes to them.
         assert labels(alert) == []
-        early = await bot.says(DUTY_COMMUNITY, DUTY_OFFICER, "/claim",
-                               reply_to=alert["message_id"])
+        early = await bot.says(DUTY_COMMUNITY, DUTY_OFFICER, "/claim", reply_to=alert["message_id"])
         assert "超时未认领会自动上报到社区值班" in early.text_in(DUTY_COMMUNITY)
         # Escalated, the same alert gets the buttons and answers for the ticket.
         await bot.says(chat, HEAD, "/escalate 1 需要社区协调")
@@ -169,8 +174,9 @@ async def test_duty_cards_and_alerts_work_for_duty_staff_only(
         assert labels(current(bot, alert)) == ["认领", "办结", "升级"]
         refused = await bot.says(DUTY_COMMUNITY, RESIDENT, "/claim", reply_to=alert["message_id"])
         assert "仅限网格长、网格员和值班人员" in refused.text_in(DUTY_COMMUNITY)
-        claimed = await bot.says(DUTY_COMMUNITY, DUTY_OFFICER, "/claim",
-                                 reply_to=alert["message_id"])
+        claimed = await bot.says(
+            DUTY_COMMUNITY, DUTY_OFFICER, "/claim", reply_to=alert["message_id"]
+        )
         assert "已由 社区值班员 认领" in claimed.text_in(chat)
         assert "#1 已认领" in claimed.text_in(DUTY_COMMUNITY)
         assert await status_of(bot) == ("claimed", None, "community", DUTY_OFFICER)
@@ -190,9 +196,14 @@ async def test_duty_cards_and_alerts_work_for_duty_staff_only(
 async def test_an_english_speaking_head_reads_the_limit_in_english(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    bot = OfflineBot(tmp_path / "en.db", staff=(STAFF,), clock=clock, settings={
-        "sla": {"emergency": {"claim": "45m"}},
-    })
+    bot = OfflineBot(
+        tmp_path / "en.db",
+        staff=(STAFF,),
+        clock=clock,
+        settings={
+            "sla": {"emergency": {"claim": "45m"}},
+        },
+    )
     await bot.start()
     try:
         bot.person(STAFF, "小李")
@@ -218,8 +229,9 @@ async def test_unclaimed_emergency_escalates_with_the_same_actionable_card(
     try:
         chat = await bound_grid(bot)
         await bot.says(DUTY_STREET, DUTY_OFFICER, "街道值班")
-        await bot.says(DUTY_STREET, STAFF, "/duty street",
-                       reply_to=bot.last_message_id(DUTY_STREET))
+        await bot.says(
+            DUTY_STREET, STAFF, "/duty street", reply_to=bot.last_message_id(DUTY_STREET)
+        )
         bot.emulator.private_chat_started(DUTY_OFFICER)
         await bot.says(chat, RESIDENT, FIRE)
         await bot.advance(timedelta(minutes=10, seconds=1))  # grid → community

@@ -98,21 +98,26 @@ async def test_claim_and_resolve_tell_the_group_what_the_commands_tell_it(
         page = await head.post("/tickets/1/claim", data={"_xsrf": xsrf(head)})
         await bot.settle()
         assert "#1 已认领" in page.text
-        told = "\n".join(m["text"] for m in bot.emulator.bot_messages_since(mark)
-                         if m["chat"]["id"] == chat)
+        told = "\n".join(
+            m["text"] for m in bot.emulator.bot_messages_since(mark) if m["chat"]["id"] == chat
+        )
         assert "已由 王网格长 认领" in told
         mark = bot.emulator.mark()
-        page = await head.post("/tickets/1/resolve",
-                               data={"_xsrf": xsrf(head), "text": "已更换灯泡"})
+        page = await head.post(
+            "/tickets/1/resolve", data={"_xsrf": xsrf(head), "text": "已更换灯泡"}
+        )
         await bot.settle()
         assert "已办结，等待居民确认" in page.text
         asked = [m for m in bot.emulator.bot_messages_since(mark) if m["chat"]["id"] == chat]
         assert "已办结：已更换灯泡" in asked[0]["text"] and asked[0]["reply_markup"]
         # The same event log as the chat's commands.
         rows = await bot.db.fetchall(
-            "SELECT kind, actor_id FROM ticket_events WHERE ticket_id = 1 ORDER BY id")
-        assert [(r["kind"], r["actor_id"]) for r in rows][-2:] == [("claimed", HEAD),
-                                                                  ("resolved", HEAD)]
+            "SELECT kind, actor_id FROM ticket_events WHERE ticket_id = 1 ORDER BY id"
+        )
+        assert [(r["kind"], r["actor_id"]) for r in rows][-2:] == [
+            ("claimed", HEAD),
+            ("resolved", HEAD),
+        ]
         again = await head.post("/tickets/1/claim", data={"_xsrf": xsrf(head)})
         assert "problem" in str(again.url) or "action-problem" in again.text
 
@@ -148,14 +153,19 @@ async def test_staff_write_a_notice_with_the_same_preview_and_confirmation(
 ) -> None:
     chat, other = await two_grids(bot)
     async with logged_in(bot, STAFF) as staff:
-        bad = await staff.post("/notices/draft", data={"_xsrf": xsrf(staff), "command": "someday",
-                                                       "text": "x"})
+        bad = await staff.post(
+            "/notices/draft", data={"_xsrf": xsrf(staff), "command": "someday", "text": "x"}
+        )
         assert bad.status_code == 400 and 'id="notice-problem"' in bad.text
         before = bot.emulator.mark()
-        preview = await staff.post("/notices/draft", data={
-            "_xsrf": xsrf(staff), "command": "now all",
-            "text": "各位{{ grid.name }}的居民：本周六上午停水 <注意储水>",
-        })
+        preview = await staff.post(
+            "/notices/draft",
+            data={
+                "_xsrf": xsrf(staff),
+                "command": "now all",
+                "text": "各位{{ grid.name }}的居民：本周六上午停水 <注意储水>",
+            },
+        )
         assert preview.status_code == 200
         assert "各位幸福里第一网格的居民：本周六上午停水 &lt;注意储水&gt;" in preview.text
         assert "共 2 个网格" in preview.text
@@ -173,8 +183,9 @@ async def test_staff_write_a_notice_with_the_same_preview_and_confirmation(
         again = await staff.post("/notices/1/confirm", data={"_xsrf": xsrf(staff)})
         assert again.status_code == 409
     async with logged_in(bot, HEAD) as head:
-        refused = await head.post("/notices/draft", data={"_xsrf": xsrf(head),
-                                                          "command": "now all", "text": "x"})
+        refused = await head.post(
+            "/notices/draft", data={"_xsrf": xsrf(head), "command": "now all", "text": "x"}
+        )
         assert refused.status_code == 403
 
 
@@ -203,8 +214,9 @@ async def test_duty_staff_see_what_was_escalated_to_them_and_lose_it_with_the_ro
     await bot.says(chat, RESIDENT, "马路上的窨井盖碎了 一个大洞")
     await bot.says(other, RESIDENT, "5栋门口垃圾没人清理")
     async with logged_in(bot, HEAD) as head:
-        escalated = await head.post("/tickets/1/escalate",
-                                    data={"_xsrf": xsrf(head), "text": "需要社区协调维修基金"})
+        escalated = await head.post(
+            "/tickets/1/escalate", data={"_xsrf": xsrf(head), "text": "需要社区协调维修基金"}
+        )
         assert "已上报到社区" in escalated.text
     await bot.says(chat, DUTY_OFFICER, "我今天值班")
     officer_said = bot.last_message_id(chat)
@@ -222,8 +234,11 @@ async def test_duty_staff_see_what_was_escalated_to_them_and_lose_it_with_the_ro
 
 
 async def test_over_https_console_sends_a_mini_app_button(tmp_path: Path) -> None:
-    offline = OfflineBot(tmp_path / "https.db", staff=(STAFF,), settings={
-        "web": {"enabled": True, "port": 0, "public_url": "https://console.example.org"}})
+    offline = OfflineBot(
+        tmp_path / "https.db",
+        staff=(STAFF,),
+        settings={"web": {"enabled": True, "port": 0, "public_url": "https://console.example.org"}},
+    )
     await offline.start()
     try:
         offline.person(STAFF, "街道小李")

@@ -36,11 +36,13 @@ SEED = 20261122
 CHATTER = ["大家早上好", "今天天气不错", "谢谢网格员", "收到", "哈哈哈", "好的", "孩子放学了吗"]
 
 
-def write_config(tmp_path: Path, emulator: BotApiEmulator, db: Path,
-                 overall_max_rate: int = 1000) -> Path:
+def write_config(
+    tmp_path: Path, emulator: BotApiEmulator, db: Path, overall_max_rate: int = 1000
+) -> Path:
     config = tmp_path / "config.toml"
-    sla = "\n".join(f'[sla.{u}]\nclaim = "3s"\nresolve = "1h"'
-                    for u in ("emergency", "high", "normal"))
+    sla = "\n".join(
+        f'[sla.{u}]\nclaim = "3s"\nresolve = "1h"' for u in ("emergency", "high", "normal")
+    )
     config.write_text(
         f"""
 [telegram]
@@ -73,8 +75,10 @@ async def seed(db: Path, count: int = GRIDS, inactive: int = 0) -> list[int]:
         conn.executemany(
             "INSERT INTO grids (code, name, chat_id, active, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, 0, 0)",
-            [(f"K{n:02d}", f"崩溃测试网格{n}", chat, int(n < count - inactive))
-             for n, chat in enumerate(chats)],
+            [
+                (f"K{n:02d}", f"崩溃测试网格{n}", chat, int(n < count - inactive))
+                for n, chat in enumerate(chats)
+            ],
         )
     return chats
 
@@ -89,8 +93,11 @@ def query(db: Path, sql: str) -> list[tuple]:
 
 def replies_to(emulator: BotApiEmulator, chat: int, message_id: int) -> list[JSONDict]:
     """The bot's messages in `chat` that answer the resident's message `message_id`."""
-    return [m for m in emulator.messages_in(chat)
-            if (m.get("reply_to_message") or {}).get("message_id") == message_id]
+    return [
+        m
+        for m in emulator.messages_in(chat)
+        if (m.get("reply_to_message") or {}).get("message_id") == message_id
+    ]
 
 
 # An acknowledgement ("已登记", edited to "已撤销" by a withdrawal) or a "+1" reply; progress
@@ -99,8 +106,11 @@ ANSWER_MARKS = ("已登记", "已撤销", "也遇到")
 
 
 def answers_to(emulator: BotApiEmulator, chat: int, message_id: int) -> list[JSONDict]:
-    return [m for m in replies_to(emulator, chat, message_id)
-            if any(mark in m.get("text", "") for mark in ANSWER_MARKS)]
+    return [
+        m
+        for m in replies_to(emulator, chat, message_id)
+        if any(mark in m.get("text", "") for mark in ANSWER_MARKS)
+    ]
 
 
 async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -121,9 +131,16 @@ class BotProcess:
     async def start(self) -> None:
         since = len(self.emulator.calls)
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "-c", str(self.config), cwd=ROOT,
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "-c",
+            str(self.config),
+            cwd=ROOT,
             env={"GRIDBOT_TOKEN": TOKEN, "PATH": "/usr/bin:/bin", "PTB_TIMEDELTA": "1"},
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
         self.starts += 1
         await self.emulator.wait_for_call("getUpdates", timeout=30, since=since)
@@ -169,8 +186,11 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
             for _ in range(count):
                 chat = rng.choice(chats)
                 user = RESIDENT + rng.randrange(20)
-                earlier = [(key, who, b) for key, (who, b) in reported.items()
-                           if key[0] == chat and who != user and key not in withdrawn]
+                earlier = [
+                    (key, who, b)
+                    for key, (who, b) in reported.items()
+                    if key[0] == chat and who != user and key not in withdrawn
+                ]
                 roll = rng.random()
                 if roll < 0.15 and earlier:
                     key, _who, b = rng.choice(earlier)
@@ -180,7 +200,8 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
                 elif roll < 0.55:
                     building += 1  # a building of its own: never merged into a "+1"
                     message = emulator.post_message(
-                        chat, user, f"{building}栋电梯坏了，老人上不了楼")
+                        chat, user, f"{building}栋电梯坏了，老人上不了楼"
+                    )
                     requests.add((chat, message["message_id"]))
                     reported[(chat, message["message_id"])] = (user, building)
                 else:
@@ -190,20 +211,28 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
 
         def withdraw_some(count: int) -> None:
             """Reporters press [不是报事] under acknowledgements of requests nobody followed."""
-            for chat, message_id in rng.sample(sorted(set(reported) - followed - withdrawn),
-                                               count):
+            for chat, message_id in rng.sample(sorted(set(reported) - followed - withdrawn), count):
                 acks = replies_to(emulator, chat, message_id)
                 if not acks or not acks[0].get("reply_markup"):
                     continue
-                data = next(b["callback_data"] for row in acks[0]["reply_markup"]["inline_keyboard"]
-                            for b in row if "不是报事" in b["text"])
-                emulator.press_button(chat, acks[0]["message_id"], reported[(chat, message_id)][0],
-                                      data)
+                data = next(
+                    b["callback_data"]
+                    for row in acks[0]["reply_markup"]["inline_keyboard"]
+                    for b in row
+                    if "不是报事" in b["text"]
+                )
+                emulator.press_button(
+                    chat, acks[0]["message_id"], reported[(chat, message_id)][0], data
+                )
                 withdrawn.add((chat, message_id))
 
         def reports() -> set[tuple[int, int]]:
-            return {(c, m) for c, m in query(
-                db, "SELECT chat_id, message_id FROM ticket_messages WHERE role = 'report'")}
+            return {
+                (c, m)
+                for c, m in query(
+                    db, "SELECT chat_id, message_id FROM ticket_messages WHERE role = 'report'"
+                )
+            }
 
         def answered() -> bool:
             return all(answers_to(emulator, c, m) for c, m in requests | follows)
@@ -233,10 +262,13 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
             await bot.start()
 
             def escalated() -> bool:
-                done = {row[0] for row in query(
-                    db, "SELECT ticket_id FROM ticket_events WHERE kind = 'escalated_auto'")}
-                kept = {row[0] for row in query(
-                    db, "SELECT id FROM tickets WHERE closure IS NULL")}
+                done = {
+                    row[0]
+                    for row in query(
+                        db, "SELECT ticket_id FROM ticket_events WHERE kind = 'escalated_auto'"
+                    )
+                }
+                kept = {row[0] for row in query(db, "SELECT id FROM tickets WHERE closure IS NULL")}
                 return done >= kept  # a withdrawn one may have escalated before its withdrawal
 
             await until(escalated, 15, "every ticket to be escalated")
@@ -260,15 +292,21 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
     assert not any(replies_to(emulator, *key) for key in chatter)
     assert query(db, "SELECT COUNT(*) FROM ticket_followers")[0][0] == len(follows)
     # Withdrawals in flight: each withdrawn ticket is closed, its acknowledgement says so.
-    closed = {(c, m) for c, m in query(
-        db, "SELECT chat_id, message_id FROM tickets WHERE closure = 'not_a_request'")}
+    closed = {
+        (c, m)
+        for c, m in query(
+            db, "SELECT chat_id, message_id FROM tickets WHERE closure = 'not_a_request'"
+        )
+    }
     assert closed == withdrawn
     for key in withdrawn:
         assert "已撤销" in answers_to(emulator, *key)[0]["text"], answers_to(emulator, *key)
 
     levels = Counter(
-        (ticket, note.split(":", 1)[0]) for ticket, note in query(
-            db, "SELECT ticket_id, note FROM ticket_events WHERE kind = 'escalated_auto'")
+        (ticket, note.split(":", 1)[0])
+        for ticket, note in query(
+            db, "SELECT ticket_id, note FROM ticket_events WHERE kind = 'escalated_auto'"
+        )
     )
     assert levels, "no automatic escalation"
     doubled = {key: n for key, n in levels.items() if n > 1}
@@ -276,14 +314,22 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
     # Reminders: every one that fell due has fired (late, after a restart, if need be), and
     # no ticket was reminded more often than its reminder timers fired: a kill between the
     # timer's commit and its message can lose that message, never double it.
-    assert query(db, "SELECT COUNT(*) FROM timers WHERE done_at IS NULL AND kind LIKE "
-                     "'ticket.claim%' AND due_at < CAST(strftime('%s', 'now') AS INT) - 2"
-                 ) == [(0,)]
-    fired = Counter(ticket for (ticket,) in query(
-        db, "SELECT ref_id FROM timers WHERE kind = 'ticket.claim_remind' AND outcome = 'fired'"))
+    assert query(
+        db,
+        "SELECT COUNT(*) FROM timers WHERE done_at IS NULL AND kind LIKE "
+        "'ticket.claim%' AND due_at < CAST(strftime('%s', 'now') AS INT) - 2",
+    ) == [(0,)]
+    fired = Counter(
+        ticket
+        for (ticket,) in query(
+            db, "SELECT ref_id FROM timers WHERE kind = 'ticket.claim_remind' AND outcome = 'fired'"
+        )
+    )
     reminded = Counter(
         int(re.search(r"#(\d+)", m.get("text", "")).group(1))  # type: ignore[union-attr]
-        for chat in chats for m in emulator.messages_in(chat) if "还没有人认领" in m.get("text", "")
+        for chat in chats
+        for m in emulator.messages_in(chat)
+        if "还没有人认领" in m.get("text", "")
     )
     assert reminded, "no claim reminder was sent"
     assert not {t: n for t, n in reminded.items() if n > fired[t]}, (reminded, fired)
@@ -291,8 +337,11 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
         row[0] for row in query(db, "SELECT id FROM tickets WHERE closure IS NULL")
     }
     # Every timer that fell due has fired (or was cancelled) exactly once: none left behind.
-    overdue = query(db, "SELECT kind, ref_id FROM timers WHERE done_at IS NULL AND "
-                        f"due_at < {int(time.time()) - 2}")
+    overdue = query(
+        db,
+        "SELECT kind, ref_id FROM timers WHERE done_at IS NULL AND "
+        f"due_at < {int(time.time()) - 2}",
+    )
     assert not overdue, overdue
     assert bot.starts == 5
 
@@ -327,12 +376,20 @@ async def test_sigkill_during_a_notice_broadcast_reaches_every_active_grid(
         try:
             await bot.start()
             emulator.post_message(
-                STAFF, STAFF, "/notice now all\n停水通知：{{ grid.code }} 本周六停水")
-            await until(lambda: any(m.get("reply_markup") for m in emulator.messages_in(STAFF)),
-                        10, "the preview with its buttons")
+                STAFF, STAFF, "/notice now all\n停水通知：{{ grid.code }} 本周六停水"
+            )
+            await until(
+                lambda: any(m.get("reply_markup") for m in emulator.messages_in(STAFF)),
+                10,
+                "the preview with its buttons",
+            )
             asking = next(m for m in emulator.messages_in(STAFF) if m.get("reply_markup"))
-            confirm = next(b["callback_data"] for row in asking["reply_markup"]["inline_keyboard"]
-                           for b in row if b["text"].endswith("确认"))
+            confirm = next(
+                b["callback_data"]
+                for row in asking["reply_markup"]["inline_keyboard"]
+                for b in row
+                if b["text"].endswith("确认")
+            )
             emulator.press_button(STAFF, asking["message_id"], STAFF, confirm)
             for lower, upper in ((5, 25), (30, 50)):  # two kills, at drawn points of the run
                 at = rng.randint(lower, upper)
@@ -340,10 +397,14 @@ async def test_sigkill_during_a_notice_broadcast_reaches_every_active_grid(
                 await bot.kill()
                 kills += 1
                 await bot.start()
-            await until(lambda: all(notices(chat) for chat in active), 30,
-                        "the notice in every active grid")
-            await until(lambda: query(db, "SELECT status FROM notice_runs") == [("done",)], 10,
-                        "the run to be recorded done")
+            await until(
+                lambda: all(notices(chat) for chat in active), 30, "the notice in every active grid"
+            )
+            await until(
+                lambda: query(db, "SELECT status FROM notice_runs") == [("done",)],
+                10,
+                "the run to be recorded done",
+            )
         finally:
             logs = await bot.stop()
     assert "Traceback" not in logs, logs
@@ -380,18 +441,25 @@ async def test_a_plus_one_whose_reply_waited_on_a_429_is_answered_after_a_kill(
         try:
             await bot.start()
             first = emulator.post_message(chat, a, "3栋电梯坏了")
-            await until(lambda: len(answers_to(emulator, chat, first["message_id"])) == 1, 10,
-                        "A's acknowledgement")
+            await until(
+                lambda: len(answers_to(emulator, chat, first["message_id"])) == 1,
+                10,
+                "A's acknowledgement",
+            )
             emulator.inject_fault("sendMessage", kind="429", retry_after=30, chat_id=chat)
             since = len(emulator.calls)
             second = emulator.post_message(chat, b, "3栋电梯又坏了")
             await emulator.wait_for_call(
-                "sendMessage", lambda call: call.status == 429, timeout=10, since=since)
+                "sendMessage", lambda call: call.status == 429, timeout=10, since=since
+            )
             assert query(db, "SELECT COUNT(*) FROM ticket_followers") == [(1,)]
             await bot.kill()
             await bot.start()
-            await until(lambda: answers_to(emulator, chat, second["message_id"]) != [], 15,
-                        "B's reply after the restart")
+            await until(
+                lambda: answers_to(emulator, chat, second["message_id"]) != [],
+                15,
+                "B's reply after the restart",
+            )
             await asyncio.sleep(1.0)  # room for a second, wrong reply
         finally:
             logs = await bot.stop()

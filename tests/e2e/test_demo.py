@@ -11,8 +11,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_demo_runs_offline_and_tells_the_story() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "demo"], capture_output=True, text=True, cwd=ROOT,
-        timeout=120, env={"PATH": "/usr/bin:/bin", "PTB_TIMEDELTA": "1"},
+        [sys.executable, "-m", "bot", "demo"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PTB_TIMEDELTA": "1"},
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout

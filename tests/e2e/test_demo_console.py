@@ -17,8 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("stop_with", [signal.SIGINT, signal.SIGTERM])
 def test_demo_serves_the_console_until_interrupted(stop_with: signal.Signals) -> None:
     demo = subprocess.Popen(
-        [sys.executable, "-m", "bot", "demo", "--console"], cwd=ROOT, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "bot", "demo", "--console"],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={"PATH": "/usr/bin:/bin", "PTB_TIMEDELTA": "1"},
     )
     try:

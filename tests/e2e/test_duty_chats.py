@@ -83,8 +83,7 @@ async def test_whoami_in_groups_tells_what_the_chat_is(bot: OfflineBot) -> None:
     assert "本群 ID" not in private
 
 
-async def test_a_duty_group_that_becomes_a_supergroup_stays_the_duty_chat(
-        bot: OfflineBot) -> None:
+async def test_a_duty_group_that_becomes_a_supergroup_stays_the_duty_chat(bot: OfflineBot) -> None:
     grid = await bound_grid(bot)
     duty = await duty_group(bot)
     await bot.says(duty, STAFF, "/setduty community")
@@ -97,8 +96,12 @@ async def test_a_duty_group_that_becomes_a_supergroup_stays_the_duty_chat(
 
 async def test_the_config_overrides_setduty(tmp_path: Path, clock: FakeClock) -> None:
     configured = -100_700
-    bot = OfflineBot(tmp_path / "o.db", staff=(STAFF,), clock=clock,
-                     settings={"escalation": {"community": configured}})
+    bot = OfflineBot(
+        tmp_path / "o.db",
+        staff=(STAFF,),
+        clock=clock,
+        settings={"escalation": {"community": configured}},
+    )
     await bot.start()
     try:
         for uid, name in ((STAFF, "小李"), (HEAD, "王网格长"), (RESIDENT, "张阿姨")):

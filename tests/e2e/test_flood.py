@@ -27,8 +27,9 @@ async def test_a_flood_in_one_grid_holds_back_neither_other_grids_nor_an_emergen
     await bot.settle(timeout=60)
 
     said = [(m["chat"]["id"], m.get("text", "")) for m in bot.emulator.bot_messages_since(mark)]
-    last_flood_reply = max(i for i, (chat, text) in enumerate(said)
-                           if chat == g1 and "紧急" not in text)
+    last_flood_reply = max(
+        i for i, (chat, text) in enumerate(said) if chat == g1 and "紧急" not in text
+    )
     g2_ack = next(i for i, (chat, _text) in enumerate(said) if chat == g2)
     alert = next(i for i, (chat, text) in enumerate(said) if chat == g1 and "紧急事件" in text)
     assert g2_ack < last_flood_reply, said  # fetched and answered while G1 was still busy
@@ -41,5 +42,6 @@ async def test_a_flood_in_one_grid_holds_back_neither_other_grids_nor_an_emergen
     )
     assert sum(t["reporter_id"] == RESIDENT for t in tickets) == 10
     assert sorted(t["urgency"] for t in tickets if t["reporter_id"] == NEIGHBOUR) == [
-        "emergency", "normal",
+        "emergency",
+        "normal",
     ]

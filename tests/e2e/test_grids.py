@@ -145,8 +145,9 @@ async def test_send_to_a_migrated_chat_follows_the_new_id(bot: OfflineBot) -> No
     supergroup = bot.emulator.create_group("幸福里第一网格群", chat_id=new_chat, supergroup=True)
     bot.emulator.chat(supergroup["id"]).bot_status = "member"
     # The migration happened on Telegram's side; the bot only learns it from the send error.
-    bot.emulator.inject_fault("sendMessage", kind="migrated", migrate_to_chat_id=new_chat,
-                              chat_id=chat)
+    bot.emulator.inject_fault(
+        "sendMessage", kind="migrated", migrate_to_chat_id=new_chat, chat_id=chat
+    )
     reply = await bot.says(chat, RESIDENT, "/start")
     assert await grid_row(bot, new_chat) == ("G01", "幸福里第一网格", 1)
     assert any("本群是网格" in m["text"] for m in reply.messages if m["chat"]["id"] == new_chat)
@@ -171,8 +172,9 @@ async def test_sending_to_a_chat_that_kicked_the_bot_deactivates_it(bot: Offline
 
 
 async def test_privacy_mode_warning_when_added(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    async with OfflineBot(tmp_path / "p.db", staff=(STAFF,),
-                          can_read_all_group_messages=False) as offline:
+    async with OfflineBot(
+        tmp_path / "p.db", staff=(STAFF,), can_read_all_group_messages=False
+    ) as offline:
         offline.person(STAFF, "街道小李")
         chat = offline.emulator.create_group("隐私群")
         mark = offline.emulator.mark()

@@ -24,14 +24,13 @@ HOSTILE = [
     "3栋楼道灯坏了\x07\x1b[31m\x0b\x0c 控制字符",
     "3栋\u202e楼道灯坏了\u200f\u202c 方向标记",
     "3栋楼道灯坏了 👨\u200d👩\u200d👧 零\u200b宽\ufeff字符",
-    "3栋<b>楼道灯</b>坏了 &amp; </a> <a href=\"x\"> &lt;script&gt; <i",
+    '3栋<b>楼道灯</b>坏了 &amp; </a> <a href="x"> &lt;script&gt; <i',
     "3栋楼道灯坏了 {{ grid.name }} {% if %} %s {0}",
 ]
 
 
 async def ticket_text(bot: OfflineBot, ticket_id: int) -> str:
-    row = await bot.db.fetchone("SELECT text FROM tickets WHERE id = ?",
-                                                 (ticket_id,))
+    row = await bot.db.fetchone("SELECT text FROM tickets WHERE id = ?", (ticket_id,))
     assert row is not None
     return str(row[0])
 
@@ -84,7 +83,8 @@ def production_logging(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogC
 
 
 async def test_the_token_never_appears_in_logs_or_exports(
-    bot: OfflineBot, production_logging: pytest.LogCaptureFixture,
+    bot: OfflineBot,
+    production_logging: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     chat = await bound_grid(bot)
@@ -109,12 +109,22 @@ async def test_a_head_cannot_read_another_grids_tickets(bot: OfflineBot) -> None
     g02 = await bound_grid(bot, "G02", "第二网格", head=OTHER_HEAD)
     await reported(bot, g01, "3栋楼道灯坏了好几天了")
     await reported(bot, g02, "9栋门口下水道堵了 臭死了", who=NEIGHBOUR)
-    for chat, text in ((g01, "/open"), (HEAD, "/open"), (g01, "/open all"),
-                       (HEAD, "/status 2"), (g01, "/status 2"),
-                       (HEAD, "/stats today G02"), (HEAD, "/stats today all"),
-                       (HEAD, "/export today G02"), (HEAD, "/export today all")):
-        exchange = (await bot.says_privately(HEAD, text) if chat == HEAD
-                    else await bot.says(chat, HEAD, text))
+    for chat, text in (
+        (g01, "/open"),
+        (HEAD, "/open"),
+        (g01, "/open all"),
+        (HEAD, "/status 2"),
+        (g01, "/status 2"),
+        (HEAD, "/stats today G02"),
+        (HEAD, "/stats today all"),
+        (HEAD, "/export today G02"),
+        (HEAD, "/export today all"),
+    ):
+        exchange = (
+            await bot.says_privately(HEAD, text)
+            if chat == HEAD
+            else await bot.says(chat, HEAD, text)
+        )
         seen = exchange.text_in(chat)
         # The refusal may repeat the number asked about, never the ticket itself.
         assert "下水道" not in seen and "9栋" not in seen, (text, seen)
@@ -132,8 +142,12 @@ async def test_private_reports_are_never_shown_in_the_group(bot: OfflineBot) -> 
     assert "#1" in private.text_in(RESIDENT)
     row = await bot.db.fetchone("SELECT private FROM tickets WHERE id = 1")
     assert row is not None and row[0] == 1
-    for who, text in ((RESIDENT, "/my"), (RESIDENT, "/status 1"), (HEAD, "/open"),
-                      (STAFF, "/open")):
+    for who, text in (
+        (RESIDENT, "/my"),
+        (RESIDENT, "/status 1"),
+        (HEAD, "/open"),
+        (STAFF, "/open"),
+    ):
         seen = (await bot.says(chat, who, text)).text_in(chat)
         assert "吵架" not in seen and "隔壁" not in seen, (text, seen)
         assert text == "/status 1" or "#1" not in seen, (text, seen)  # that one refuses

@@ -32,8 +32,15 @@ async def test_a_request_becomes_a_ticket_with_a_short_acknowledgement(bot: Offl
 
 async def test_chit_chat_thanks_and_notices_make_nothing(bot: OfflineBot) -> None:
     chat = await bound_grid(bot)
-    for text in ("收到", "谢谢网格员 路灯已经亮了", "今天广场舞好开心", "明天停水大家注意储水",
-                 "+1", "👍", "【通知】3栋周五停电检修"):
+    for text in (
+        "收到",
+        "谢谢网格员 路灯已经亮了",
+        "今天广场舞好开心",
+        "明天停水大家注意储水",
+        "+1",
+        "👍",
+        "【通知】3栋周五停电检修",
+    ):
         reply = await bot.says(chat, NEIGHBOUR, text)
         assert reply.messages == [], text
     assert await tickets_of(bot) == []
@@ -97,10 +104,15 @@ async def test_forged_button_data_is_refused(bot: OfflineBot) -> None:
 
 async def test_an_emergency_alerts_group_heads_privately_and_duty_chat(tmp_path: Path) -> None:
     duty = -100_900
-    async with OfflineBot(tmp_path / "e.db", staff=(STAFF,),
-                          settings={"escalation": {"community": duty}}) as bot:
-        for uid, name in ((STAFF, "小李"), (HEAD, "王网格长"), (RESIDENT, "张阿姨"),
-                          (WORKER, "赵网格员")):
+    async with OfflineBot(
+        tmp_path / "e.db", staff=(STAFF,), settings={"escalation": {"community": duty}}
+    ) as bot:
+        for uid, name in (
+            (STAFF, "小李"),
+            (HEAD, "王网格长"),
+            (RESIDENT, "张阿姨"),
+            (WORKER, "赵网格员"),
+        ):
             bot.person(uid, name)
         bot.emulator.create_group("社区值班群", chat_id=duty)
         bot.emulator.chat(duty).bot_status = "member"
@@ -138,14 +150,14 @@ async def test_explicit_report_and_report_as_reply(bot: OfflineBot) -> None:
     assert "已登记 #1" in reply.text_in(chat)
     reply = await bot.says(chat, NEIGHBOUR, "/report 想问一下社区的活动室几点开门")
     assert "已登记 #2" in reply.text_in(chat)
-    row = await bot.db.fetchone(
-        "SELECT reporter_id, source FROM tickets WHERE id = 1")
+    row = await bot.db.fetchone("SELECT reporter_id, source FROM tickets WHERE id = 1")
     assert row is not None and tuple(row) == (RESIDENT, "command")
     reply = await bot.says(chat, NEIGHBOUR, "/report")
     assert "用法：/report" in reply.text_in(chat)
     # The same message filed twice is the same ticket.
-    original = next(m for m in bot.emulator.chat(chat).messages.values()
-                    if m.get("text") == "今天小区里好多人")
+    original = next(
+        m for m in bot.emulator.chat(chat).messages.values() if m.get("text") == "今天小区里好多人"
+    )
     reply = await bot.says(chat, HEAD, "/report", reply_to=original["message_id"])
     assert "已登记为 #1" in reply.text_in(chat)
 
@@ -183,8 +195,9 @@ async def test_photo_with_caption_and_location_reply_attach(bot: OfflineBot) -> 
     reply = await bot.says(chat, RESIDENT, None, photo=True, caption="2栋后面垃圾堆了一个星期了 臭")
     ack = reply.in_chat(chat)[0]
     assert "环境卫生" in ack["text"]
-    reply = await bot.says(chat, RESIDENT, None, location=(31.23, 121.47),
-                           reply_to=ack["message_id"])
+    reply = await bot.says(
+        chat, RESIDENT, None, location=(31.23, 121.47), reply_to=ack["message_id"]
+    )
     assert "已把位置加到 #1" in reply.text_in(chat)
     reply = await bot.says(chat, NEIGHBOUR, None, photo=True, reply_to=ack["message_id"])
     assert "已把照片加到 #1" in reply.text_in(chat)
@@ -273,8 +286,9 @@ async def test_my_and_status(bot: OfflineBot) -> None:
 
 
 async def test_rate_limit_and_long_text(tmp_path: Path) -> None:
-    async with OfflineBot(tmp_path / "r.db", staff=(STAFF,),
-                          settings={"intake": {"max_tickets_per_hour": 2}}) as bot:
+    async with OfflineBot(
+        tmp_path / "r.db", staff=(STAFF,), settings={"intake": {"max_tickets_per_hour": 2}}
+    ) as bot:
         for uid, name in ((STAFF, "小李"), (HEAD, "王"), (RESIDENT, "张阿姨")):
             bot.person(uid, name)
         chat = await bound_grid(bot)
@@ -282,8 +296,7 @@ async def test_rate_limit_and_long_text(tmp_path: Path) -> None:
         long_text = "4栋楼道灯坏了，" + "真的很黑很危险，" * 400
         reply = await bot.says(chat, RESIDENT, long_text[:4000])
         assert "已登记 #2" in reply.text_in(chat)
-        row = await bot.db.fetchone(
-            "SELECT length(text) FROM tickets WHERE id = 2")
+        row = await bot.db.fetchone("SELECT length(text) FROM tickets WHERE id = 2")
         assert row is not None and row[0] == len(long_text[:4000].strip())
         reply = await bot.says(chat, RESIDENT, "9栋下水道堵了")
         assert "一小时内已反映了 2 个问题" in reply.text_in(chat)
@@ -291,8 +304,9 @@ async def test_rate_limit_and_long_text(tmp_path: Path) -> None:
 
 
 async def test_reaction_mode_only_reacts(tmp_path: Path) -> None:
-    async with OfflineBot(tmp_path / "a.db", staff=(STAFF,),
-                          settings={"intake": {"acknowledge": "reaction"}}) as bot:
+    async with OfflineBot(
+        tmp_path / "a.db", staff=(STAFF,), settings={"intake": {"acknowledge": "reaction"}}
+    ) as bot:
         for uid, name in ((STAFF, "小李"), (HEAD, "王"), (RESIDENT, "张阿姨")):
             bot.person(uid, name)
         chat = await bound_grid(bot)
@@ -315,8 +329,11 @@ async def test_a_burst_is_handled_in_order_within_each_chat(bot: OfflineBot) -> 
     bot.emulator.post_message(first, NEIGHBOUR, "3栋的电梯坏了好几天了 没人管吗")
     bot.emulator.post_message(second, RESIDENT, "7栋楼道灯坏了")
     await bot.settle()
-    sends = [(c.params["chat_id"], c.time) for c in bot.emulator.calls[mark:]
-             if c.method == "sendMessage"]
+    sends = [
+        (c.params["chat_id"], c.time)
+        for c in bot.emulator.calls[mark:]
+        if c.method == "sendMessage"
+    ]
     [(_, ack_first), (_, plus_one)] = [s for s in sends if int(s[0]) == first]
     [(_, ack_second)] = [s for s in sends if int(s[0]) == second]
     # The other chat did not wait for the slow answer; this chat's next message did.
@@ -327,5 +344,6 @@ async def test_a_burst_is_handled_in_order_within_each_chat(bot: OfflineBot) -> 
         "JOIN grids g ON g.id = t.grid_id ORDER BY g.code"
     )
     assert [(r["code"], r["reporter_id"], r["followers"]) for r in rows] == [
-        ("G01", RESIDENT, 1), ("G02", RESIDENT, 0),
+        ("G01", RESIDENT, 1),
+        ("G02", RESIDENT, 0),
     ]

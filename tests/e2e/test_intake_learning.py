@@ -81,11 +81,13 @@ async def test_corrections_are_kept_and_a_retrained_model_learns_them(
 
         # ... adapts the model to them, and names the new file in the config.
         model = tmp_path / "street.npz"
-        code, out = await _cli(capsys, "train-intake", "--from-db", "-c", str(config),
-                               "-o", str(model))
+        code, out = await _cli(
+            capsys, "train-intake", "--from-db", "-c", str(config), "-o", str(model)
+        )
         assert code == 0 and model.exists(), out
-        config.write_text(f'[database]\npath = "{database}"\n[intake]\nmodel = "{model}"\n',
-                          encoding="utf-8")
+        config.write_text(
+            f'[database]\npath = "{database}"\n[intake]\nmodel = "{model}"\n', encoding="utf-8"
+        )
         code, out = await _cli(capsys, "eval-intake", "--from-db", "-c", str(config), "--json")
         after = json.loads(out)
         assert code == 0 and after["category_accuracy"] == 1.0
@@ -119,7 +121,5 @@ async def test_a_withdrawn_ticket_is_kept_as_not_a_request(
         ]
         # A head then says it was a request after all: the latest word wins, one row.
         await bot.says(chat, HEAD, "/category 1 municipal")
-        rows = await bot.db.fetchall(
-            "SELECT is_request, category, kind FROM intake_examples"
-        )
+        rows = await bot.db.fetchall("SELECT is_request, category, kind FROM intake_examples")
         assert [tuple(row) for row in rows] == [(1, "municipal", "category")]

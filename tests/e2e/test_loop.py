@@ -37,8 +37,9 @@ async def events_of(bot: OfflineBot, ticket_id: int = 1) -> list[str]:
     return [r["kind"] for r in rows]
 
 
-async def reported(bot: OfflineBot, chat: int, text: str = "3栋楼道灯坏了好几天了",
-                   who: int = RESIDENT) -> dict:  # type: ignore[type-arg]
+async def reported(
+    bot: OfflineBot, chat: int, text: str = "3栋楼道灯坏了好几天了", who: int = RESIDENT
+) -> dict:  # type: ignore[type-arg]
     return (await bot.says(chat, who, text)).in_chat(chat)[0]
 
 
@@ -133,8 +134,9 @@ async def test_close_button_asks_for_the_note_in_the_next_message(bot: OfflineBo
     assert await status_of(bot) == ("resolved", None, "grid", HEAD)
     assert len(await bot.db.fetchall("SELECT id FROM tickets")) == 1
     reply = await bot.says(chat, HEAD, "/close 1")
-    assert ("#1 已办结，正在等居民确认，不能办结。如果问题没解决：/reopen 1 原因"
-            in reply.text_in(chat))
+    assert "#1 已办结，正在等居民确认，不能办结。如果问题没解决：/reopen 1 原因" in reply.text_in(
+        chat
+    )
 
 
 async def test_commands_work_as_replies_without_ids(bot: OfflineBot) -> None:
@@ -154,8 +156,9 @@ async def test_transfer_to_a_worker_and_not_to_a_resident(bot: OfflineBot) -> No
     await with_worker(bot, chat)
     await reported(bot, chat)
     bot.emulator.private_chat_started(WORKER)
-    reply = await bot.says(chat, HEAD, "/transfer 1 @赵网格员",
-                           text_mentions=[("@赵网格员", WORKER)])
+    reply = await bot.says(
+        chat, HEAD, "/transfer 1 @赵网格员", text_mentions=[("@赵网格员", WORKER)]
+    )
     assert "已转由 赵网格员 处理" in reply.text_in(chat)
     assert "转给您处理" in reply.text_in(WORKER)
     assert await status_of(bot) == ("claimed", None, "grid", WORKER)
@@ -235,12 +238,21 @@ async def test_patrol_log_and_report_found_on_patrol(bot: OfflineBot) -> None:
 
 
 async def duty_bot(tmp_path: Path, clock: FakeClock) -> OfflineBot:
-    bot = OfflineBot(tmp_path / "duty.db", staff=(STAFF,), clock=clock, settings={
-        "escalation": {"community": DUTY_COMMUNITY, "street": DUTY_STREET},
-    })
+    bot = OfflineBot(
+        tmp_path / "duty.db",
+        staff=(STAFF,),
+        clock=clock,
+        settings={
+            "escalation": {"community": DUTY_COMMUNITY, "street": DUTY_STREET},
+        },
+    )
     await bot.start()
-    for uid, name in ((STAFF, "小李"), (HEAD, "王网格长"), (RESIDENT, "张阿姨"),
-                      (DUTY_OFFICER, "社区值班员")):
+    for uid, name in (
+        (STAFF, "小李"),
+        (HEAD, "王网格长"),
+        (RESIDENT, "张阿姨"),
+        (DUTY_OFFICER, "社区值班员"),
+    ):
         bot.person(uid, name)
     for duty_chat in (DUTY_COMMUNITY, DUTY_STREET):
         bot.emulator.create_group("值班群", chat_id=duty_chat)
@@ -264,13 +276,16 @@ async def test_escalation_posts_to_the_duty_chat_where_duty_staff_claim(
         assert await status_of(bot) == ("open", None, "community", None)
         # Someone without duty is refused in the duty chat; appointed duty staff may claim.
         await bot.says(DUTY_COMMUNITY, DUTY_OFFICER, "我今天值班")
-        refused = await bot.presses(DUTY_COMMUNITY, card["message_id"], DUTY_OFFICER,
-                                    button(card, "认领"))
+        refused = await bot.presses(
+            DUTY_COMMUNITY, card["message_id"], DUTY_OFFICER, button(card, "认领")
+        )
         assert refused.answer is not None and "仅限有权限的工作人员" in refused.answer["text"]
-        await bot.says(DUTY_COMMUNITY, STAFF, "/duty community",
-                       reply_to=bot.last_message_id(DUTY_COMMUNITY))
-        claimed = await bot.presses(DUTY_COMMUNITY, card["message_id"], DUTY_OFFICER,
-                                    button(card, "认领"))
+        await bot.says(
+            DUTY_COMMUNITY, STAFF, "/duty community", reply_to=bot.last_message_id(DUTY_COMMUNITY)
+        )
+        claimed = await bot.presses(
+            DUTY_COMMUNITY, card["message_id"], DUTY_OFFICER, button(card, "认领")
+        )
         assert claimed.answer is not None and "已认领" in claimed.answer["text"]
         assert await status_of(bot) == ("claimed", None, "community", DUTY_OFFICER)
         assert "已由 社区值班员 认领" in claimed.text_in(chat)

@@ -39,8 +39,13 @@ async def quick_grids(bot: OfflineBot, *codes: str) -> dict[str, int]:
         for code in codes:
             chat = bot.emulator.create_group(f"{code}网格群")["id"]
             bot.emulator.chat(chat).bot_status = "member"
-            await uow.grids.create(code=code, name=f"{code}网格", chat_id=chat,
-                                   chat_title=None, now=services.clock.now())
+            await uow.grids.create(
+                code=code,
+                name=f"{code}网格",
+                chat_id=chat,
+                chat_title=None,
+                now=services.clock.now(),
+            )
             chats[code] = chat
     return chats
 
@@ -75,8 +80,11 @@ def text_of(bot: OfflineBot, chat: int, message_id: int) -> str:
 
 
 def notices_in(bot: OfflineBot, chat: int, needle: str = "停水") -> list[str]:
-    return [m.get("text", "") for m in bot.emulator.messages_in(chat)
-            if m["from"]["is_bot"] and needle in m.get("text", "")]
+    return [
+        m.get("text", "")
+        for m in bot.emulator.messages_in(chat)
+        if m["from"]["is_bot"] and needle in m.get("text", "")
+    ]
 
 
 async def rows(bot: OfflineBot, sql: str, *params: Any) -> list[tuple[Any, ...]]:
@@ -105,9 +113,12 @@ async def test_now_to_all_grids_preview_confirm_deliver_and_report(bot: OfflineB
     assert "网格长：暂无" in notices_in(bot, chats["G03"])[0]
     assert "通知 #1 发送报告" in done.text_in(STAFF) and "送达 3 个网格" in done.text_in(STAFF)
     # One delivery per grid, each with the message id it got.
-    delivered = await rows(bot, "SELECT d.status, d.chat_id, d.message_id, g.code "
-                           "FROM notice_deliveries d JOIN grids g ON g.id = d.grid_id "
-                           "ORDER BY g.code")
+    delivered = await rows(
+        bot,
+        "SELECT d.status, d.chat_id, d.message_id, g.code "
+        "FROM notice_deliveries d JOIN grids g ON g.id = d.grid_id "
+        "ORDER BY g.code",
+    )
     for status, chat, message_id, code in delivered:
         assert status == "sent" and chat == chats[code]
         assert "停水" in text_of(bot, chat, message_id)
@@ -136,8 +147,9 @@ async def test_only_staff_in_private_may_schedule_or_confirm(bot: OfflineBot) ->
     for command in ("/notices", "/notice_show 1", "/notice_cancel 1"):
         assert "仅限街道工作人员使用" in (await bot.says_privately(HEAD, command)).text_in(HEAD)
     _preview, asking = await schedule(bot, "/notice now all")
-    pressed = await bot.presses(STAFF, asking["message_id"], RESIDENT, button(asking, "确认"),
-                                check=False)
+    pressed = await bot.presses(
+        STAFF, asking["message_id"], RESIDENT, button(asking, "确认"), check=False
+    )
     assert pressed.answer is not None and "仅限有权限的工作人员" in pressed.answer["text"]
     assert await rows(bot, "SELECT status FROM notices") == [("draft",)]
     assert notices_in(bot, chats["G01"]) == []
@@ -181,18 +193,27 @@ async def test_mistakes_are_reported_when_scheduling_and_nothing_is_stored(
     assert await notice_timers(bot) == []
 
 
-@pytest.mark.parametrize(("when", "first_run", "describe"), [
-    # The clock stands at Monday 2026-11-23 09:00 in Shanghai (01:00 UTC).
-    ("明天 9:00", datetime(2026, 11, 24, 1, 0, tzinfo=UTC), "2026-11-24（周二）09:00"),
-    ("2026-12-01 09:00", datetime(2026, 12, 1, 1, 0, tzinfo=UTC), "2026-12-01（周二）09:00"),
-    ("每周一 09:00 至 2027-01-31", datetime(2026, 11, 30, 1, 0, tzinfo=UTC),
-     "每周一 09:00（至 2027-01-31）"),
-    ("every day 08:30", datetime(2026, 11, 24, 0, 30, tzinfo=UTC), "每天 08:30"),
-    ("每月1日 09:00", datetime(2026, 12, 1, 1, 0, tzinfo=UTC), "每月1日 09:00"),
-    ("cron 0 9 * * 1-5", datetime(2026, 11, 24, 1, 0, tzinfo=UTC), "工作日 09:00"),
-])
+@pytest.mark.parametrize(
+    ("when", "first_run", "describe"),
+    [
+        # The clock stands at Monday 2026-11-23 09:00 in Shanghai (01:00 UTC).
+        ("明天 9:00", datetime(2026, 11, 24, 1, 0, tzinfo=UTC), "2026-11-24（周二）09:00"),
+        ("2026-12-01 09:00", datetime(2026, 12, 1, 1, 0, tzinfo=UTC), "2026-12-01（周二）09:00"),
+        (
+            "每周一 09:00 至 2027-01-31",
+            datetime(2026, 11, 30, 1, 0, tzinfo=UTC),
+            "每周一 09:00（至 2027-01-31）",
+        ),
+        ("every day 08:30", datetime(2026, 11, 24, 0, 30, tzinfo=UTC), "每天 08:30"),
+        ("每月1日 09:00", datetime(2026, 12, 1, 1, 0, tzinfo=UTC), "每月1日 09:00"),
+        ("cron 0 9 * * 1-5", datetime(2026, 11, 24, 1, 0, tzinfo=UTC), "工作日 09:00"),
+    ],
+)
 async def test_each_form_of_when_schedules_its_first_run(
-    bot: OfflineBot, when: str, first_run: datetime, describe: str,
+    bot: OfflineBot,
+    when: str,
+    first_run: datetime,
+    describe: str,
 ) -> None:
     await quick_grids(bot, "G01")
     preview, asking = await schedule(bot, f"/notice {when} all")
@@ -208,8 +229,9 @@ async def test_each_form_of_when_schedules_its_first_run(
 
 async def test_the_list_shows_what_residents_read_not_the_template(bot: OfflineBot) -> None:
     await quick_grids(bot, "G01", "G02")
-    _preview, asking = await schedule(bot, "/notice 每周一 09:00 G02",
-                                      "{{ grid.code }}的居民：周六停水")
+    _preview, asking = await schedule(
+        bot, "/notice 每周一 09:00 G02", "{{ grid.code }}的居民：周六停水"
+    )
     await bot.presses(STAFF, asking["message_id"], STAFF, button(asking, "确认"))
     listing = (await bot.says_privately(STAFF, "/notices")).text_in(STAFF)
     assert "G02的居民：周六停水" in listing
@@ -229,7 +251,8 @@ async def test_targets_by_code_and_by_tag(bot: OfflineBot) -> None:
 
 
 async def test_weekly_notice_runs_and_is_listed_shown_paused_resumed_cancelled(
-    bot: OfflineBot, clock: FakeClock,
+    bot: OfflineBot,
+    clock: FakeClock,
 ) -> None:
     chats = await quick_grids(bot, "G01", "G02")
     # Monday 2026-11-23 09:00 now; every Monday at 09:00 → first run next Monday.
@@ -270,7 +293,8 @@ async def test_weekly_notice_runs_and_is_listed_shown_paused_resumed_cancelled(
 
 
 async def test_runs_missed_while_down_go_out_late_within_grace_else_are_reported(
-    bot: OfflineBot, clock: FakeClock,
+    bot: OfflineBot,
+    clock: FakeClock,
 ) -> None:
     chats = await quick_grids(bot, "G01")
     await confirmed(bot, "/notice 明天 9:00 all", "停水：早的那条")
@@ -281,13 +305,15 @@ async def test_runs_missed_while_down_go_out_late_within_grace_else_are_reported
     mark = bot.emulator.mark()
     await bot.restart()
     await bot.settle()
-    told = "\n".join(m["text"] for m in bot.emulator.bot_messages_since(mark)
-                     if m["chat"]["id"] == STAFF)
+    told = "\n".join(
+        m["text"] for m in bot.emulator.bot_messages_since(mark) if m["chat"]["id"] == STAFF
+    )
     assert notices_in(bot, chats["G01"]) == ["停水：晚的那条"]
     assert "通知 #1 原定 2026-11-24 09:00 的发送错过了" in told and "1小时" in told
     assert "通知 #2 发送报告" in told
     assert await rows(bot, "SELECT notice_id, status FROM notice_runs ORDER BY notice_id") == [
-        (1, "missed"), (2, "done"),
+        (1, "missed"),
+        (2, "done"),
     ]
     shown = (await bot.says_privately(STAFF, "/notice_show 1")).text_in(STAFF)
     assert "2026-11-24 09:00 ⏭ 错过" in shown and "已结束" in shown
@@ -299,8 +325,7 @@ async def tuned(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Any]:
     started: list[OfflineBot] = []
 
     async def start(**settings: dict[str, Any]) -> OfflineBot:
-        offline = OfflineBot(tmp_path / "tuned.db", staff=(STAFF,), clock=clock,
-                             settings=settings)
+        offline = OfflineBot(tmp_path / "tuned.db", staff=(STAFF,), clock=clock, settings=settings)
         await offline.start()
         offline.person(STAFF, "街道小李", username="xiaoli")
         started.append(offline)
@@ -323,8 +348,9 @@ async def test_a_restart_mid_run_resumes_without_sending_anything_twice(tuned: A
         "sendMessage", lambda call: call.params["chat_id"] == third, timeout=5
     )
     await bot.restart()
-    before_restart = [c for c in bot.emulator.calls_to("sendMessage")
-                      if c.params["chat_id"] in chats.values()]
+    before_restart = [
+        c for c in bot.emulator.calls_to("sendMessage") if c.params["chat_id"] in chats.values()
+    ]
     assert len(before_restart) < 6  # the run was cut short …
     await bot.settle()
     for code, chat in chats.items():  # … and resumed: every grid once, none twice
@@ -332,8 +358,11 @@ async def test_a_restart_mid_run_resumes_without_sending_anything_twice(tuned: A
     assert await rows(bot, "SELECT status, COUNT(*) FROM notice_deliveries GROUP BY status") == [
         ("sent", 6),
     ]
-    reports = [m for m in bot.emulator.messages_in(STAFF)
-               if m.get("text", "").startswith("📣 通知 #1 发送报告")]
+    reports = [
+        m
+        for m in bot.emulator.messages_in(STAFF)
+        if m.get("text", "").startswith("📣 通知 #1 发送报告")
+    ]
     assert len(reports) == 1 and "送达 6 个网格" in reports[0]["text"]
 
 
@@ -346,12 +375,16 @@ async def test_a_kicked_bot_fails_that_grid_once_and_the_grid_goes_inactive(
     assert "送达 2 个网格，❌ 失败 1 个" in done.text_in(STAFF)
     assert "G02 G02网格：机器人已被移出群" in done.text_in(STAFF)
     assert [c.params["chat_id"] for c in bot.emulator.calls_to("sendMessage")].count(
-        chats["G02"]) == 1  # no retry
+        chats["G02"]
+    ) == 1  # no retry
     grid = await bot.runtime.services.grids.grid_for_chat(chats["G02"])
     assert grid is not None and not grid.active
-    assert await rows(bot, "SELECT g.code, d.status, d.reason FROM notice_deliveries d "
-                      "JOIN grids g ON g.id = d.grid_id WHERE d.status = 'failed'") == [
-   ("G02", "failed", "Forbidden: bot was kicked from the group chat"),
+    assert await rows(
+        bot,
+        "SELECT g.code, d.status, d.reason FROM notice_deliveries d "
+        "JOIN grids g ON g.id = d.grid_id WHERE d.status = 'failed'",
+    ) == [
+        ("G02", "failed", "Forbidden: bot was kicked from the group chat"),
     ]
 
 
@@ -362,15 +395,17 @@ async def test_a_migrated_group_is_moved_and_gets_the_notice_at_its_new_id(
     supergroup = bot.emulator.create_group("G01网格群", chat_id=-100_555_000, supergroup=True)
     bot.emulator.chat(supergroup["id"]).bot_status = "member"
     # Upgraded on Telegram's side; the bot learns it from the send error.
-    bot.emulator.inject_fault("sendMessage", kind="migrated", chat_id=chats["G01"],
-                              migrate_to_chat_id=supergroup["id"])
+    bot.emulator.inject_fault(
+        "sendMessage", kind="migrated", chat_id=chats["G01"], migrate_to_chat_id=supergroup["id"]
+    )
     done = await confirmed(bot, "/notice now all", "停水：{{ grid.code }}")
     assert "送达 2 个网格" in done.text_in(STAFF)
     assert notices_in(bot, supergroup["id"]) == ["停水：G01"]
     grid = await bot.runtime.services.grids.grid_for_chat(supergroup["id"])
     assert grid is not None and grid.code == "G01"
-    assert await rows(bot, "SELECT chat_id FROM notice_deliveries WHERE grid_id = ?",
-                      grid.id) == [(supergroup["id"],)]
+    assert await rows(bot, "SELECT chat_id FROM notice_deliveries WHERE grid_id = ?", grid.id) == [
+        (supergroup["id"],)
+    ]
 
 
 async def test_a_429_storm_delivers_each_notice_exactly_once(tuned: Any) -> None:
@@ -392,11 +427,17 @@ async def test_long_runs_show_one_progress_message_edited_then_the_report(tuned:
     await quick_grids(bot, *(f"G{n:02d}" for n in range(1, 6)))
     bot.emulator.inject_fault("sendMessage", kind="slow", delay=0.35, count=5)
     await confirmed(bot, "/notice now all", "停水：{{ grid.code }}")
-    progress = [m for m in bot.emulator.messages_in(STAFF)
-                if m.get("text", "").startswith("📣 通知 #1 发送") and "报告" not in m["text"]]
+    progress = [
+        m
+        for m in bot.emulator.messages_in(STAFF)
+        if m.get("text", "").startswith("📣 通知 #1 发送") and "报告" not in m["text"]
+    ]
     assert len(progress) == 1  # one message …
-    edits = [c for c in bot.emulator.calls_to("editMessageText")
-             if c.params["message_id"] == progress[0]["message_id"]]
+    edits = [
+        c
+        for c in bot.emulator.calls_to("editMessageText")
+        if c.params["message_id"] == progress[0]["message_id"]
+    ]
     assert edits  # … edited as the run went on, and finally:
     assert progress[0]["text"] == "📣 通知 #1 发送完毕 5/5"
     report = bot.emulator.last_bot_message(STAFF)

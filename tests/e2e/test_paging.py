@@ -20,8 +20,11 @@ async def many_grids(bot: OfflineBot, count: int, *, head: int | None = None) ->
         for n in range(count):
             chat = bot.emulator.create_group(f"G{n:02d}群")["id"]
             grid_id = await uow.grids.create(
-                code=f"P{n:02d}", name=f"{LONG_NAME}{n}", chat_id=chat,
-                chat_title="很长的群名" * 50, now=now,
+                code=f"P{n:02d}",
+                name=f"{LONG_NAME}{n}",
+                chat_id=chat,
+                chat_title="很长的群名" * 50,
+                now=now,
             )
             await uow.grids.set_tags(grid_id, [f"标签{k}" for k in range(20)])
             if head is not None:
@@ -112,8 +115,9 @@ async def test_notices_page(bot: OfflineBot) -> None:
     await many_grids(bot, 2)
     notices = bot.runtime.services.notices
     for n in range(13):
-        draft = await notices.draft(STAFF, "zh-CN", "每周一 09:00 all",
-                                    f"第{n}条：" + "{{ grid.name }}" * 20)
+        draft = await notices.draft(
+            STAFF, "zh-CN", "每周一 09:00 all", f"第{n}条：" + "{{ grid.name }}" * 20
+        )
         await notices.confirm(draft.notice.id)
     first = await bot.says_privately(STAFF, "/notices")
     pages = await all_pages(bot, STAFF, STAFF, first)
@@ -127,8 +131,12 @@ async def test_my_tickets_page(bot: OfflineBot) -> None:
         await bot.says(chat, RESIDENT, f"{n + 1}栋楼道灯坏了")
     for n in range(3):  # followed ones are listed too
         ack = (await bot.says(chat, NEIGHBOUR, f"{n + 20}栋门口垃圾没人清")).in_chat(chat)[0]
-        follow = next(b["callback_data"] for row in ack["reply_markup"]["inline_keyboard"]
-                      for b in row if b["callback_data"].startswith("t:+1:"))
+        follow = next(
+            b["callback_data"]
+            for row in ack["reply_markup"]["inline_keyboard"]
+            for b in row
+            if b["callback_data"].startswith("t:+1:")
+        )
         await bot.presses(chat, ack["message_id"], RESIDENT, follow)
     pages = await all_pages(bot, chat, RESIDENT, await bot.says(chat, RESIDENT, "/my"))
     assert len(pages) == 2 and "第 1/2 页" in pages[0]

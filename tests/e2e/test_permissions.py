@@ -33,8 +33,19 @@ B_NOT_A_REPORT, B_FOLLOW, B_CLAIM, B_RESOLVE, B_ESCALATE, B_VERIFY = 8, 9, 10, 1
 T_OTHER_GRID = 14  # a ticket of G02
 
 # Tables whose rows a refusal must leave alone (people and chats are only "seen" records).
-WATCHED = ("grids", "grid_tags", "memberships", "pending_actions", "tickets", "ticket_followers",
-           "ticket_verifications", "duty_staff", "patrol_logs", "notices", "notice_runs")
+WATCHED = (
+    "grids",
+    "grid_tags",
+    "memberships",
+    "pending_actions",
+    "tickets",
+    "ticket_followers",
+    "ticket_verifications",
+    "duty_staff",
+    "patrol_logs",
+    "notices",
+    "notice_runs",
+)
 
 
 @dataclass
@@ -60,15 +71,28 @@ class World:
 
 
 async def world(tmp_path: Path, clock: FakeClock) -> World:
-    bot = OfflineBot(tmp_path / "perm.db", staff=(STAFF,), clock=clock, settings={
-        "escalation": {"community": DUTY_COMMUNITY_CHAT, "street": DUTY_STREET_CHAT},
-        "intake": {"max_tickets_per_hour": 100},
-    })
+    bot = OfflineBot(
+        tmp_path / "perm.db",
+        staff=(STAFF,),
+        clock=clock,
+        settings={
+            "escalation": {"community": DUTY_COMMUNITY_CHAT, "street": DUTY_STREET_CHAT},
+            "intake": {"max_tickets_per_hour": 100},
+        },
+    )
     await bot.start()
-    for uid, name in ((STAFF, "小李"), (HEAD, "王网格长"), (WORKER, "赵网格员"),
-                      (RESIDENT, "张阿姨"), (NEIGHBOUR, "刘大爷"), (OTHER_HEAD, "陈网格长"),
-                      (DUTY_COMMUNITY, "社区值班员"), (DUTY_STREET, "街道值班员"),
-                      (CANDIDATE, "候选人"), (STRANGER, "路人")):
+    for uid, name in (
+        (STAFF, "小李"),
+        (HEAD, "王网格长"),
+        (WORKER, "赵网格员"),
+        (RESIDENT, "张阿姨"),
+        (NEIGHBOUR, "刘大爷"),
+        (OTHER_HEAD, "陈网格长"),
+        (DUTY_COMMUNITY, "社区值班员"),
+        (DUTY_STREET, "街道值班员"),
+        (CANDIDATE, "候选人"),
+        (STRANGER, "路人"),
+    ):
         bot.person(uid, name)
     for duty_chat in (DUTY_COMMUNITY_CHAT, DUTY_STREET_CHAT):
         bot.emulator.create_group("值班群", chat_id=duty_chat)
@@ -76,8 +100,10 @@ async def world(tmp_path: Path, clock: FakeClock) -> World:
     g01 = await bound_grid(bot)
     g02 = await bound_grid(bot, "G02", "第二网格", head=OTHER_HEAD)
     await with_worker(bot, g01)
-    for person, level, chat in ((DUTY_COMMUNITY, "community", DUTY_COMMUNITY_CHAT),
-                                (DUTY_STREET, "street", DUTY_STREET_CHAT)):
+    for person, level, chat in (
+        (DUTY_COMMUNITY, "community", DUTY_COMMUNITY_CHAT),
+        (DUTY_STREET, "street", DUTY_STREET_CHAT),
+    ):
         await bot.says(chat, person, "我值班")
         await bot.says(chat, STAFF, f"/duty {level}", reply_to=bot.last_message_id(chat))
     await bot.says(g01, CANDIDATE, "我是新来的志愿者")
@@ -95,11 +121,13 @@ async def world(tmp_path: Path, clock: FakeClock) -> World:
             await loop.escalate(n, head, "需要社区协调")
     await loop.resolve(T_REOPEN, head, "修好了", None)
     w.verify_ask = (await bot.says(g01, HEAD, f"/close {B_VERIFY} 修好了")).in_chat(g01)[-1][
-        "message_id"]
+        "message_id"
+    ]
     w.move_question = (await bot.says(move_chat, STAFF, "/bind G02 第二网格")).in_chat(move_chat)[0]
     bot.emulator.private_chat_started(STAFF)
-    w.notice_preview = (await bot.says_privately(
-        STAFF, "/notice now all\n明天停水")).in_chat(STAFF)[-1]
+    w.notice_preview = (await bot.says_privately(STAFF, "/notice now all\n明天停水")).in_chat(
+        STAFF
+    )[-1]
     tickets = await bot.db.fetchall("SELECT id, grid_id, level FROM tickets")
     assert len(tickets) == T_OTHER_GRID
     return w
@@ -110,24 +138,37 @@ async def world(tmp_path: Path, clock: FakeClock) -> World:
 Attempt = Callable[[World, int], Awaitable[Exchange]]
 
 
-def command(text: str, *, in_chat: str = "g01", reply_to_candidate: bool = False,
-            mention_worker: bool = False) -> Attempt:
+def command(
+    text: str,
+    *,
+    in_chat: str = "g01",
+    reply_to_candidate: bool = False,
+    mention_worker: bool = False,
+) -> Attempt:
     async def attempt(w: World, who: int) -> Exchange:
         chat = w.g01 if in_chat == "g01" else None
         kwargs: dict[str, Any] = {}
         if reply_to_candidate:
-            kwargs["reply_to"] = next(m for m, msg in sorted(w.bot.emulator.chat(w.g01)
-                                                              .messages.items())
-                                      if msg.get("from", {}).get("id") == CANDIDATE)
+            kwargs["reply_to"] = next(
+                m
+                for m, msg in sorted(w.bot.emulator.chat(w.g01).messages.items())
+                if msg.get("from", {}).get("id") == CANDIDATE
+            )
         if mention_worker:
             kwargs["text_mentions"] = [("@赵网格员", WORKER)]
         if who == ANONYMOUS:
             # An anonymous admin can only post in the group, as the group.
-            return await w.bot.says(w.g01, None, text, sender_chat_id=w.g01,  # type: ignore[arg-type]
-                                    **kwargs)
+            return await w.bot.says(
+                w.g01,
+                None,
+                text,
+                sender_chat_id=w.g01,  # type: ignore[arg-type]
+                **kwargs,
+            )
         if chat is None:
             return await w.bot.says_privately(who, text, **kwargs)
         return await w.bot.says(chat, who, text, **kwargs)
+
     return attempt
 
 
@@ -135,6 +176,7 @@ def press(data: Callable[[World], str], message: Callable[[World], tuple[int, in
     async def attempt(w: World, who: int) -> Exchange:
         chat, message_id = message(w)
         return await w.bot.presses(chat, message_id, who, data(w), check=False)
+
     return attempt
 
 
@@ -147,15 +189,24 @@ def card(ticket: int) -> Callable[[World], tuple[int, int]]:
 
 
 def on_card(ticket: int, label: str) -> Attempt:
-    return press(lambda w: button(w.bot.emulator.message(w.g01, w.acks[ticket]), label),
-                 card(ticket))
+    return press(
+        lambda w: button(w.bot.emulator.message(w.g01, w.acks[ticket]), label), card(ticket)
+    )
 
 
 HANDLERS = {"head", "worker", "staff", "duty_community"}  # of a G01 ticket at community level
 GRID_STAFF = {"head", "worker", "staff"}
 STAFF_ONLY = {"staff"}
-EVERYONE_BUT_REPORTER = {"resident", "head", "other_head", "worker", "staff", "duty_community",
-                         "duty_street", "stranger"}
+EVERYONE_BUT_REPORTER = {
+    "resident",
+    "head",
+    "other_head",
+    "worker",
+    "staff",
+    "duty_community",
+    "duty_street",
+    "stranger",
+}
 
 # (name, attempt, roles allowed). Order matters only where an allowed attempt uses up
 # something a later one needs: the moves of chats and grids come last.
@@ -180,14 +231,28 @@ ATTEMPTS: list[tuple[str, Attempt, set[str]]] = [
     ("[认领]", press(lambda w: f"k:claim:{B_CLAIM}", card(B_CLAIM)), HANDLERS),
     ("[办结]", press(lambda w: f"k:resolve:{B_RESOLVE}", card(B_RESOLVE)), HANDLERS),
     ("[升级]", press(lambda w: f"k:escalate:{B_ESCALATE}", card(B_ESCALATE)), HANDLERS),
-    ("score", press(lambda w: f"v:{B_VERIFY}:1:4", lambda w: (w.g01, w.verify_ask)),
-     {"reporter"}),
-    ("[已解决]", press(lambda w: f"v:{B_VERIFY}:1:y", lambda w: (w.g01, w.verify_ask)),
-     {"reporter"}),
-    ("notice [确认]", press(lambda w: first_button(w.notice_preview),
-                          lambda w: (STAFF, w.notice_preview["message_id"])), STAFF_ONLY),
-    ("bind-move [确认]", press(lambda w: first_button(w.move_question),
-                             lambda w: (w.move_chat, w.move_question["message_id"])), STAFF_ONLY),
+    ("score", press(lambda w: f"v:{B_VERIFY}:1:4", lambda w: (w.g01, w.verify_ask)), {"reporter"}),
+    (
+        "[已解决]",
+        press(lambda w: f"v:{B_VERIFY}:1:y", lambda w: (w.g01, w.verify_ask)),
+        {"reporter"},
+    ),
+    (
+        "notice [确认]",
+        press(
+            lambda w: first_button(w.notice_preview),
+            lambda w: (STAFF, w.notice_preview["message_id"]),
+        ),
+        STAFF_ONLY,
+    ),
+    (
+        "bind-move [确认]",
+        press(
+            lambda w: first_button(w.move_question),
+            lambda w: (w.move_chat, w.move_question["message_id"]),
+        ),
+        STAFF_ONLY,
+    ),
     ("/bind", command("/bind G01 幸福里一网格"), STAFF_ONLY),
     ("/unbind", command("/unbind"), STAFF_ONLY),
 ]

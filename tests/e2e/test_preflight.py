@@ -25,7 +25,7 @@ def write_config(tmp_path: Path, base_url: str, extra: str = "") -> Path:
     config.write_text(
         f'[telegram]\nbase_url = "{base_url}"\n'
         f'[database]\npath = "{tmp_path / "run.db"}"\n'
-        f'[roles]\nstaff = [{STAFF}]\n{extra}',
+        f"[roles]\nstaff = [{STAFF}]\n{extra}",
         encoding="utf-8",
     )
     return config
@@ -33,24 +33,33 @@ def write_config(tmp_path: Path, base_url: str, extra: str = "") -> Path:
 
 async def gridbot(*args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=ROOT,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=ROOT,
         env={"GRIDBOT_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
 
 async def test_online_check_reports_bot_privacy_webhook_and_duty_chats(tmp_path: Path) -> None:
-    async with BotApiEmulator(token=TOKEN, bot_username="gridbot_bot",
-                              can_read_all_group_messages=False) as emulator:
+    async with BotApiEmulator(
+        token=TOKEN, bot_username="gridbot_bot", can_read_all_group_messages=False
+    ) as emulator:
         emulator.add_user(STAFF, "街道小李")
         joined = emulator.create_group("社区值班群", creator_id=STAFF)["id"]
         emulator.add_bot_to_group(joined, STAFF)
         not_joined = emulator.create_group("街道值班群", creator_id=STAFF)["id"]
-        config = write_config(tmp_path, emulator.base_url,
-                              f"[escalation]\ncommunity = {joined}\nstreet = {not_joined}\n"
-                              "district = -1009999\n")
+        config = write_config(
+            tmp_path,
+            emulator.base_url,
+            f"[escalation]\ncommunity = {joined}\nstreet = {not_joined}\ndistrict = -1009999\n",
+        )
         code, out, err = await gridbot("check-config", "-c", str(config), "--online")
     lines = out.splitlines()
     assert code == 1, (out, err)  # two duty chats are not usable
@@ -58,8 +67,12 @@ async def test_online_check_reports_bot_privacy_webhook_and_duty_chats(tmp_path:
     assert any(line.startswith("WARN") and "privacy mode is on" in line for line in lines)
     assert any(line.startswith("OK") and "long polling" in line for line in lines)
     assert any(line.startswith("OK") and "community duty chat 社区值班群" in line for line in lines)
-    assert any(line.startswith("FAIL") and f"street duty chat {not_joined}" in line
-               and "not a member" in line for line in lines)
+    assert any(
+        line.startswith("FAIL")
+        and f"street duty chat {not_joined}" in line
+        and "not a member" in line
+        for line in lines
+    )
     assert any(line.startswith("FAIL") and "district duty chat -1009999" in line for line in lines)
     assert TOKEN not in out + err
 
@@ -78,19 +91,30 @@ async def test_online_check_passes_when_everything_is_in_place(tmp_path: Path) -
 
 async def test_online_check_names_a_refused_token(tmp_path: Path) -> None:
     async with BotApiEmulator(token="111:SOME-OTHER-TOKEN-ALTOGETHER") as emulator:
-        code, out, _err = await gridbot("check-config", "-c",
-                                        str(write_config(tmp_path, emulator.base_url)), "--online")
+        code, out, _err = await gridbot(
+            "check-config", "-c", str(write_config(tmp_path, emulator.base_url)), "--online"
+        )
     assert code == 1
-    assert out.strip() == "FAIL Telegram refused the bot token (check [telegram] token or " \
-                          "$GRIDBOT_TOKEN)"
+    assert (
+        out.strip() == "FAIL Telegram refused the bot token (check [telegram] token or "
+        "$GRIDBOT_TOKEN)"
+    )
 
 
 @asynccontextmanager
 async def running(config: Path) -> AsyncIterator[asyncio.subprocess.Process]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "-c", str(config), cwd=ROOT,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "-c",
+        str(config),
+        cwd=ROOT,
         env={"GRIDBOT_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         yield process
     finally:
@@ -110,8 +134,9 @@ async def read_line_with(process: asyncio.subprocess.Process, needle: str) -> st
 
 async def test_run_waits_for_an_unreachable_api_in_one_line_then_starts(tmp_path: Path) -> None:
     port = free_port()
-    config = write_config(tmp_path, f"http://127.0.0.1:{port}/bot",
-                          '[bot]\ntimezone = "Asia/Shanghai"\n')
+    config = write_config(
+        tmp_path, f"http://127.0.0.1:{port}/bot", '[bot]\ntimezone = "Asia/Shanghai"\n'
+    )
     async with running(config) as process:
         warning = await read_line_with(process, "retrying in")
         assert "cannot connect" in warning and "+08:00 WARNING" in warning
@@ -151,8 +176,12 @@ async def test_run_names_a_base_url_that_is_not_a_bot_api(tmp_path: Path) -> Non
 async def _html_404(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     await reader.readuntil(b"\r\n\r\n")
     body = b"<html><body>Not Found</body></html>"
-    writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: "
-                 + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+    writer.write(
+        b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\nConnection: close\r\n\r\n"
+        + body
+    )
     await writer.drain()
     writer.close()
 
@@ -160,14 +189,15 @@ async def _html_404(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) 
 def test_check_config_refuses_what_run_refuses(tmp_path: Path) -> None:
     """The same one line from both commands, for each thing run cannot start with."""
     cases = {
-        "[telegram]\ntoken = \"\"\n": "[telegram] token: missing",
-        "[telegram]\nwebhook_url = \"http://bot.example.org/hook\"\nwebhook_secret = \"abc\"\n":
-            "only over HTTPS",
-        "[telegram]\nwebhook_url = \"https://bot.example.org/hook\"\nwebhook_secret = \"a b!\"\n":
-            "[telegram] webhook_secret: Telegram accepts 1-256 characters",
-        "[bot]\ntemplates_dir = \"no-such-folder\"\n":
-            "[bot] templates_dir: 'no-such-folder' is not",
-        "[database]\npath = \"missing/dir/x.db\"\n": "the folder 'missing/dir' does not exist",
+        '[telegram]\ntoken = ""\n': "[telegram] token: missing",
+        (
+            '[telegram]\nwebhook_url = "http://bot.example.org/hook"\nwebhook_secret = "abc"\n'
+        ): "only over HTTPS",
+        (
+            '[telegram]\nwebhook_url = "https://bot.example.org/hook"\nwebhook_secret = "a b!"\n'
+        ): "[telegram] webhook_secret: Telegram accepts 1-256 characters",
+        '[bot]\ntemplates_dir = "no-such-folder"\n': "[bot] templates_dir: 'no-such-folder' is not",
+        '[database]\npath = "missing/dir/x.db"\n': "the folder 'missing/dir' does not exist",
     }
     for text, expected in cases.items():
         config = tmp_path / "c.toml"
@@ -175,9 +205,17 @@ def test_check_config_refuses_what_run_refuses(tmp_path: Path) -> None:
         env = {"PATH": "/usr/bin:/bin"}
         if "token" not in text:
             env["GRIDBOT_TOKEN"] = TOKEN
-        answers = [subprocess.run([sys.executable, "-m", "bot", command, "-c", str(config)],
-                                  cwd=tmp_path, env=env, capture_output=True, text=True,
-                                  timeout=60) for command in ("check-config", "run")]
+        answers = [
+            subprocess.run(
+                [sys.executable, "-m", "bot", command, "-c", str(config)],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            for command in ("check-config", "run")
+        ]
         for answer in answers:
             assert answer.returncode == 2, (text, answer.stderr)
             assert expected in answer.stderr, (text, answer.stderr)

@@ -38,12 +38,30 @@ NUMBERS = " ".join(raw for raw, _digits in HOSTILE)
 # render each of them (so a new group- or duty-facing template has to be added here and is
 # then fed the hostile numbers).
 PUBLIC_TEMPLATES = {
-    "ticket_ack", "emergency_alert", "emergency_duty", "duty_card", "overdue_top_level",
-    "remind_claim", "remind_resolve", "digest", "digest_item", "loop_done", "verify_ask",
-    "ticket_status", "open_list", "my_tickets", "log_list",
-    "resident_claimed", "resident_escalated", "resident_rejected", "resident_confirmed",
-    "resident_reopened", "resident_transferred", "resident_confirmed_by_timeout",
-    "ticket_followed", "ticket_attached",
+    "ticket_ack",
+    "emergency_alert",
+    "emergency_duty",
+    "duty_card",
+    "overdue_top_level",
+    "remind_claim",
+    "remind_resolve",
+    "digest",
+    "digest_item",
+    "loop_done",
+    "verify_ask",
+    "ticket_status",
+    "open_list",
+    "my_tickets",
+    "log_list",
+    "resident_claimed",
+    "resident_escalated",
+    "resident_rejected",
+    "resident_confirmed",
+    "resident_reopened",
+    "resident_transferred",
+    "resident_confirmed_by_timeout",
+    "ticket_followed",
+    "ticket_attached",
 }
 
 
@@ -65,13 +83,25 @@ async def newest(bot: OfflineBot) -> int:
 
 
 async def duty_chats_bot(tmp_path: Path, clock: FakeClock) -> OfflineBot:
-    bot = OfflineBot(tmp_path / "privacy.db", staff=(STAFF,), clock=clock, settings={
-        "escalation": {"community": DUTY_COMMUNITY, "street": DUTY_STREET,
-                       "district": DUTY_DISTRICT},
-    })
+    bot = OfflineBot(
+        tmp_path / "privacy.db",
+        staff=(STAFF,),
+        clock=clock,
+        settings={
+            "escalation": {
+                "community": DUTY_COMMUNITY,
+                "street": DUTY_STREET,
+                "district": DUTY_DISTRICT,
+            },
+        },
+    )
     await bot.start()
-    for uid, name in ((STAFF, "小李"), (RESIDENT, "张阿姨"), (NEIGHBOUR, "刘大爷"),
-                      (DUTY_OFFICER, "社区值班员")):
+    for uid, name in (
+        (STAFF, "小李"),
+        (RESIDENT, "张阿姨"),
+        (NEIGHBOUR, "刘大爷"),
+        (DUTY_OFFICER, "社区值班员"),
+    ):
         bot.person(uid, name)
     bot.person(HEAD, "王网格长", username="wang_head")
     for duty_chat in (DUTY_COMMUNITY, DUTY_STREET, DUTY_DISTRICT):
@@ -153,11 +183,18 @@ async def test_every_public_view_masks_personal_numbers(
         await bot.advance(timedelta(hours=2))  # #2 reaches district and stays overdue
         assert leaks(bot) == []
         # At the top level a card offers no [升级].
-        district = [b["text"] for m in bot.emulator.messages_in(DUTY_DISTRICT)
-                    for row in m.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+        district = [
+            b["text"]
+            for m in bot.emulator.messages_in(DUTY_DISTRICT)
+            for row in m.get("reply_markup", {}).get("inline_keyboard", [])
+            for b in row
+        ]
         assert "办结" in district and "升级" not in district
-        rendered = {r.args[0] for r in caplog.records
-                    if r.name == "bot.render" and r.args and len(r.args) == 2}
+        rendered = {
+            r.args[0]
+            for r in caplog.records
+            if r.name == "bot.render" and r.args and len(r.args) == 2
+        }
         assert PUBLIC_TEMPLATES <= rendered, PUBLIC_TEMPLATES - rendered
     finally:
         await bot.stop()

@@ -44,8 +44,12 @@ async def test_stats_in_a_grid_chat_show_that_grid(bot: OfflineBot) -> None:
     assert "物业管理 1" in text and "市政设施 1" in text
     reply = await bot.says(g01, HEAD, "/stats 7d")
     assert "收到 2 件" in reply.text_in(g01) and "网格统计 · 近7天" in reply.text_in(g01)
-    for period, words in (("lastweek", "上周"), ("week", "本周"), ("today", "今天"),
-                          ("2026-10", "2026年10月")):
+    for period, words in (
+        ("lastweek", "上周"),
+        ("week", "本周"),
+        ("today", "今天"),
+        ("2026-10", "2026年10月"),
+    ):
         heading = (await bot.says(g01, HEAD, f"/stats {period}")).text_in(g01).splitlines()[0]
         assert f"网格统计 · {words}" in heading and period not in heading, heading
     reply = await bot.says(g01, HEAD, "/stats 2026-13")
@@ -54,8 +58,7 @@ async def test_stats_in_a_grid_chat_show_that_grid(bot: OfflineBot) -> None:
     assert "没有代码为“yesterday”的网格" in reply.text_in(g01)
 
 
-async def test_right_after_close_the_figures_do_not_contradict_each_other(
-        bot: OfflineBot) -> None:
+async def test_right_after_close_the_figures_do_not_contradict_each_other(bot: OfflineBot) -> None:
     """A head's /close is "done, awaiting the resident" (已办结待确认), not closed (已结案)."""
     g01 = await bound_grid(bot)
     await bot.says(g01, RESIDENT, "3栋电梯又坏了")
@@ -73,8 +76,14 @@ async def test_per_grid_lines_label_every_figure(bot: OfflineBot) -> None:
     await a_busy_morning(bot)
     staff = (await bot.says_privately(STAFF, "/stats")).text_in(STAFF)
     line = next(line for line in staff.splitlines() if line.startswith("G01 "))
-    for label in ("收到 2", "结案率 50%", "按时认领 100%", "按时办结 100%", "满意度 5.0",
-                  "当前逾期 0"):
+    for label in (
+        "收到 2",
+        "结案率 50%",
+        "按时认领 100%",
+        "按时办结 100%",
+        "满意度 5.0",
+        "当前逾期 0",
+    ):
         assert label in line, line
     english = (await bot.says_privately(STAFF, "/stats 7d")).text_in(STAFF)
     assert "按时 100%/100%" not in staff and "7d" not in english.splitlines()[0]
@@ -109,10 +118,19 @@ async def test_export_sends_an_excel_ready_csv_of_ones_own_grids(bot: OfflineBot
 
 async def test_weekly_report_with_chart_goes_to_the_street(tmp_path: Path) -> None:
     clock = FakeClock()  # Monday 2026-11-23 09:00 in Shanghai
-    async with OfflineBot(tmp_path / "w.db", staff=(STAFF,), clock=clock,
-                          settings={"escalation": {"street": STREET_DUTY}}) as bot:
-        for uid, name in ((STAFF, "小李"), (HEAD, "王网格长"), (RESIDENT, "张阿姨"),
-                          (NEIGHBOUR, "刘大爷"), (OTHER_HEAD, "陈网格长")):
+    async with OfflineBot(
+        tmp_path / "w.db",
+        staff=(STAFF,),
+        clock=clock,
+        settings={"escalation": {"street": STREET_DUTY}},
+    ) as bot:
+        for uid, name in (
+            (STAFF, "小李"),
+            (HEAD, "王网格长"),
+            (RESIDENT, "张阿姨"),
+            (NEIGHBOUR, "刘大爷"),
+            (OTHER_HEAD, "陈网格长"),
+        ):
             bot.person(uid, name)
         bot.emulator.create_group("街道值班群", chat_id=STREET_DUTY)
         bot.emulator.chat(STREET_DUTY).bot_status = "member"
@@ -135,15 +153,29 @@ async def test_command_line_stats_and_exports(bot: OfflineBot, tmp_path: Path) -
     config.write_text(f'[database]\npath = "{bot.config.database.path}"\n', encoding="utf-8")
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", *args, "-c", str(config)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args, "-c", str(config)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     stats = cli("stats", "2026-11")
     assert stats.returncode == 0, stats.stderr
     assert "收到 3 件" in stats.stdout and "<b>" not in stats.stdout
     out = tmp_path / "export.json"
-    result = cli("export", "--since", "2026-11-01", "--until", "2026-11-30",
-                 "--format", "open311", "-o", str(out))
+    result = cli(
+        "export",
+        "--since",
+        "2026-11-01",
+        "--until",
+        "2026-11-30",
+        "--format",
+        "open311",
+        "-o",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     requests = json.loads(out.read_text(encoding="utf-8"))
     assert len(requests) == 3 and requests[0]["status"] == "closed"
@@ -158,7 +190,12 @@ def test_command_line_stats_before_any_grid_says_so(tmp_path: Path) -> None:
     config = tmp_path / "cli.toml"
     config.write_text(f'[database]\npath = "{tmp_path / "new.db"}"\n', encoding="utf-8")
     sqlite3.connect(tmp_path / "new.db").close()  # the bot has started once: an empty database
-    empty = subprocess.run([sys.executable, "-m", "bot", "stats", "-c", str(config)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+    empty = subprocess.run(
+        [sys.executable, "-m", "bot", "stats", "-c", str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert empty.returncode == 2
     assert "还没有绑定任何网格" in empty.stderr and "Traceback" not in empty.stderr

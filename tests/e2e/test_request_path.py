@@ -51,13 +51,18 @@ async def test_a_request_is_one_transaction_and_its_acknowledgement_one_more(
     assert "INSERT INTO grid_residents" in writes
     writes = [w for w in writes if w != "INSERT INTO grid_residents"]
     assert writes == [
-        "INSERT INTO tickets", "INSERT OR IGNORE INTO ticket_messages",
-        "INSERT INTO ticket_events", "INSERT INTO message_answers",
+        "INSERT INTO tickets",
+        "INSERT OR IGNORE INTO ticket_messages",
+        "INSERT INTO ticket_events",
+        "INSERT INTO message_answers",
         *["INSERT OR IGNORE INTO timers"] * 4,
     ]
     assert not any("FROM tickets WHERE id" in s for s in filed)  # no read-back of the row
     assert [s.split(" SET")[0].split("(")[0].strip() for s in acknowledged] == [
-        "UPDATE tickets", "INSERT OR IGNORE INTO ticket_messages", "UPDATE message_answers"]
+        "UPDATE tickets",
+        "INSERT OR IGNORE INTO ticket_messages",
+        "UPDATE message_answers",
+    ]
     assert not any("INSERT INTO people" in s for s in statements)
 
 
@@ -66,8 +71,9 @@ async def test_chit_chat_from_someone_known_costs_no_query(bot: OfflineBot) -> N
     await bot.says(chat, RESIDENT, "大家好")
     statements = await traced(bot, chat, RESIDENT, "今天天气不错")
     assert transactions(statements) == []
-    assert [s for s in statements if " inbox" not in s and not s.startswith(
-        ("BEGIN", "COMMIT"))] == []
+    assert [
+        s for s in statements if " inbox" not in s and not s.startswith(("BEGIN", "COMMIT"))
+    ] == []
 
 
 async def test_the_duplicate_search_reads_an_index_not_the_grid(bot: OfflineBot) -> None:
@@ -75,8 +81,9 @@ async def test_the_duplicate_search_reads_an_index_not_the_grid(bot: OfflineBot)
     await bot.says(chat, RESIDENT, "3栋电梯坏了")
     statements = await traced(bot, chat, NEIGHBOUR, "3栋电梯又坏了")
     [search] = [s for s in statements if "created_at >=" in s and "private = 0" in s]
-    plan = " ".join(str(tuple(row)) for row in bot.db._conn.execute(
-        f"EXPLAIN QUERY PLAN {search}").fetchall())
+    plan = " ".join(
+        str(tuple(row)) for row in bot.db._conn.execute(f"EXPLAIN QUERY PLAN {search}").fetchall()
+    )
     assert "tickets_open_by_grid_category" in plan, plan
     assert "SCAN" not in plan
 

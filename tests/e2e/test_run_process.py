@@ -32,7 +32,7 @@ base_url = "{emulator.base_url}"
 base_file_url = "{emulator.base_file_url}"
 {extra}
 [database]
-path = "{tmp_path / 'run.db'}"
+path = "{tmp_path / "run.db"}"
 [bot]
 log_level = "DEBUG"
 [roles]
@@ -45,9 +45,16 @@ staff = [{USER}]
 
 async def start_bot(config: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "-c", str(config), cwd=ROOT,
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "-c",
+        str(config),
+        cwd=ROOT,
         env={"GRIDBOT_TOKEN": TOKEN, "PATH": "/usr/bin:/bin", "PTB_TIMEDELTA": "1"},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 
@@ -80,8 +87,10 @@ async def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> No
     async with BotApiEmulator(token=TOKEN, bot_username="gridbot_bot") as emulator:
         emulator.add_user(USER, "街道小李")
         # The public URL is the reverse proxy's (TLS ends there); the bot listens on loopback.
-        extra = ('webhook_url = "https://gridbot.example.org/hook"\nwebhook_listen = "127.0.0.1"\n'
-                 f'webhook_port = {port}\nwebhook_secret = "{secret}"\n')
+        extra = (
+            'webhook_url = "https://gridbot.example.org/hook"\nwebhook_listen = "127.0.0.1"\n'
+            f'webhook_port = {port}\nwebhook_secret = "{secret}"\n'
+        )
         process = await start_bot(write_config(tmp_path, emulator, extra))
         try:
             call = await emulator.wait_for_call("setWebhook", timeout=30)
@@ -96,7 +105,8 @@ async def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> No
                 for _ in range(50):  # the webhook server may still be starting
                     try:
                         forged = await client.post(
-                            f"http://127.0.0.1:{port}/hook", json=update,
+                            f"http://127.0.0.1:{port}/hook",
+                            json=update,
                             headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
                         )
                         break
@@ -104,7 +114,8 @@ async def test_webhook_mode_serves_updates_with_the_secret(tmp_path: Path) -> No
                         await asyncio.sleep(0.2)
                 assert forged is not None and forged.status_code == 403
                 sent = await client.post(
-                    f"http://127.0.0.1:{port}/hook", json=update,
+                    f"http://127.0.0.1:{port}/hook",
+                    json=update,
                     headers={"X-Telegram-Bot-Api-Secret-Token": secret},
                 )
                 assert sent.status_code == 200

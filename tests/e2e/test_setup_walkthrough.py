@@ -18,7 +18,7 @@ from tests.e2e.test_loop import button
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-SECTION = README[README.index("## Setting it up on Telegram"):README.index("## Running it")]
+SECTION = README[README.index("## Setting it up on Telegram") : README.index("## Running it")]
 
 ME = 7001  # the operator, who becomes street staff
 HEAD = 7002
@@ -33,9 +33,13 @@ def quoted(text: str) -> str:
 
 
 def test_the_sections_shell_steps_are_the_ones_gridbot_has() -> None:
-    shell = SECTION[SECTION.index("```sh"):SECTION.index("```", SECTION.index("```sh") + 5)]
-    for step in ("gridbot init config.toml", "export GRIDBOT_TOKEN=",
-                 "gridbot check-config -c config.toml --online", "gridbot run -c config.toml"):
+    shell = SECTION[SECTION.index("```sh") : SECTION.index("```", SECTION.index("```sh") + 5)]
+    for step in (
+        "gridbot init config.toml",
+        "export GRIDBOT_TOKEN=",
+        "gridbot check-config -c config.toml --online",
+        "gridbot run -c config.toml",
+    ):
         assert step in shell
 
 
@@ -44,17 +48,28 @@ async def check_online(bot: OfflineBot, tmp_path: Path) -> tuple[int, str]:
     config = tmp_path / "config.toml"
     if not config.exists():
         init = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "init", str(config), cwd=tmp_path)
+            sys.executable, "-m", "bot", "init", str(config), cwd=tmp_path
+        )
         assert await init.wait() == 0
         text = config.read_text(encoding="utf-8")
-        text = text.replace('base_url = "https://api.telegram.org/bot"',
-                            f'base_url = "{bot.emulator.base_url}"')
+        text = text.replace(
+            'base_url = "https://api.telegram.org/bot"', f'base_url = "{bot.emulator.base_url}"'
+        )
         text = text.replace('path = "gridbot.db"', f'path = "{tmp_path / "gridbot.db"}"')
         config.write_text(text, encoding="utf-8")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "check-config", "-c", str(config), "--online",
-        cwd=ROOT, env={"GRIDBOT_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot",
+        "check-config",
+        "-c",
+        str(config),
+        "--online",
+        cwd=ROOT,
+        env={"GRIDBOT_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert "Traceback" not in err.decode()
     assert process.returncode is not None
@@ -94,7 +109,8 @@ async def test_following_the_readme_gives_a_working_bot(tmp_path: Path) -> None:
         bound = (await bot.says(grid, ME, quoted("/bind G01 幸福里第一网格"))).text_in(grid)
         assert "已绑定为网格 G01" in bound
         assert f"本群 ID：{grid} · 网格群：G01" in (await bot.says(grid, ME, "/whoami")).text_in(
-            grid)
+            grid
+        )
 
         # Steps 6-7: the head, appointed by replying to their message; Start privately.
         appointed = await appoint(bot, grid, HEAD, "王网格长", quoted("/head"))
@@ -111,8 +127,10 @@ async def test_following_the_readme_gives_a_working_bot(tmp_path: Path) -> None:
         # claims, and one left unclaimed reaches the duty chat.
         code, out = await check_online(bot, tmp_path)
         assert code == 0, out
-        assert any(line.startswith("OK") and "community duty chat 社区值班群" in line
-                   for line in out.splitlines()), out
+        assert any(
+            line.startswith("OK") and "community duty chat 社区值班群" in line
+            for line in out.splitlines()
+        ), out
         bot.person(RESIDENT, "张阿姨")
         [ack] = (await bot.says(grid, RESIDENT, quoted("3栋电梯坏了"))).in_chat(grid)
         assert "#1" in ack["text"]

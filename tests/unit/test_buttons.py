@@ -13,16 +13,31 @@ from handlers.staff import BindAnswer, BindPress
 
 
 def test_packed_data_reads_back_as_the_same_value() -> None:
-    for data in (CardPress(CardAction.CLAIM, 42), VerifyPress(7, 2, VerifyAnswer.SCORE_4),
-                 BindPress(BindAnswer.CANCEL, 3)):
+    for data in (
+        CardPress(CardAction.CLAIM, 42),
+        VerifyPress(7, 2, VerifyAnswer.SCORE_4),
+        BindPress(BindAnswer.CANCEL, 3),
+    ):
         assert type(data).unpack(data.pack()) == data
     assert CardPress(CardAction.RESOLVE, 5).pack() == "k:resolve:5"
 
 
-@pytest.mark.parametrize("raw", [
-    "k:claim", "k:claim:1:2", "k:delete:1", "k:claim:abc", "k:claim:", "k:claim:1.5",
-    "k:claim:１", "k:claim:" + "9" * 40, "v:1:1:9", "v:1:1:", "x:claim:1",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "k:claim",
+        "k:claim:1:2",
+        "k:delete:1",
+        "k:claim:abc",
+        "k:claim:",
+        "k:claim:1.5",
+        "k:claim:１",
+        "k:claim:" + "9" * 40,
+        "v:1:1:9",
+        "v:1:1:",
+        "x:claim:1",
+    ],
+)
 def test_anything_else_is_refused(raw: str) -> None:
     parsed = ButtonTable(BUTTONS).parse(raw)
     assert parsed is None

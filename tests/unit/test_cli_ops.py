@@ -18,11 +18,18 @@ from bot.config import load_config
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def gridbot(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
-            **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **(env or {})},
-                          **kwargs)  # type: ignore[call-overload]
+def gridbot(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )  # type: ignore[call-overload]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +56,8 @@ def test_init_writes_the_commented_example_and_refuses_to_overwrite(tmp_path: Pa
     result = gridbot("init", str(target))
     assert result.returncode == 0, result.stderr
     assert target.read_text(encoding="utf-8") == (ROOT / "config.example.toml").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )
     load_config(target)  # what init writes is a valid config
     target.write_text("# mine\n", encoding="utf-8")
     again = gridbot("init", str(target))
@@ -71,15 +79,24 @@ def test_demo_refuses_an_existing_database_file(demo_db: Path) -> None:
     assert demo_db.read_bytes() == before
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["--since", "2026-13-01", "--until", "2026-12-01"], "--since '2026-13-01': expected a date"),
-    (["--since", "2026-11-01", "--until", "yesterday"], "--until 'yesterday': expected a date"),
-    (["--since", "2026-12-01", "--until", "2026-11-01"], "is after --until"),
-    (["--since", "2026-11-01", "--until", "2026-11-30", "-o", "no/such/folder/x.csv"],
-     "the folder 'no/such/folder' does not exist"),
-])
-def test_export_mistakes_are_one_line(tmp_path: Path, demo_db: Path, args: list[str],
-                                      expected: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--since", "2026-13-01", "--until", "2026-12-01"],
+            "--since '2026-13-01': expected a date",
+        ),
+        (["--since", "2026-11-01", "--until", "yesterday"], "--until 'yesterday': expected a date"),
+        (["--since", "2026-12-01", "--until", "2026-11-01"], "is after --until"),
+        (
+            ["--since", "2026-11-01", "--until", "2026-11-30", "-o", "no/such/folder/x.csv"],
+            "the folder 'no/such/folder' does not exist",
+        ),
+    ],
+)
+def test_export_mistakes_are_one_line(
+    tmp_path: Path, demo_db: Path, args: list[str], expected: str
+) -> None:
     result = gridbot("export", "-c", str(config_for(tmp_path, demo_db)), *args, cwd=tmp_path)
     assert result.returncode == 2
     assert expected in result.stderr
@@ -90,8 +107,15 @@ def test_export_mistakes_are_one_line(tmp_path: Path, demo_db: Path, args: list[
 
 def test_export_without_a_database_creates_none(tmp_path: Path) -> None:
     missing = tmp_path / "typo.db"
-    result = gridbot("export", "-c", str(config_for(tmp_path, missing)), "--since",
-                     "2026-11-01", "--until", "2026-11-30")
+    result = gridbot(
+        "export",
+        "-c",
+        str(config_for(tmp_path, missing)),
+        "--since",
+        "2026-11-01",
+        "--until",
+        "2026-11-30",
+    )
     assert result.returncode == 2 and "no database there" in result.stderr
     assert not missing.exists()
     stats = gridbot("stats", "-c", str(config_for(tmp_path, missing)))
@@ -100,11 +124,30 @@ def test_export_without_a_database_creates_none(tmp_path: Path) -> None:
 
 def test_open311_is_utf8_even_under_an_ascii_locale(tmp_path: Path, demo_db: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "export", "-c", str(config_for(tmp_path, demo_db)),
-         "--since", "2026-11-01", "--until", "2026-11-30", "--format", "open311"],
-        cwd=ROOT, capture_output=True, timeout=120,
-        env={**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "ascii",
-             "PYTHONUTF8": "0"},
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "export",
+            "-c",
+            str(config_for(tmp_path, demo_db)),
+            "--since",
+            "2026-11-01",
+            "--until",
+            "2026-11-30",
+            "--format",
+            "open311",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "LC_ALL": "C",
+            "LANG": "C",
+            "PYTHONIOENCODING": "ascii",
+            "PYTHONUTF8": "0",
+        },
     )
     assert result.returncode == 0, result.stderr
     body = result.stdout.decode("utf-8")
@@ -127,8 +170,22 @@ def test_export_into_a_closed_pipe_stops_quietly(tmp_path: Path, demo_db: Path) 
     copy.close()
     config = config_for(tmp_path, big)
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "export", "-c", str(config), "--since", "2026-11-01",
-         "--until", "2026-11-30"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "export",
+            "-c",
+            str(config),
+            "--since",
+            "2026-11-01",
+            "--until",
+            "2026-11-30",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.readline()
     process.stdout.close()  # `| head -1`
@@ -145,15 +202,20 @@ def test_backup_copies_a_consistent_database(tmp_path: Path, demo_db: Path) -> N
     copy = sqlite3.connect(target)
     original = sqlite3.connect(demo_db)
     try:
-        assert copy.execute("SELECT count(*) FROM tickets").fetchone() == \
-            original.execute("SELECT count(*) FROM tickets").fetchone()
-        assert copy.execute("PRAGMA user_version").fetchone() == \
-            original.execute("PRAGMA user_version").fetchone()
+        assert (
+            copy.execute("SELECT count(*) FROM tickets").fetchone()
+            == original.execute("SELECT count(*) FROM tickets").fetchone()
+        )
+        assert (
+            copy.execute("PRAGMA user_version").fetchone()
+            == original.execute("PRAGMA user_version").fetchone()
+        )
     finally:
         copy.close()
         original.close()
     onto_itself = gridbot("backup", str(demo_db), "-c", str(config_for(tmp_path, demo_db)))
     assert onto_itself.returncode == 2 and "live database" in onto_itself.stderr
-    nowhere = gridbot("backup", str(tmp_path / "no" / "b.db"), "-c",
-                      str(config_for(tmp_path, demo_db)))
+    nowhere = gridbot(
+        "backup", str(tmp_path / "no" / "b.db"), "-c", str(config_for(tmp_path, demo_db))
+    )
     assert nowhere.returncode == 2 and "does not exist" in nowhere.stderr

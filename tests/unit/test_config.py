@@ -32,14 +32,17 @@ def test_example_config_loads_with_defaults() -> None:
 
 
 def test_values_are_typed(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [roles]
 staff = [111, 222]
 [escalation]
 street = -100123
 [telegram]
 group_max_rate = 10
-""")
+""",
+    )
     config = load_config(path, env={})
     assert config.staff_ids == {111, 222}
     assert config.escalation.duty_chat("street") == -100123
@@ -47,7 +50,9 @@ group_max_rate = 10
 
 
 def test_values_are_parsed_once_at_load(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [bot]
 timezone = "Europe/Berlin"
 [sla.high]
@@ -64,7 +69,8 @@ grace = "半小时"
 progress_every = "10s"
 [reports]
 weekly = "每周五 17:00"
-""")
+""",
+    )
     config = load_config(path, env={})
     assert config.bot.timezone == ZoneInfo("Europe/Berlin")
     # A table that sets only `claim` keeps the default `resolve`.
@@ -78,7 +84,8 @@ weekly = "每周五 17:00"
     # The weekly report's schedule is read in [bot] timezone: Friday 17:00 in Berlin.
     [first] = config.reports.weekly.next_runs(datetime(2026, 12, 1, tzinfo=UTC), 1)
     assert first.astimezone(ZoneInfo("Europe/Berlin")) == datetime(
-        2026, 12, 4, 17, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+        2026, 12, 4, 17, 0, tzinfo=ZoneInfo("Europe/Berlin")
+    )
 
 
 def test_defaults_are_parsed_values_too() -> None:
@@ -94,32 +101,39 @@ def test_defaults_are_parsed_values_too() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[sla.high]\nclaim = \"soon\"\n",
-         '[sla.high] claim: expected a duration such as "10m", "2h" or "3d", got \'soon\''),
-        ("[sla.normal]\nclaim = \"80h\"\n", "[sla.normal]: resolve must not be shorter than claim"),
-        ("[sla.category.water]\nclaim = \"1h\"\n", "[sla.category.water] resolve: required"),
+        (
+            '[sla.high]\nclaim = "soon"\n',
+            '[sla.high] claim: expected a duration such as "10m", "2h" or "3d", got \'soon\'',
+        ),
+        ('[sla.normal]\nclaim = "80h"\n', "[sla.normal]: resolve must not be shorter than claim"),
+        ('[sla.category.water]\nclaim = "1h"\n', "[sla.category.water] resolve: required"),
         ("[sla]\nurgent = {}\n", "[sla] urgent: unknown key"),
-        ("[verification]\ntimeout = 48\n",
-         '[verification] timeout: expected a duration string such as "10m"'),
-        ("[digest]\ntime = \"25:00\"\n",
-         '[digest] time: expected a local time such as "08:30", got \'25:00\''),
+        (
+            "[verification]\ntimeout = 48\n",
+            '[verification] timeout: expected a duration string such as "10m"',
+        ),
+        (
+            '[digest]\ntime = "25:00"\n',
+            "[digest] time: expected a local time such as \"08:30\", got '25:00'",
+        ),
         ("[digest]\ntime = 830\n", "[digest] time: expected a string, got an integer (830)"),
-        ("[notices]\ngrace = \"90\"\n", '[notices] grace: expected a duration such as "10m"'),
-        ("[notices]\nprogress_every = \"x\"\n", "[notices] progress_every: expected a duration"),
-        ("[reports]\nweekly = \"明天 9点\"\n",
-         "[reports] weekly: expected a repeating schedule such as \"每周一 09:00\""),
+        ('[notices]\ngrace = "90"\n', '[notices] grace: expected a duration such as "10m"'),
+        ('[notices]\nprogress_every = "x"\n', "[notices] progress_every: expected a duration"),
+        (
+            '[reports]\nweekly = "明天 9点"\n',
+            '[reports] weekly: expected a repeating schedule such as "每周一 09:00"',
+        ),
         ("[bot]\ntimezone = 8\n", "[bot] timezone: expected a string, got an integer (8)"),
-        ("[bot]\ntimezone = \"Mars/Olympus\"\n",
-         "[bot] timezone: unknown time zone 'Mars/Olympus'"),
-        ("[bot]\nlocal = \"en\"\n", "[bot] local: unknown key"),
+        ('[bot]\ntimezone = "Mars/Olympus"\n', "[bot] timezone: unknown time zone 'Mars/Olympus'"),
+        ('[bot]\nlocal = "en"\n', "[bot] local: unknown key"),
         ("[bott]\n", "unknown table [bott]"),
         ("[bot]\nconcurrent_chats = 0\n", "[bot] concurrent_chats: must be at least 1"),
-        ("[roles]\nstaff = \"123\"\n", "[roles] staff: expected a list of integers"),
-        ("[roles]\nstaff = [\"x\"]\n", "[roles] staff[0]: expected an integer, got a string ('x')"),
+        ('[roles]\nstaff = "123"\n', "[roles] staff: expected a list of integers"),
+        ('[roles]\nstaff = ["x"]\n', "[roles] staff[0]: expected an integer, got a string ('x')"),
         ("[database]\npath = 3\n", "[database] path: expected a string, got an integer (3)"),
-        ("[bot]\nlocale = \"fr\"\n", "[bot] locale: expected one of zh-CN, en"),
-        ("[telegram]\nbase_url = \"ftp://x\"\n", "[telegram] base_url: expected an http(s) URL"),
-        ("[telegram]\nwebhook_url = \"https://x/hook\"\n", "[telegram] webhook_secret: required"),
+        ('[bot]\nlocale = "fr"\n', "[bot] locale: expected one of zh-CN, en"),
+        ('[telegram]\nbase_url = "ftp://x"\n', "[telegram] base_url: expected an http(s) URL"),
+        ('[telegram]\nwebhook_url = "https://x/hook"\n', "[telegram] webhook_secret: required"),
         ("[bot\n", "invalid TOML"),
         ("bot = 3\n", "bot must be a table"),
     ],
@@ -159,13 +173,17 @@ def test_bad_token_error_does_not_echo_it(tmp_path: Path) -> None:
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT,
-        env={"PATH": "", **(env or {})}, timeout=60,
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "", **(env or {})},
+        timeout=60,
     )
 
 
 def test_cli_bad_config_exits_2_with_the_message_and_no_traceback(tmp_path: Path) -> None:
-    path = write(tmp_path, "[roles]\nstaff = [\"x\"]\n")
+    path = write(tmp_path, '[roles]\nstaff = ["x"]\n')
     result = run_cli("check-config", "-c", str(path))
     assert result.returncode == 2
     assert "[roles] staff[0]: expected an integer" in result.stderr
@@ -176,7 +194,7 @@ def test_cli_bad_config_exits_2_with_the_message_and_no_traceback(tmp_path: Path
 
 
 def test_cli_run_without_token_exits_2(tmp_path: Path) -> None:
-    path = write(tmp_path, "[bot]\nlocale = \"en\"\n")
+    path = write(tmp_path, '[bot]\nlocale = "en"\n')
     result = run_cli("run", "-c", str(path))
     assert result.returncode == 2
     assert "[telegram] token: missing" in result.stderr

@@ -31,8 +31,12 @@ USER = {"id": 2001, "first_name": "王", "language_code": "zh-hans"}
 
 
 def init_data(*, auth_date: datetime = NOW, token: str = TOKEN, **extra: str) -> str:
-    fields = {"auth_date": str(int(auth_date.timestamp())), "query_id": "AAE-x",
-              "user": json.dumps(USER, ensure_ascii=False), **extra}
+    fields = {
+        "auth_date": str(int(auth_date.timestamp())),
+        "query_id": "AAE-x",
+        "user": json.dumps(USER, ensure_ascii=False),
+        **extra,
+    }
     return sign_init_data(fields, token)
 
 
@@ -46,8 +50,11 @@ def test_the_documented_algorithm_by_hand() -> None:
     import hashlib
     import hmac
 
-    fields = {"auth_date": str(int(NOW.timestamp())), "user": json.dumps(USER),
-              "signature": "ed25519-sig-is-a-field-too"}
+    fields = {
+        "auth_date": str(int(NOW.timestamp())),
+        "user": json.dumps(USER),
+        "signature": "ed25519-sig-is-a-field-too",
+    }
     check = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
     secret = hmac.new(b"WebAppData", TOKEN.encode(), hashlib.sha256).digest()
     digest = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
@@ -76,8 +83,9 @@ def test_expired_init_data_is_refused() -> None:
     old = init_data(auth_date=NOW - INIT_DATA_MAX_AGE - timedelta(seconds=1))
     with pytest.raises(NotAuthenticated, match="expired"):
         validate_init_data(old, TOKEN, NOW)
-    assert validate_init_data(init_data(auth_date=NOW - INIT_DATA_MAX_AGE + timedelta(minutes=1)),
-                              TOKEN, NOW)
+    assert validate_init_data(
+        init_data(auth_date=NOW - INIT_DATA_MAX_AGE + timedelta(minutes=1)), TOKEN, NOW
+    )
     with pytest.raises(NotAuthenticated, match="expired"):
         validate_init_data(init_data(auth_date=NOW + timedelta(hours=1)), TOKEN, NOW)
 

@@ -27,8 +27,11 @@ UNIT = ROOT / "deploy" / "gridbot.service"
 
 def instructions(text: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuations joined and comments dropped."""
-    joined = re.sub(r"\\\n", " ", "\n".join(
-        line for line in text.splitlines() if not line.lstrip().startswith("#")))
+    joined = re.sub(
+        r"\\\n",
+        " ",
+        "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")),
+    )
     result = []
     for line in joined.splitlines():
         if line.strip():
@@ -63,14 +66,15 @@ def test_dockerfile_copies_what_exists_and_runs_gridbot_as_a_non_root_user() -> 
     parsed = _parser().parse_args(command)
     assert parsed.command == "run" and parsed.config.startswith("/etc/gridbot/")
     health = dict(steps)["HEALTHCHECK"]
-    probe = exec_form(health[health.index("CMD") + 3:].strip())
+    probe = exec_form(health[health.index("CMD") + 3 :].strip())
     assert probe[0] == "gridbot"
     assert _parser().parse_args(probe[1:]).command == "check-config"
 
 
 def test_dockerfile_installs_the_package_it_copied() -> None:
-    runs = " ".join(a for k, a in instructions(DOCKERFILE.read_text(encoding="utf-8"))
-                    if k == "RUN")
+    runs = " ".join(
+        a for k, a in instructions(DOCKERFILE.read_text(encoding="utf-8")) if k == "RUN"
+    )
     assert "pip install ." in runs
 
 
@@ -83,14 +87,16 @@ def test_the_systemd_unit_verifies(tmp_path: Path) -> None:
     text = UNIT.read_text(encoding="utf-8").replace("/opt/gridbot/bin/gridbot", str(gridbot))
     unit = tmp_path / "gridbot.service"
     unit.write_text(text, encoding="utf-8")
-    result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
     problems = [line for line in result.stderr.splitlines() if "gridbot.service" in line]
     assert result.returncode == 0 and not problems, result.stderr
     for argv in re.findall(r"^ExecStart(?:Pre)?=\S+ (.+)$", text, flags=re.M):
         assert _parser().parse_args(argv.split()).command in ("run", "check-config")
-    assert re.search(r"^RestartPreventExitStatus=2$", text, flags=re.M), \
+    assert re.search(r"^RestartPreventExitStatus=2$", text, flags=re.M), (
         "a refused token exits 2; restarting it forever helps nobody"
+    )
 
 
 def test_a_broken_unit_would_fail_the_check(tmp_path: Path) -> None:
@@ -99,10 +105,12 @@ def test_a_broken_unit_would_fail_the_check(tmp_path: Path) -> None:
     if analyze is None:
         pytest.skip("systemd-analyze is not installed")
     unit = tmp_path / "broken.service"
-    unit.write_text("[Service]\nExecStart=/nonexistent/gridbot run\nRestartt=always\n",
-                    encoding="utf-8")
-    result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True,
-                            timeout=60)
+    unit.write_text(
+        "[Service]\nExecStart=/nonexistent/gridbot run\nRestartt=always\n", encoding="utf-8"
+    )
+    result = subprocess.run(
+        [analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
     assert "broken.service" in result.stderr
 
 
@@ -115,15 +123,21 @@ def test_the_image_builds_where_a_docker_daemon_answers(tmp_path: Path) -> None:
         pytest.skip("no Docker daemon answers here (the instruction checks above still ran)")
     built = subprocess.run(
         [docker, "build", "-q", "-f", str(DOCKERFILE), "-t", "gridbot-test", str(ROOT)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
-    if built.returncode != 0 and "python:3.11-slim" in built.stderr and (
-        "pull" in built.stderr or "resolve" in built.stderr
+    if (
+        built.returncode != 0
+        and "python:3.11-slim" in built.stderr
+        and ("pull" in built.stderr or "resolve" in built.stderr)
     ):
         pytest.skip("the daemon cannot fetch the base image python:3.11-slim (no registry)")
     assert built.returncode == 0, built.stderr[-2000:]
     version = subprocess.run(
         [docker, "run", "--rm", "gridbot-test", "--version"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert version.stdout.startswith("gridbot "), version.stdout + version.stderr

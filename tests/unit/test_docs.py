@@ -62,15 +62,22 @@ def test_the_wheel_carries_the_example_config_that_init_writes() -> None:
 
 def test_ci_fails_on_lint_and_type_findings_before_the_tests() -> None:
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    commands = [line.strip() for line in script.splitlines()
-                if line.strip() and not line.lstrip().startswith("#")]
+    commands = [
+        line.strip()
+        for line in script.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     assert "set -euo pipefail" in commands  # any failing step fails CI
     assert ".venv/bin/python -m pip install --quiet -e '.[test,lint]'" in commands
-    lint, types, tests = (commands.index(".venv/bin/ruff check ."),
-                          commands.index(".venv/bin/mypy"),
-                          commands.index(".venv/bin/python -m pytest -q"))
-    assert lint < tests and types < tests
+    lint, layout, types, tests = (
+        commands.index(".venv/bin/ruff check ."),
+        commands.index(".venv/bin/ruff format --check ."),
+        commands.index(".venv/bin/mypy"),
+        commands.index(".venv/bin/python -m pytest -q"),
+    )
+    assert lint < tests and layout < tests and types < tests
     pins = PYPROJECT["project"]["optional-dependencies"]["lint"]
     assert any(p.startswith("ruff==") for p in pins) and any(p.startswith("mypy==") for p in pins)
     assert PYPROJECT["tool"]["mypy"]["files"] == ["bot", "handlers"]
     assert "`.venv/bin/ruff check .`" in README and "`.venv/bin/mypy`" in README
+    assert "`.venv/bin/ruff format --check .`" in README

@@ -59,7 +59,10 @@ async def test_bind_creates_then_renames(grids: GridService) -> None:
     created = await grids.bind(STAFF, CHAT_A, "G01", "幸福里 第一网格")
     assert created.result is BindResult.CREATED
     assert (created.grid.code, created.grid.name, created.grid.chat_id) == (
-        "G01", "幸福里 第一网格", -1001)
+        "G01",
+        "幸福里 第一网格",
+        -1001,
+    )
     renamed = await grids.bind(STAFF, CHAT_A, "G01", "幸福里一网格")
     assert renamed.result is BindResult.RENAMED
     assert renamed.grid.name == "幸福里一网格" and renamed.previous is not None
@@ -121,8 +124,13 @@ async def test_unbind_keeps_grid_and_rebind_reattaches(
     grids: GridService, people: PeopleService
 ) -> None:
     await grids.bind(STAFF, CHAT_A, "G01", "一网格")
-    await people.seen(telegram_id=7, display_name="王网格长", username="wang",
-                      language_code="zh-hans", in_private_chat=False)
+    await people.seen(
+        telegram_id=7,
+        display_name="王网格长",
+        username="wang",
+        language_code="zh-hans",
+        in_private_chat=False,
+    )
     person = await people.get(7)
     assert person is not None
     await grids.assign_role(STAFF, CHAT_A.chat_id, person, Role.HEAD)
@@ -140,8 +148,9 @@ async def test_unbind_keeps_grid_and_rebind_reattaches(
 async def test_roles_assign_change_remove(grids: GridService, people: PeopleService) -> None:
     await grids.bind(STAFF, CHAT_A, "G01", "一网格")
     await grids.bind(STAFF, CHAT_B, "G02", "二网格")
-    await people.seen(telegram_id=7, display_name="王", username=None, language_code=None,
-                      in_private_chat=False)
+    await people.seen(
+        telegram_id=7, display_name="王", username=None, language_code=None, in_private_chat=False
+    )
     person = await people.get(7)
     assert person is not None
     first = await grids.assign_role(STAFF, CHAT_A.chat_id, person, Role.WORKER)

@@ -19,8 +19,15 @@ async def test_stored_updates_not_yet_handled_are_handed_over_again(tmp_path: Pa
         clock = FakeClock()
         inbox = Inbox(InboxRepository(db), clock)
         chat = Chat(-5, Chat.SUPERGROUP)
-        updates = [Update(n, message=Message(n, clock.now(), chat, from_user=User(7, "A", False),
-                                             text=f"消息 {n}")) for n in (1, 2, 3)]
+        updates = [
+            Update(
+                n,
+                message=Message(
+                    n, clock.now(), chat, from_user=User(7, "A", False), text=f"消息 {n}"
+                ),
+            )
+            for n in (1, 2, 3)
+        ]
         await inbox.received(updates)
         inbox.handled(updates[0])
         await inbox.close()

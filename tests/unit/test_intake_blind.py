@@ -47,12 +47,18 @@ def parser() -> IntakeParser:
     return IntakeParser(model=IntakeModel.shipped())  # what the bot runs with by default
 
 
-@pytest.mark.parametrize(("path", "floors", "ceilings"), [
-    (BLIND_CHAT, CHAT_FLOORS, CHAT_CEILINGS),
-    (BLIND_LETTERS, LETTER_FLOORS, {}),
-])
+@pytest.mark.parametrize(
+    ("path", "floors", "ceilings"),
+    [
+        (BLIND_CHAT, CHAT_FLOORS, CHAT_CEILINGS),
+        (BLIND_LETTERS, LETTER_FLOORS, {}),
+    ],
+)
 def test_the_recogniser_holds_its_floors_on_unseen_messages(
-    parser: IntakeParser, path: Path, floors: dict[str, float], ceilings: dict[str, float],
+    parser: IntakeParser,
+    path: Path,
+    floors: dict[str, float],
+    ceilings: dict[str, float],
 ) -> None:
     if not path.exists():
         pytest.skip(f"no blind set at {path} yet (the lead adds one at the end of a round)")

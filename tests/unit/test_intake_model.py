@@ -30,9 +30,14 @@ def test_features_are_character_ngrams_with_digits_folded() -> None:
 
 
 def _examples() -> list[TrainingExample]:
-    requests = [("电梯坏了", "property"), ("楼道灯坏了", "property"), ("路灯不亮", "municipal"),
-                ("马路塌了个坑", "municipal"), ("电梯又坏了", "property"),
-                ("路灯坏了", "municipal")]
+    requests = [
+        ("电梯坏了", "property"),
+        ("楼道灯坏了", "property"),
+        ("路灯不亮", "municipal"),
+        ("马路塌了个坑", "municipal"),
+        ("电梯又坏了", "property"),
+        ("路灯坏了", "municipal"),
+    ]
     chat = ["早上好", "谢谢大家", "今天天气好", "早上好呀", "谢谢网格员", "天气真好"]
     return [TrainingExample(text, True, code, "normal") for text, code in requests] + [
         TrainingExample(text, False) for text in chat
@@ -111,8 +116,16 @@ def test_a_category_only_the_deployment_added_comes_from_the_rules() -> None:
     from bot.domain.intake import Vocabulary
 
     vocabulary = Vocabulary.default().merged_with(
-        {"categories": {"pets": {"label_zh": "宠物", "label_en": "Pets",
-                                 "subjects": ["猫咪"], "issues": ["猫咪乱叫"]}}}
+        {
+            "categories": {
+                "pets": {
+                    "label_zh": "宠物",
+                    "label_en": "Pets",
+                    "subjects": ["猫咪"],
+                    "issues": ["猫咪乱叫"],
+                }
+            }
+        }
     )
     parser = IntakeParser(vocabulary, IntakeModel.shipped())
     intake = parser.parse("楼道里猫咪乱叫 晚上睡不着")
@@ -122,8 +135,9 @@ def test_a_category_only_the_deployment_added_comes_from_the_rules() -> None:
 def test_a_message_written_to_the_bot_meets_a_lower_bar(small_model: IntakeModel) -> None:
     from bot.domain.intake import Blend
 
-    parser = IntakeParser(model=small_model,
-                          blend=Blend(request_threshold=1.01, addressed_threshold=0.0))
+    parser = IntakeParser(
+        model=small_model, blend=Blend(request_threshold=1.01, addressed_threshold=0.0)
+    )
     assert not parser.parse("楼道灯坏了").is_request
     assert parser.parse("楼道灯坏了", addressed=True).is_request
 
@@ -131,8 +145,9 @@ def test_a_message_written_to_the_bot_meets_a_lower_bar(small_model: IntakeModel
 def test_a_long_letter_meets_a_lower_bar(small_model: IntakeModel) -> None:
     from bot.domain.intake import Blend
 
-    parser = IntakeParser(model=small_model,
-                          blend=Blend(request_threshold=1.01, long_threshold=0.0, long_chars=20))
+    parser = IntakeParser(
+        model=small_model, blend=Blend(request_threshold=1.01, long_threshold=0.0, long_chars=20)
+    )
     assert not parser.parse("楼道灯坏了").is_request
     letter = "尊敬的领导：我们单元的楼道灯已经坏了一个多月，晚上老人上下楼很不方便。"
     assert parser.parse(letter).is_request

@@ -28,17 +28,32 @@ OTHER = Grid(id=2, code="G02", name="二网格", chat_id=-2, chat_title=None, ac
 
 def ticket(**changes: object) -> Ticket:
     base: dict[str, object] = dict(
-        id=1, grid_id=1, reporter_id=100, chat_id=-1, message_id=5, text="3栋电梯又坏了",
-        category="property", urgency=Urgency.NORMAL, location=Location("3"),
-        status=TicketStatus.OPEN, source=Source.GROUP, private=False, created_at=NOW,
-        updated_at=NOW, reasons=("电梯→property",),
+        id=1,
+        grid_id=1,
+        reporter_id=100,
+        chat_id=-1,
+        message_id=5,
+        text="3栋电梯又坏了",
+        category="property",
+        urgency=Urgency.NORMAL,
+        location=Location("3"),
+        status=TicketStatus.OPEN,
+        source=Source.GROUP,
+        private=False,
+        created_at=NOW,
+        updated_at=NOW,
+        reasons=("电梯→property",),
     )
     base.update(changes)
     return Ticket(**base)  # type: ignore[arg-type]
 
 
-def actor(*, staff: bool = False, roles: tuple[tuple[Grid, Role], ...] = (),
-          duty: frozenset[Level] = frozenset()) -> Actor:
+def actor(
+    *,
+    staff: bool = False,
+    roles: tuple[tuple[Grid, Role], ...] = (),
+    duty: frozenset[Level] = frozenset(),
+) -> Actor:
     return Actor(7, PersonRoles(None, staff, roles), duty)
 
 
@@ -78,8 +93,9 @@ def test_duty_staff_act_only_at_their_level() -> None:
         (Action.NOTE, TicketStatus.CLOSED, True),
     ],
 )
-def test_transitions_start_only_from_their_states(action: Action, status: TicketStatus,
-                                                  ok: bool) -> None:
+def test_transitions_start_only_from_their_states(
+    action: Action, status: TicketStatus, ok: bool
+) -> None:
     assert (check(action, ticket(status=status), actor(staff=True)) is None) is ok
 
 
@@ -92,11 +108,15 @@ def test_escalation_stops_at_the_district() -> None:
 def test_time_limits_per_urgency_and_category() -> None:
     sla = SlaPolicy(by_category={"environment": (timedelta(hours=2), timedelta(hours=12))})
     assert sla.deadlines(Urgency.EMERGENCY, "safety", NOW) == (
-        NOW + timedelta(minutes=10), NOW + timedelta(hours=2))
+        NOW + timedelta(minutes=10),
+        NOW + timedelta(hours=2),
+    )
     assert sla.windows(Urgency.NORMAL, "environment") == (timedelta(hours=2), timedelta(hours=12))
     # A category's limits never loosen an emergency's.
     assert sla.windows(Urgency.EMERGENCY, "environment") == (
-        timedelta(minutes=10), timedelta(hours=2))
+        timedelta(minutes=10),
+        timedelta(hours=2),
+    )
     assert sla.reminder_before(NOW, NOW + timedelta(minutes=10)) == NOW + timedelta(minutes=8)
 
 
@@ -114,15 +134,26 @@ def test_overdue_and_work_order() -> None:
 def test_duplicates_need_same_category_building_and_subject() -> None:
     first = ticket()
     same = dict(category="property", building="3", now=NOW + timedelta(hours=1))
-    assert is_probable_duplicate(first, text="3栋的电梯坏了好几天了",
-                                 reasons=("电梯→property",), **same)  # type: ignore[arg-type]
-    assert not is_probable_duplicate(first, text="3栋门禁坏了", reasons=("门禁→property",),
-                                     **same)  # type: ignore[arg-type]
-    assert not is_probable_duplicate(first, text="5栋电梯坏了", reasons=("电梯→property",),
-                                     category="property", building="5", now=NOW)
-    assert not is_probable_duplicate(first, text="3栋电梯坏了", reasons=("电梯→property",),
-                                     category="property", building="3",
-                                     now=NOW + timedelta(hours=25))
+    assert is_probable_duplicate(
+        first, text="3栋的电梯坏了好几天了", reasons=("电梯→property",), **same
+    )  # type: ignore[arg-type]
+    assert not is_probable_duplicate(first, text="3栋门禁坏了", reasons=("门禁→property",), **same)  # type: ignore[arg-type]
+    assert not is_probable_duplicate(
+        first,
+        text="5栋电梯坏了",
+        reasons=("电梯→property",),
+        category="property",
+        building="5",
+        now=NOW,
+    )
+    assert not is_probable_duplicate(
+        first,
+        text="3栋电梯坏了",
+        reasons=("电梯→property",),
+        category="property",
+        building="3",
+        now=NOW + timedelta(hours=25),
+    )
     assert subject_words(("电梯→property", "坏了→problem"), "property") == {"电梯"}
     assert similarity("3栋电梯坏了", "3栋电梯坏了") == 1.0
     assert similarity("", "x") == 0.0

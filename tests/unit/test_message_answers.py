@@ -28,9 +28,13 @@ RESIDENT = Person(3001, "张阿姨")
 
 @pytest.fixture
 async def services(tmp_path: Path) -> AsyncIterator[Services]:
-    config = config_from_mapping({"database": {"path": str(tmp_path / "answers.db")},
-                                  "roles": {"staff": [STAFF]},
-                                  "intake": {"max_tickets_per_hour": 1}})
+    config = config_from_mapping(
+        {
+            "database": {"path": str(tmp_path / "answers.db")},
+            "roles": {"staff": [STAFF]},
+            "intake": {"max_tickets_per_hour": 1},
+        }
+    )
     built = await build_services(config, FakeClock())
     yield built
     await built.notices.close()
@@ -42,9 +46,15 @@ async def grid(services: Services) -> Grid:
 
 
 def report(grid: Grid, message_id: int, text: str, *, private: bool = False) -> IncomingReport:
-    return IncomingReport(grid=grid, chat_id=RESIDENT.telegram_id if private else CHAT,
-                          message_id=message_id, sender=RESIDENT, text=text,
-                          source=Source.PRIVATE if private else Source.GROUP, private=private)
+    return IncomingReport(
+        grid=grid,
+        chat_id=RESIDENT.telegram_id if private else CHAT,
+        message_id=message_id,
+        sender=RESIDENT,
+        text=text,
+        source=Source.PRIVATE if private else Source.GROUP,
+        private=private,
+    )
 
 
 async def test_an_acknowledgement_not_yet_sent_is_owed_again_then_never(
@@ -70,12 +80,14 @@ async def test_the_rate_limit_notice_is_owed_once_and_the_silent_refusals_nothin
     again = await services.tickets.intake(report(g, 12, "5栋楼道灯坏了"))
     assert again.result is IntakeResult.RATE_LIMITED  # its notice never went out: owed
     await services.tickets.answered(CHAT, 12, CHAT, 13)
-    assert (await services.tickets.intake(report(g, 12, "5栋楼道灯坏了"))).result \
-        is IntakeResult.ALREADY
+    assert (
+        await services.tickets.intake(report(g, 12, "5栋楼道灯坏了"))
+    ).result is IntakeResult.ALREADY
     silent = await services.tickets.intake(report(g, 14, "7栋门口垃圾没人清"))
     assert silent.result is IntakeResult.RATE_LIMITED and not silent.tell_sender
-    assert (await services.tickets.intake(report(g, 14, "7栋门口垃圾没人清"))).result \
-        is IntakeResult.ALREADY  # told nothing the first time: nothing after a restart
+    assert (
+        await services.tickets.intake(report(g, 14, "7栋门口垃圾没人清"))
+    ).result is IntakeResult.ALREADY  # told nothing the first time: nothing after a restart
 
 
 async def test_a_private_report_s_reply_is_owed_until_sent(services: Services) -> None:
@@ -84,7 +96,9 @@ async def test_a_private_report_s_reply_is_owed_until_sent(services: Services) -
     assert first.result is IntakeResult.CREATED and first.ticket is not None
     again = await services.tickets.intake(report(g, 20, "我家楼上漏水了", private=True))
     assert again.result is IntakeResult.CREATED and again.ticket == first.ticket
-    await services.tickets.acknowledged(first.ticket.id, RESIDENT.telegram_id, 21,
-                                        (RESIDENT.telegram_id, 20))
-    assert (await services.tickets.intake(report(g, 20, "我家楼上漏水了", private=True))).result \
-        is IntakeResult.ALREADY
+    await services.tickets.acknowledged(
+        first.ticket.id, RESIDENT.telegram_id, 21, (RESIDENT.telegram_id, 20)
+    )
+    assert (
+        await services.tickets.intake(report(g, 20, "我家楼上漏水了", private=True))
+    ).result is IntakeResult.ALREADY

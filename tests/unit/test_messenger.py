@@ -36,8 +36,21 @@ def test_one_huge_formatted_stretch_loses_formatting_but_not_words() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from([LINE.format(n=7), "<i>注意\n停水</i>", "x" * 900, "&amp;",
-                                 "<b>" + "长" * 5000 + "</b>", ""]), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                LINE.format(n=7),
+                "<i>注意\n停水</i>",
+                "x" * 900,
+                "&amp;",
+                "<b>" + "长" * 5000 + "</b>",
+                "",
+            ]
+        ),
+        max_size=30,
+    )
+)
 def test_any_split_is_valid_telegram_html(lines: list[str]) -> None:
     text = "\n".join(lines)
     for part in split_message(text):

@@ -21,8 +21,9 @@ async def db(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
     database = await SqliteStorage.open(tmp_path / "notices.db")
     async with database.unit_of_work() as uow:
         for n, (code, active) in enumerate((("G01", True), ("G02", True), ("G03", False)), 1):
-            await uow.grids.create(code=code, name=f"{code}网格", chat_id=-n,
-                                   chat_title=None, now=NOW)
+            await uow.grids.create(
+                code=code, name=f"{code}网格", chat_id=-n, chat_title=None, now=NOW
+            )
             if not active:
                 await uow.grids.set_active_by_chat(-n, False, NOW)
         await uow.grids.set_tags(2, ["幸福社区"])
@@ -34,8 +35,13 @@ async def draft(db: SqliteStorage) -> int:
     request = parse_notice_command("每天 09:00 all", "停水", now=NOW, tz=ZoneInfo("Asia/Shanghai"))
     async with db.unit_of_work() as uow:
         return await uow.notices.create(
-            author_id=9001, text=request.text, schedule=request.schedule,
-            targets=request.targets, pin=False, locale="zh-CN", now=NOW,
+            author_id=9001,
+            text=request.text,
+            schedule=request.schedule,
+            targets=request.targets,
+            pin=False,
+            locale="zh-CN",
+            now=NOW,
         )
 
 
@@ -51,11 +57,13 @@ async def test_status_changes_are_conditional(db: SqliteStorage) -> None:
     notice_id = await draft(db)
     async with db.unit_of_work() as uow:
         change = uow.notices.change_status
-        assert await change(notice_id, NoticeStatus.ACTIVE, from_=[NoticeStatus.DRAFT],
-                            next_run_at=NOW, now=NOW)
+        assert await change(
+            notice_id, NoticeStatus.ACTIVE, from_=[NoticeStatus.DRAFT], next_run_at=NOW, now=NOW
+        )
         # A second [确认] (or a [取消] after it) finds no draft any more.
-        assert not await change(notice_id, NoticeStatus.DISCARDED,
-                                from_=[NoticeStatus.DRAFT], next_run_at=None, now=NOW)
+        assert not await change(
+            notice_id, NoticeStatus.DISCARDED, from_=[NoticeStatus.DRAFT], next_run_at=None, now=NOW
+        )
     notice = await db.notices.get(notice_id)
     assert notice is not None and notice.status is NoticeStatus.ACTIVE
     assert notice.next_run_at == NOW and notice.schedule.cron == "0 9 * * *"

@@ -10,8 +10,15 @@ from bot.domain.errors import UserError
 from bot.domain.notices import GridHead, TargetGrid, template_context
 from bot.notice_templates import NoticeTemplate, template_source
 
-GRID = TargetGrid(id=1, code="G01", name="幸福里 <一> & 二", chat_id=-1, tags=("幸福社区",),
-                  heads=(GridHead("王网格长", "wang"), GridHead("李网格长")), open_tickets=3)
+GRID = TargetGrid(
+    id=1,
+    code="G01",
+    name="幸福里 <一> & 二",
+    chat_id=-1,
+    tags=("幸福社区",),
+    heads=(GridHead("王网格长", "wang"), GridHead("李网格长")),
+    open_tickets=3,
+)
 CONTEXT = template_context(GRID, date(2026, 11, 23))
 
 
@@ -26,8 +33,10 @@ def refusal(text: str) -> UserError:
 
 
 def test_the_variables_render_escaped_for_html() -> None:
-    text = ("{{ grid.code }} {{ grid.name }}：{{ heads|map(attribute='name')|join('、') }} "
-            "@{{ heads[0].username }} {{ open_tickets }} {{ today }} {{ grid.tags|first }}")
+    text = (
+        "{{ grid.code }} {{ grid.name }}：{{ heads|map(attribute='name')|join('、') }} "
+        "@{{ heads[0].username }} {{ open_tickets }} {{ today }} {{ grid.tags|first }}"
+    )
     assert render(text) == (
         "G01 幸福里 &lt;一&gt; &amp; 二：王网格长、李网格长 @wang 3 2026-11-23 幸福社区"
     )
@@ -46,49 +55,62 @@ def test_the_context_is_plain_data_only() -> None:
 
 def test_staff_formatting_stays_and_jinja_blocks_are_unescaped() -> None:
     # As PTB's text_html gives it: bold kept, `>` inside the block escaped by Telegram's HTML.
-    text = ("<b>停水</b> {% if open_tickets &gt; 2 %}待办 {{ open_tickets }} 件 &lt;多&gt;"
-            "{% endif %}")
+    text = (
+        "<b>停水</b> {% if open_tickets &gt; 2 %}待办 {{ open_tickets }} 件 &lt;多&gt;{% endif %}"
+    )
     assert template_source(text) == (
         "<b>停水</b> {% if open_tickets > 2 %}待办 {{ open_tickets }} 件 &lt;多&gt;{% endif %}"
     )
     assert render(text) == "<b>停水</b> 待办 3 件 &lt;多&gt;"
 
 
-@pytest.mark.parametrize("text", [
-    "{{ ''.__class__ }}",
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ grid.__class__.__init__.__globals__ }}",
-    "{{ heads[0].__class__ }}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ ''.__class__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ grid.__class__.__init__.__globals__ }}",
+        "{{ heads[0].__class__ }}",
+    ],
+)
 def test_python_internals_are_out_of_reach(text: str) -> None:
     error = refusal(text)
     assert error.code == "notice_template_error" and "unsafe" in error.context["detail"]
 
 
-@pytest.mark.parametrize(("text", "detail"), [
-    ("{{ nope }}", "'nope' is undefined"),
-    ("{{ grid.nope }}", "has no attribute 'nope'"),
-    ("{{ range(10) }}", "cannot call"),  # no globals, and no calls at all
-    ("{{ grid.items() }}", "cannot call"),
-    ("{{ '{:>999999999}'.format(1) }}", "cannot call"),
-    ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "cannot call"),
-    ("{{ 'x' * 100000000 }}", "repetition longer than 1000"),
-    ("{{ 9 ** 99999999 }}", "exponent larger than 64"),
-    ("{{ heads[5].name }}", "no element 5"),
-    ("{{ 1 / 0 }}", "division by zero"),
-    ("{% include 'x.html' %}", "no loader"),
-    ("   ", "empty text"),
-])
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("{{ nope }}", "'nope' is undefined"),
+        ("{{ grid.nope }}", "has no attribute 'nope'"),
+        ("{{ range(10) }}", "cannot call"),  # no globals, and no calls at all
+        ("{{ grid.items() }}", "cannot call"),
+        ("{{ '{:>999999999}'.format(1) }}", "cannot call"),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "cannot call"),
+        ("{{ 'x' * 100000000 }}", "repetition longer than 1000"),
+        ("{{ 9 ** 99999999 }}", "exponent larger than 64"),
+        ("{{ heads[5].name }}", "no element 5"),
+        ("{{ 1 / 0 }}", "division by zero"),
+        ("{% include 'x.html' %}", "no loader"),
+        ("   ", "empty text"),
+    ],
+)
 def test_unknown_names_calls_and_huge_values_are_refused(text: str, detail: str) -> None:
     error = refusal(text)
     assert error.code == "notice_template_error" and detail in error.context["detail"]
     assert error.context["grid"] == "G01"
 
 
-@pytest.mark.parametrize("text", [
-    "{{ grid.name|safe }}", "{{ 'x'|center(999999999) }}", "{{ 'x'|format(1) }}",
-    "{% if %}", "{{ grid.name ",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ grid.name|safe }}",
+        "{{ 'x'|center(999999999) }}",
+        "{{ 'x'|format(1) }}",
+        "{% if %}",
+        "{{ grid.name ",
+    ],
+)
 def test_unsafe_filters_and_bad_syntax_fail_to_compile(text: str) -> None:
     with pytest.raises(UserError) as caught:
         NoticeTemplate(text)

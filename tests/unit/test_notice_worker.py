@@ -26,26 +26,43 @@ from bot.domain.errors import UserError
 from bot.notice_templates import ALLOWED_FILTERS
 from bot.notice_worker import BUDGET_SECONDS, NoticeWorker
 
-CONTEXT = {"grid": {"code": "G01", "name": "幸福里", "tags": ["幸福社区"]},
-           "heads": [{"name": "王网格长", "username": "wang"}], "open_tickets": 3,
-           "today": "2026-11-23"}
-USER_FACING = {"notice_template_syntax", "notice_template_error", "notice_too_long",
-               "notice_template_html", "notice_template_too_slow", "notice_template_too_big"}
+CONTEXT = {
+    "grid": {"code": "G01", "name": "幸福里", "tags": ["幸福社区"]},
+    "heads": [{"name": "王网格长", "username": "wang"}],
+    "open_tickets": 3,
+    "today": "2026-11-23",
+}
+USER_FACING = {
+    "notice_template_syntax",
+    "notice_template_error",
+    "notice_too_long",
+    "notice_template_html",
+    "notice_template_too_slow",
+    "notice_template_too_big",
+}
 
 # Jinja2's own vocabulary: its binary operators and the filters a notice may use.
-BINARY = sorted(op for op in jinja2.lexer.operators
-                if op in {"+", "-", "/", "//", "*", "%", "**", "~", "==", "<", ">"})
+BINARY = sorted(
+    op
+    for op in jinja2.lexer.operators
+    if op in {"+", "-", "/", "//", "*", "%", "**", "~", "==", "<", ">"}
+)
 NAMES = ["grid.code", "grid.name", "grid.tags", "heads", "open_tickets", "today", "v", "w"]
 
-literals = (st.integers(-99, 10**6).map(str) | st.sampled_from(["'x'", "'字'", "''"])
-            | st.integers(1, 1000).map(lambda n: f"'{'x' * min(n, 12)}'*{n}")
-            | st.just("[1, 2, 3]") | st.just("(['x'*1000]*1000)"))
+literals = (
+    st.integers(-99, 10**6).map(str)
+    | st.sampled_from(["'x'", "'字'", "''"])
+    | st.integers(1, 1000).map(lambda n: f"'{'x' * min(n, 12)}'*{n}")
+    | st.just("[1, 2, 3]")
+    | st.just("(['x'*1000]*1000)")
+)
 expressions = st.recursive(
     literals | st.sampled_from(NAMES),
     lambda inner: (
         st.tuples(inner, st.sampled_from(BINARY), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
         | st.tuples(inner, st.sampled_from(sorted(ALLOWED_FILTERS))).map(
-            lambda t: f"({t[0]})|{t[1]}")
+            lambda t: f"({t[0]})|{t[1]}"
+        )
         | inner.map(lambda e: f"[{e}, {e}]")
     ),
     max_leaves=8,
@@ -55,10 +72,12 @@ statements = st.recursive(
     text | expressions.map(lambda e: f"{{{{ {e} }}}}"),
     lambda body: (
         st.tuples(st.sampled_from(["v", "w"]), expressions, body).map(
-            lambda t: f"{{% for {t[0]} in {t[1]} %}}{t[2]}{{% endfor %}}")
+            lambda t: f"{{% for {t[0]} in {t[1]} %}}{t[2]}{{% endfor %}}"
+        )
         | st.tuples(expressions, body).map(lambda t: f"{{% if {t[0]} %}}{t[1]}{{% endif %}}")
         | st.tuples(st.sampled_from(["v", "w"]), expressions).map(
-            lambda t: f"{{% set {t[0]} = {t[1]} %}}")
+            lambda t: f"{{% set {t[0]} = {t[1]} %}}"
+        )
         | body.map(lambda b: f"{{% raw %}}{b}{{% endraw %}}")
         | st.lists(body, min_size=2, max_size=4).map("".join)
     ),
@@ -103,14 +122,21 @@ async def longest_stall(worker: NoticeWorker, template: str) -> tuple[float, obj
     return stall, result
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(statements)
-@example("{% for a in 'x'*1000 %}{% for b in 'x'*1000 %}{% for c in 'x'*1000 %}"
-         "{% endfor %}{% endfor %}{% endfor %}")
+@example(
+    "{% for a in 'x'*1000 %}{% for b in 'x'*1000 %}{% for c in 'x'*1000 %}"
+    "{% endfor %}{% endfor %}{% endfor %}"
+)
 @example("{{ (((9**64)**64)**64)**64 }}")
-@example("{% set v = (['x'*1000]*100)|join %}{% set w = ([v]*1000)|map('lower')|join %}"
-         "{{ ([w]*4)|map('lower')|join }}")
+@example(
+    "{% set v = (['x'*1000]*100)|join %}{% set w = ([v]*1000)|map('lower')|join %}"
+    "{{ ([w]*4)|map('lower')|join }}"
+)
 def test_no_template_blocks_the_loop_longer_than_the_budget(
     loop: asyncio.AbstractEventLoop, worker: NoticeWorker, template: str
 ) -> None:

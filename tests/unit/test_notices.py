@@ -31,13 +31,16 @@ def test_the_command_line_gives_schedule_targets_and_pin() -> None:
     assert not parse_notice_command("now all", "x", now=NOW, tz=TZ).pin
 
 
-@pytest.mark.parametrize(("line", "text", "code"), [
-    ("", "x", "notice_usage"),
-    ("pin", "x", "notice_usage"),
-    ("now all", "  \n ", "notice_text_missing"),
-    ("now", "x", "no_targets"),
-    ("someday all", "x", "unknown_form"),
-])
+@pytest.mark.parametrize(
+    ("line", "text", "code"),
+    [
+        ("", "x", "notice_usage"),
+        ("pin", "x", "notice_usage"),
+        ("now all", "  \n ", "notice_text_missing"),
+        ("now", "x", "no_targets"),
+        ("someday all", "x", "unknown_form"),
+    ],
+)
 def test_command_mistakes(line: str, text: str, code: str) -> None:
     with pytest.raises(UserError) as caught:
         parse_notice_command(line, text, now=NOW, tz=TZ)

@@ -14,29 +14,40 @@ from bot.domain.tickets import Source, Ticket, TicketStatus
 from bot.render import Renderer, mask_outside_tags
 
 
-@pytest.mark.parametrize(("typed", "shown"), [
-    ("13812345678", "138****5678"),
-    ("138-1234-5678", "138****5678"),
-    ("138 1234 5678", "138****5678"),
-    ("+8613812345678", "+86 138****5678"),
-    ("+86 138 1234 5678", "+86 138****5678"),
-    ("0086-138-1234-5678", "0086 138****5678"),
-    ("010-62345678", "010-****5678"),
-    ("023-61234567", "023-****4567"),
-    ("(010)62345678", "(010)-****5678"),
-    ("0571 8765 4321", "0571-****4321"),
-    ("11010519491231002X", "110***********002X"),
-    ("110105194912310021", "110***********0021"),
-    ("6222021234567890123", "**** 0123"),
-    ("6222 0212 3456 7890", "**** 7890"),
-])
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("13812345678", "138****5678"),
+        ("138-1234-5678", "138****5678"),
+        ("138 1234 5678", "138****5678"),
+        ("+8613812345678", "+86 138****5678"),
+        ("+86 138 1234 5678", "+86 138****5678"),
+        ("0086-138-1234-5678", "0086 138****5678"),
+        ("010-62345678", "010-****5678"),
+        ("023-61234567", "023-****4567"),
+        ("(010)62345678", "(010)-****5678"),
+        ("0571 8765 4321", "0571-****4321"),
+        ("11010519491231002X", "110***********002X"),
+        ("110105194912310021", "110***********0021"),
+        ("6222021234567890123", "**** 0123"),
+        ("6222 0212 3456 7890", "**** 7890"),
+    ],
+)
 def test_every_common_format_is_masked(typed: str, shown: str) -> None:
     assert mask_personal(f"电话{typed}，谢谢") == f"电话{shown}，谢谢"
 
 
-@pytest.mark.parametrize("harmless", [
-    "#12 已登记", "2026-12-05 13:59", "3栋2单元502", "G01 幸福里", "共 120 件", "认领时限 30分钟",
-])
+@pytest.mark.parametrize(
+    "harmless",
+    [
+        "#12 已登记",
+        "2026-12-05 13:59",
+        "3栋2单元502",
+        "G01 幸福里",
+        "共 120 件",
+        "认领时限 30分钟",
+    ],
+)
 def test_ordinary_numbers_stay(harmless: str) -> None:
     assert mask_personal(harmless) == harmless
 
@@ -49,10 +60,20 @@ def test_links_inside_tags_are_left_alone() -> None:
 def _ticket(private: bool) -> Ticket:
     now = datetime(2026, 12, 5, tzinfo=UTC)
     return Ticket(
-        id=7, grid_id=1, reporter_id=3001, chat_id=3001, message_id=1,
-        text="我家502着火了 电话13812345678", category="safety", urgency=Urgency.EMERGENCY,
-        location=Location(building="3", unit="2", room="502"), status=TicketStatus.OPEN,
-        source=Source.PRIVATE, private=private, created_at=now, updated_at=now,
+        id=7,
+        grid_id=1,
+        reporter_id=3001,
+        chat_id=3001,
+        message_id=1,
+        text="我家502着火了 电话13812345678",
+        category="safety",
+        urgency=Urgency.EMERGENCY,
+        location=Location(building="3", unit="2", room="502"),
+        status=TicketStatus.OPEN,
+        source=Source.PRIVATE,
+        private=private,
+        created_at=now,
+        updated_at=now,
     )
 
 

@@ -17,13 +17,19 @@ RATE = 50.0  # requests per second: 20 ms apart
 def test_the_private_names_it_builds_on_still_exist() -> None:
     # EvenRateLimiter re-implements AIORateLimiter._run_request with these.
     limiter = AIORateLimiter()
-    for name in ("_base_limiter", "_get_group_limiter", "_group_max_rate",
-                 "_retry_after_event", "_run_request"):
+    for name in (
+        "_base_limiter",
+        "_get_group_limiter",
+        "_group_max_rate",
+        "_retry_after_event",
+        "_run_request",
+    ):
         assert hasattr(limiter, name), name
 
 
-async def send_all(limiter: EvenRateLimiter, chats: list[int], fail_first: bool = False
-                   ) -> list[float]:
+async def send_all(
+    limiter: EvenRateLimiter, chats: list[int], fail_first: bool = False
+) -> list[float]:
     loop = asyncio.get_running_loop()
     times: list[float] = []
     failed: list[bool] = []
@@ -35,10 +41,12 @@ async def send_all(limiter: EvenRateLimiter, chats: list[int], fail_first: bool 
         times.append(loop.time())
         return True
 
-    await asyncio.gather(*(
-        limiter.process_request(call, (), {}, "sendMessage", {"chat_id": chat}, None)
-        for chat in chats
-    ))
+    await asyncio.gather(
+        *(
+            limiter.process_request(call, (), {}, "sendMessage", {"chat_id": chat}, None)
+            for chat in chats
+        )
+    )
     return sorted(times)
 
 
@@ -69,8 +77,9 @@ async def test_urgent_sends_skip_a_groups_pacing_a_few_times_a_minute() -> None:
         return True
 
     async def send(urgent: bool) -> None:
-        await limiter.process_request(call, (), {}, "sendMessage", {"chat_id": -5},
-                                      URGENT if urgent else None)
+        await limiter.process_request(
+            call, (), {}, "sendMessage", {"chat_id": -5}, URGENT if urgent else None
+        )
 
     await send(urgent=False)  # the group's one message a minute is used up
     for _ in range(URGENT_PER_GROUP_MINUTE):

@@ -169,15 +169,23 @@ def test_this_weeks_day_that_has_passed_is_refused_not_moved() -> None:
     assert error_of("今晚 12点 G01") == ("bad_time", "12点")  # noon or midnight? ask
 
 
-@pytest.mark.parametrize("text", ["每月最后一天 9:00 all", "每月月底 9点 all",
-                                  "monthly on the last day 9am all",
-                                  "every month on the last day 09:00 all"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "每月最后一天 9:00 all",
+        "每月月底 9点 all",
+        "monthly on the last day 9am all",
+        "every month on the last day 09:00 all",
+    ],
+)
 def test_the_last_day_of_every_month(text: str) -> None:
     schedule, rest = staff_types(text)
     assert schedule.cron == "0 9 L * *" and rest == "all"
-    assert schedule.next_runs(MONDAY_10AM) == [shanghai(2026, 11, 30, 9),
-                                               shanghai(2026, 12, 31, 9),
-                                               shanghai(2027, 1, 31, 9)]
+    assert schedule.next_runs(MONDAY_10AM) == [
+        shanghai(2026, 11, 30, 9),
+        shanghai(2026, 12, 31, 9),
+        shanghai(2027, 1, 31, 9),
+    ]
     assert (schedule.shape().form, schedule.shape().clock) == ("last_day", "09:00")
 
 
@@ -581,8 +589,11 @@ def test_cron_in_berlin_runs_a_repeated_wall_time_once() -> None:
 
 
 def test_the_last_day_of_the_month() -> None:
-    assert runs_of("0 9 L * *", count=3) == ["2026-01-31 09:00", "2026-02-28 09:00",
-                                            "2026-03-31 09:00"]
+    assert runs_of("0 9 L * *", count=3) == [
+        "2026-01-31 09:00",
+        "2026-02-28 09:00",
+        "2026-03-31 09:00",
+    ]
 
 
 def test_a_repeating_notice_across_dst_keeps_its_local_time() -> None:
@@ -888,8 +899,12 @@ def posix_matches(cron: CronExpression, moment: datetime, tz: tzinfo) -> bool:
         day = in_month and in_week
     else:
         day = in_month or in_week
-    return (local.minute in cron.minutes and local.hour in cron.hours
-            and local.month in cron.months and day)
+    return (
+        local.minute in cron.minutes
+        and local.hour in cron.hours
+        and local.month in cron.months
+        and day
+    )
 
 
 NO_DST = st.sampled_from([SHANGHAI, UTC])
@@ -916,8 +931,7 @@ def test_next_after_is_strictly_increasing_matches_and_skips_nothing(
 
 @settings(max_examples=60, deadline=None)
 @given(expr=CRON_EXPRESSIONS, after=MOMENTS, tz=ZONES)
-def test_next_after_never_goes_backwards_across_dst(expr: str, after: datetime,
-                                                     tz: tzinfo) -> None:
+def test_next_after_never_goes_backwards_across_dst(expr: str, after: datetime, tz: tzinfo) -> None:
     cron = parse_or_skip(expr)
     first = cron.next_after(after, tz)
     assert after < first < cron.next_after(first, tz)

@@ -36,23 +36,125 @@ def labels(code: str) -> str:
 # claim_late, resolve_late, reopened, satisfaction, overdue_at, claim_due, resolve_due
 TICKETS = [
     # G01: claimed in 10 min, resolved in 2 h, confirmed, scored 5.
-    (1, 1, "property", "normal", "closed", "confirmed", T0, T0 + 600, T0 + 7200, T0 + 8000,
-     0, 0, 0, 5.0, None, T0 + DAY, T0 + 3 * DAY),
+    (
+        1,
+        1,
+        "property",
+        "normal",
+        "closed",
+        "confirmed",
+        T0,
+        T0 + 600,
+        T0 + 7200,
+        T0 + 8000,
+        0,
+        0,
+        0,
+        5.0,
+        None,
+        T0 + DAY,
+        T0 + 3 * DAY,
+    ),
     # G01: claimed in 30 min, resolved after its limit, reopened once, closed by timeout, 3.
-    (2, 1, "property", "high", "closed", "confirmed_by_timeout", T0 + 100, T0 + 1900,
-     T0 + 100 + 2 * DAY, T0 + 4 * DAY, 0, 1, 1, 3.0, T0 + DAY, T0 + 3700, T0 + DAY),
+    (
+        2,
+        1,
+        "property",
+        "high",
+        "closed",
+        "confirmed_by_timeout",
+        T0 + 100,
+        T0 + 1900,
+        T0 + 100 + 2 * DAY,
+        T0 + 4 * DAY,
+        0,
+        1,
+        1,
+        3.0,
+        T0 + DAY,
+        T0 + 3700,
+        T0 + DAY,
+    ),
     # G01: emergency never claimed in time: escalated, still open and overdue.
-    (3, 1, "safety", "emergency", "open", None, T0 + 200, None, None, None,
-     1, 0, 0, None, T0 + 800, NOW.timestamp() + 600, NOW.timestamp() + 7200),
+    (
+        3,
+        1,
+        "safety",
+        "emergency",
+        "open",
+        None,
+        T0 + 200,
+        None,
+        None,
+        None,
+        1,
+        0,
+        0,
+        None,
+        T0 + 800,
+        NOW.timestamp() + 600,
+        NOW.timestamp() + 7200,
+    ),
     # G01: withdrawn as not a report: not counted at all.
-    (4, 1, "property", "normal", "closed", "not_a_request", T0 + 300, None, None, T0 + 400,
-     0, 0, 0, None, None, T0 + DAY, T0 + 3 * DAY),
+    (
+        4,
+        1,
+        "property",
+        "normal",
+        "closed",
+        "not_a_request",
+        T0 + 300,
+        None,
+        None,
+        T0 + 400,
+        0,
+        0,
+        0,
+        None,
+        None,
+        T0 + DAY,
+        T0 + 3 * DAY,
+    ),
     # G02: rejected as not ours after a 1-hour claim.
-    (5, 2, "environment", "normal", "closed", "not_ours", T0 + 400, T0 + 4000, None,
-     T0 + 5000, 0, 0, 0, None, None, T0 + DAY, T0 + 3 * DAY),
+    (
+        5,
+        2,
+        "environment",
+        "normal",
+        "closed",
+        "not_ours",
+        T0 + 400,
+        T0 + 4000,
+        None,
+        T0 + 5000,
+        0,
+        0,
+        0,
+        None,
+        None,
+        T0 + DAY,
+        T0 + 3 * DAY,
+    ),
     # G02: last month: outside the period.
-    (6, 2, "environment", "normal", "closed", "confirmed", T0 - 30 * DAY, T0 - 30 * DAY + 60,
-     T0 - 29 * DAY, T0 - 28 * DAY, 0, 0, 0, 1.0, None, T0, T0),
+    (
+        6,
+        2,
+        "environment",
+        "normal",
+        "closed",
+        "confirmed",
+        T0 - 30 * DAY,
+        T0 - 30 * DAY + 60,
+        T0 - 29 * DAY,
+        T0 - 28 * DAY,
+        0,
+        0,
+        0,
+        1.0,
+        None,
+        T0,
+        T0,
+    ),
 ]
 
 
@@ -66,8 +168,25 @@ async def service(tmp_path: Path) -> AsyncIterator[StatsService]:
     await grids.bind(1, ChatRef(-2, "二群", "group"), "G02", "二网格")
     async with db.transaction() as tx:  # rows as they would be after a month of use
         for row in TICKETS:
-            (tid, grid, cat, urg, status, closure, created, claimed, resolved, closed,
-             claim_late, resolve_late, reopened, score, overdue, claim_due, resolve_due) = row
+            (
+                tid,
+                grid,
+                cat,
+                urg,
+                status,
+                closure,
+                created,
+                claimed,
+                resolved,
+                closed,
+                claim_late,
+                resolve_late,
+                reopened,
+                score,
+                overdue,
+                claim_due,
+                resolve_due,
+            ) = row
             await tx.execute(
                 "INSERT INTO tickets (id, grid_id, reporter_id, chat_id, message_id, text, "
                 "category, urgency, building, status, source, closure, created_at, updated_at, "
@@ -75,9 +194,28 @@ async def service(tmp_path: Path) -> AsyncIterator[StatsService]:
                 "satisfaction, overdue_at, claim_due_at, resolve_due_at) VALUES "
                 "(?, ?, 100, ?, ?, '电话13812345678 张三家', ?, ?, '3', ?, 'group', ?, ?, ?, ?, ?, "
                 "?, ?, ?, ?, ?, ?, ?, ?)",
-                (tid, grid, -grid, tid, cat, urg, status, closure, created, created, claimed,
-                 resolved, closed, claim_late, resolve_late, reopened, score, overdue,
-                 int(claim_due), int(resolve_due)),
+                (
+                    tid,
+                    grid,
+                    -grid,
+                    tid,
+                    cat,
+                    urg,
+                    status,
+                    closure,
+                    created,
+                    created,
+                    claimed,
+                    resolved,
+                    closed,
+                    claim_late,
+                    resolve_late,
+                    reopened,
+                    score,
+                    overdue,
+                    int(claim_due),
+                    int(resolve_due),
+                ),
             )
         # Verifications: ticket 1 asked 1 answered 1; ticket 2 asked 2 (round 1 and 2), one
         # answered; ticket 5 none.
@@ -177,7 +315,6 @@ async def test_open311_export_fields(service: StatsService) -> None:
 
 async def test_weekly_chart_is_a_png(service: StatsService) -> None:
     report = await service.report(parse_period("2026-11", NOW, TZ), None, daily=True)
-    assert report.daily_by_category["2026-11-10"] == {"property": 2, "safety": 1,
-                                                      "environment": 1}
+    assert report.daily_by_category["2026-11-10"] == {"property": 2, "safety": 1, "environment": 1}
     png = weekly_chart(report)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000

@@ -56,9 +56,12 @@ def test_every_user_error_code_has_a_template() -> None:
 
 def test_every_template_named_in_code_exists() -> None:
     text = source_text()
-    literal = set(re.findall(
-        r'(?:reply|send|render|refuse|toast|edit_text|PageView)\(\s*(?:[\w.]+,\s*)?"([a-z_/]+)"',
-        text))
+    literal = set(
+        re.findall(
+            r'(?:reply|send|render|refuse|toast|edit_text|PageView)\(\s*(?:[\w.]+,\s*)?"([a-z_/]+)"',
+            text,
+        )
+    )
     literal |= {f"bind_{r.value}" for r in BindResult if r is not BindResult.NEEDS_CONFIRMATION}
     assert "help" in literal and "whoami" in literal
     existing = template_names("zh-CN")

@@ -55,8 +55,9 @@ async def db(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
     await storage.close()
 
 
-async def started(db: SqliteStorage, clock: FakeClock, schedule: Schedule,
-                  recorder: Recorder) -> TimerService:
+async def started(
+    db: SqliteStorage, clock: FakeClock, schedule: Schedule, recorder: Recorder
+) -> TimerService:
     """What bot start-up does for a recurring job: register it, keep one run pending."""
     timers = TimerService(db.unit_of_work, clock)
     timers.recurring(KIND, schedule, recorder.handler)
@@ -122,8 +123,9 @@ async def test_a_failing_run_stays_pending_and_stores_no_next(db: SqliteStorage)
     timers = TimerService(db.unit_of_work, clock)
     attempts: list[datetime] = []
 
-    async def broken(timer: Timer, uow: UnitOfWork, now: datetime,
-                     following: datetime | None) -> AfterCommit:
+    async def broken(
+        timer: Timer, uow: UnitOfWork, now: datetime, following: datetime | None
+    ) -> AfterCommit:
         attempts.append(now)
         raise RuntimeError("the database went away")
 
@@ -143,8 +145,14 @@ async def test_a_subjects_own_schedule_ends_or_stops_it(db: SqliteStorage) -> No
     """Notices: each has its own schedule, read when a run fires; None means stopped."""
     clock, recorder = FakeClock(MONDAY_0900), Recorder()
     timers = TimerService(db.unit_of_work, clock)
-    once = Schedule(kind="once", at=MONDAY_0900 + timedelta(hours=1), cron=None, until=None,
-                    timezone="Asia/Shanghai", source="今天 10:00")
+    once = Schedule(
+        kind="once",
+        at=MONDAY_0900 + timedelta(hours=1),
+        cron=None,
+        until=None,
+        timezone="Asia/Shanghai",
+        source="今天 10:00",
+    )
     schedules: dict[int, Schedule | None] = {1: once, 2: DAILY_0830}
 
     async def schedule_of(uow: UnitOfWork, ref_id: int) -> Schedule | None:

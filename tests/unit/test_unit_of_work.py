@@ -29,8 +29,9 @@ async def grid_codes(storage: SqliteStorage) -> list[str]:
 
 async def test_a_clean_exit_commits_everything(storage: SqliteStorage) -> None:
     async with storage.unit_of_work() as uow:
-        grid_id = await uow.grids.create(code="G01", name="一网格", chat_id=-1,
-                                         chat_title=None, now=NOW)
+        grid_id = await uow.grids.create(
+            code="G01", name="一网格", chat_id=-1, chat_title=None, now=NOW
+        )
         await uow.grids.set_tags(grid_id, ["老旧小区"])
     assert await grid_codes(storage) == ["G01"]
     async with storage.unit_of_work() as uow:
@@ -41,8 +42,7 @@ async def test_a_clean_exit_commits_everything(storage: SqliteStorage) -> None:
 async def test_an_exception_rolls_the_whole_use_case_back(storage: SqliteStorage) -> None:
     with pytest.raises(RuntimeError):
         async with storage.unit_of_work() as uow:
-            await uow.grids.create(code="G01", name="一网格", chat_id=-1, chat_title=None,
-                                   now=NOW)
+            await uow.grids.create(code="G01", name="一网格", chat_id=-1, chat_title=None, now=NOW)
             raise RuntimeError("the second half failed")
     assert await grid_codes(storage) == []
 
@@ -53,17 +53,18 @@ async def test_a_use_case_inside_another_joins_its_unit_of_work(
     factory: UnitOfWorkFactory = storage.unit_of_work  # the Protocol the services take
     with pytest.raises(RuntimeError):
         async with factory() as outer:
-            await outer.grids.create(code="G01", name="一网格", chat_id=-1, chat_title=None,
-                                     now=NOW)
+            await outer.grids.create(
+                code="G01", name="一网格", chat_id=-1, chat_title=None, now=NOW
+            )
             async with factory() as inner:  # joins: no deadlock, no commit of its own
-                await inner.grids.create(code="G02", name="二网格", chat_id=-2,
-                                         chat_title=None, now=NOW)
+                await inner.grids.create(
+                    code="G02", name="二网格", chat_id=-2, chat_title=None, now=NOW
+                )
             raise RuntimeError("the outer use case failed after the inner one")
     assert await grid_codes(storage) == []
 
 
 async def test_a_write_outside_a_unit_of_work_is_refused(storage: SqliteStorage) -> None:
     with pytest.raises(NoUnitOfWork):
-        await storage.grids.create(code="G01", name="一网格", chat_id=-1, chat_title=None,
-                                   now=NOW)
+        await storage.grids.create(code="G01", name="一网格", chat_id=-1, chat_title=None, now=NOW)
     assert await grid_codes(storage) == []

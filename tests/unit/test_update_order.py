@@ -16,8 +16,9 @@ def message_update(update_id: int, chat_id: int) -> Update:
     return Update(update_id, message=Message(update_id, None, chat, from_user=ALICE))  # type: ignore[arg-type]
 
 
-async def run_all(processor: ChatOrderedUpdateProcessor, updates: list[Update],
-                  seconds: dict[int, float]) -> tuple[list[tuple[str, int, int]], int]:
+async def run_all(
+    processor: ChatOrderedUpdateProcessor, updates: list[Update], seconds: dict[int, float]
+) -> tuple[list[tuple[str, int, int]], int]:
     """Handle `updates` as PTB does (a task each, created in arrival order)."""
     log: list[tuple[str, int, int]] = []
     running = peak = 0

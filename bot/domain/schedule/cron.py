@@ -96,8 +96,11 @@ def _parse_cached(expr: str) -> CronExpression:
         months = Field.MONTH.parse(texts[3])
         day_and = texts[2].startswith("*") or texts[4].startswith("*")
         plain_days = [d for d in days if isinstance(d, int) and d > 0]
-        if day_and and plain_days and len(plain_days) == len(days) and min(plain_days) > max(
-            _LONGEST_MONTH[m - 1] for m in months if isinstance(m, int)
+        if (
+            day_and
+            and plain_days
+            and len(plain_days) == len(days)
+            and min(plain_days) > max(_LONGEST_MONTH[m - 1] for m in months if isinstance(m, int))
         ):
             raise ScheduleError("cron_never", expr)
         simulated = CronSim(expr, datetime(2000, 1, 1, tzinfo=UTC))

@@ -13,7 +13,15 @@ from bot.domain.schedule.cron import CronExpression, require_aware
 ScheduleKind = Literal["now", "once", "cron"]
 
 ScheduleForm = Literal[
-    "now", "once", "daily", "weekdays", "weekends", "weekly", "monthly", "last_day", "cron",
+    "now",
+    "once",
+    "daily",
+    "weekdays",
+    "weekends",
+    "weekly",
+    "monthly",
+    "last_day",
+    "cron",
 ]
 
 
@@ -121,8 +129,14 @@ class Schedule:
     @classmethod
     def every_day(cls, at: time, zone: ZoneInfo) -> Schedule:
         """Daily at the local time `at` (the digest's schedule)."""
-        return cls(kind="cron", at=None, cron=f"{at.minute} {at.hour} * * *", until=None,
-                   timezone=zone.key, source=f"每天 {at:%H:%M}")
+        return cls(
+            kind="cron",
+            at=None,
+            cron=f"{at.minute} {at.hour} * * *",
+            until=None,
+            timezone=zone.key,
+            source=f"每天 {at:%H:%M}",
+        )
 
     def shape(self) -> ScheduleShape:
         """The parts a template words it with: `每周一 09:00` / `every Monday 09:00`."""
@@ -180,6 +194,5 @@ def _cron_shape(cron: CronExpression, until: date | None) -> ScheduleShape:
         monday_first = tuple(sorted(cron.days_of_week, key=lambda day: (day - 1) % 7))
         return ScheduleShape("weekly", clock=clock, days=monday_first, until=until)
     if every_weekday and cron.days_of_month:
-        return ScheduleShape("monthly", clock=clock, days=tuple(cron.days_of_month),
-                             until=until)
+        return ScheduleShape("monthly", clock=clock, days=tuple(cron.days_of_month), until=until)
     return ScheduleShape("cron", cron=cron.text, until=until)

@@ -82,8 +82,9 @@ _RELATIVE_DAY_RE = re.compile(
     re.IGNORECASE,
 )
 # A day and a part of it in one word: 今晚 8点 is 20:00 today.
-_DAY_PART_RE = re.compile(r"(?:今晚|今夜|今早|明早|明晚|后天晚上|tonight(?![a-z0-9]))",
-                          re.IGNORECASE)
+_DAY_PART_RE = re.compile(
+    r"(?:今晚|今夜|今早|明早|明晚|后天晚上|tonight(?![a-z0-9]))", re.IGNORECASE
+)
 _DAY_PARTS = {
     "今晚": (0, "晚上"), "今夜": (0, "晚上"), "tonight": (0, "晚上"), "今早": (0, "早上"),
     "明早": (1, "早上"), "明晚": (1, "晚上"), "后天晚上": (2, "晚上"),
@@ -132,8 +133,9 @@ _EN_DAY_RE = re.compile(
 _EN_DAY_RANGE_RE = re.compile(r"\s*(?:-|~|to\s)\s*", re.IGNORECASE)
 _EN_SEPARATOR_RE = re.compile(r"\s*(?:,\s*(?:and\s+)?|/\s*|&\s*|and\s+)", re.IGNORECASE)
 _ZH_MONTHLY_RE = re.compile(r"每个?月的?\s*")
-_LAST_DAY_RE = re.compile(r"(?:最后一天|最后1天|月底|月末|(?:the\s+)?last\s+day)(?![a-z])",
-                          re.IGNORECASE)
+_LAST_DAY_RE = re.compile(
+    r"(?:最后一天|最后1天|月底|月末|(?:the\s+)?last\s+day)(?![a-z])", re.IGNORECASE
+)
 _ZH_MONTH_DAY_RE = re.compile(r"([0-9]{1,2})(?![0-9:点點时時])\s*[日号號]?")
 _EN_MONTHLY_RE = re.compile(
     r"(?:every\s+month|monthly)(?![a-z])(?:\s+on)?(?:\s+the)?\s*", re.IGNORECASE
