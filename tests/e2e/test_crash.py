@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.emulator import BotApiEmulator, JSONDict
-from bot.storage.database import Database
+from bot.storage.sqlite import SqliteDatabase
 
 TOKEN = "778899:CRASH-TEST-TOKEN"
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ async def seed(db: Path, count: int = GRIDS, inactive: int = 0) -> list[int]:
 
     The last `inactive` of them are inactive (the bot was removed from their chats).
     """
-    database = await Database.open(db)
+    database = await SqliteDatabase.open(db)
     await database.close()
     chats = [-3_000_001 - n for n in range(count)]
     with sqlite3.connect(db) as conn:
