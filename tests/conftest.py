@@ -4,8 +4,10 @@ A test that takes the `database` fixture gets the `[database]` table of a fresh,
 migrated database: an SQLite file in its tmp_path, and — in the storage and service
 tests and in the e2e modules marked `both_backends` — also a PostgreSQL database of its
 own, made from a migrated template (CREATE DATABASE … TEMPLATE, a few milliseconds) and
-dropped after. The server is the one on 127.0.0.1:5432 (or $GRIDBOT_TEST_DATABASE_URL);
-where none answers, the PostgreSQL cases skip, saying why.
+dropped after. The server is the one on 127.0.0.1:5432 (or $GRIDBOT_TEST_DATABASE_URL). Where none
+answers, a throwaway server is started from the local PostgreSQL binaries (initdb, pg_ctl:
+what pytest-postgresql does, without its psycopg dependency) and removed at the end; only
+where neither works do the PostgreSQL cases skip, saying why.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ import asyncio
 import getpass
 import itertools
 import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -57,7 +64,7 @@ def _candidate_urls() -> list[str]:
     return [f"postgresql://{user}@127.0.0.1:5432/test" for user in users]
 
 
-def _run_blocking(coroutine: Coroutine[object, object, object]) -> object:
+def run_blocking(coroutine: Coroutine[object, object, object]) -> object:
     """Run a coroutine to the end on a loop of its own (the caller may be inside a test's loop)."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
@@ -125,17 +132,99 @@ async def _reachable() -> tuple[str | None, str]:
     return None, "no PostgreSQL server answers (" + "; ".join(reasons) + ")"
 
 
+def _initdb() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve()
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return installed[-1] if installed else None
+
+
+class ThrowawayServer:
+    """A PostgreSQL server in a temporary folder, on a free port, for this test session."""
+
+    def __init__(self, initdb: Path) -> None:
+        self.bin = initdb.parent
+        self.folder = Path(tempfile.mkdtemp(prefix="gridbot-pg-"))
+        self.data = self.folder / "data"
+        # PostgreSQL refuses to run as root: then it runs as the postgres account.
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                raise RuntimeError(
+                    "running as root, and no postgres account to run it as"
+                ) from None
+            shutil.chown(self.folder, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+
+    def _run(self, *command: str) -> None:
+        subprocess.run([*self.as_user, *command], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> str:
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        options = f"-F -h 127.0.0.1 -p {self.port} -k {self.folder}"
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(self.folder / "log"),
+            "start",
+        )
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    url, reason = _run_blocking(_reachable())  # type: ignore[misc]
+    url, reason = run_blocking(_reachable())  # type: ignore[misc]
+    throwaway: ThrowawayServer | None = None
     if url is None:
-        pytest.skip(f"PostgreSQL tests skipped: {reason}; set ${SERVER_URL_ENV}")
+        initdb = _initdb()
+        if initdb is None:
+            pytest.skip(
+                f"PostgreSQL tests skipped: {reason}, and no PostgreSQL binaries (initdb) to "
+                f"start one; set ${SERVER_URL_ENV}"
+            )
+        try:
+            throwaway = ThrowawayServer(initdb)
+            url = throwaway.start()
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            if throwaway is not None:
+                throwaway.stop()
+            pytest.skip(f"PostgreSQL tests skipped: {reason}; a throwaway server failed: {exc}")
     server = PostgresServer(url)
-    _run_blocking(server.make_template())
     try:
+        run_blocking(server.make_template())
         yield server
+        run_blocking(server.drop_template())
     finally:
-        _run_blocking(server.drop_template())
+        if throwaway is not None:
+            throwaway.stop()
 
 
 @pytest.fixture
