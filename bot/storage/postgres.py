@@ -234,7 +234,12 @@ class PostgresDatabase:
 
     async def _read_shared_versions(self, conn: asyncpg.Connection) -> None:
         rows = await conn.fetch("SELECT name, version FROM table_versions")
-        self._shared_versions = {row[0]: row[1] for row in rows}
+        # Counters only grow; units of work beginning at once may read them in any order,
+        # and an older reading must not move a version back to one a stale cache holds.
+        shared = self._shared_versions
+        for name, version in rows:
+            if version > shared.get(name, 0):
+                shared[name] = version
 
     # --- transactions ---
 
