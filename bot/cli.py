@@ -547,6 +547,7 @@ def _run(config: Config, token: str) -> int:
     from bot.app import run
     from bot.logging_setup import configure_logging
     from bot.preflight import TokenRefused, wait_for_bot_api
+    from bot.storage.database import DatabaseError
 
     configure_logging(
         config.bot.log_level,
@@ -572,5 +573,9 @@ def _run(config: Config, token: str) -> int:
     except TelegramError as exc:
         # Start-up failures (a bad webhook URL refused by Telegram): one line, no trace.
         print(f"gridbot: Telegram said: {exc.message}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        # A newer schema, an unreadable file, a PostgreSQL server that cannot be used.
+        print(f"gridbot: {exc}", file=sys.stderr)
         return 1
     return 0
