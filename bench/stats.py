@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.domain.clock import FakeClock  # noqa: E402
 from bot.services.grids import GridService  # noqa: E402
 from bot.services.stats import StatsService  # noqa: E402
-from bot.storage.unit_of_work import SqliteStorage  # noqa: E402
+from bot.storage.unit_of_work import SqlStorage  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
@@ -153,7 +153,7 @@ def generate(path: Path, grids: int, tickets: int) -> None:
 
 async def measure(path: Path, grids: int, tickets: int, repeats: int) -> dict[str, object]:
     started = time.perf_counter()
-    storage = await SqliteStorage.open(path)  # creates the schema
+    storage = await SqlStorage.open(path)  # creates the schema
     generate(path, grids, tickets)
     generation = time.perf_counter() - started
     clock = FakeClock(NOW)

@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.emulator import BotApiEmulator  # noqa: E402
-from bot.storage.database import Database  # noqa: E402
+from bot.storage.sqlite import SqliteDatabase  # noqa: E402
 
 TOKEN = "424242:BENCH-THROUGHPUT"
 STAFF = 9001
@@ -266,7 +266,7 @@ def seed_grids(path: Path, grids: int) -> list[int]:
     """A fresh database with `grids` bound grids; returns their chat ids."""
 
     async def create() -> None:
-        db = await Database.open(path)  # applies the migrations
+        db = await SqliteDatabase.open(path)  # applies the migrations
         await db.close()
 
     asyncio.run(create())
@@ -492,7 +492,7 @@ def db_size_per_100k(scratch: Path) -> dict[str, float]:
     path = scratch / "size.db"
 
     async def create() -> None:
-        db = await Database.open(path)
+        db = await SqliteDatabase.open(path)
         await db.close()
 
     asyncio.run(create())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from bot.services.people import PeopleService
 from bot.services.stats import StatsService
 from bot.services.tickets import IntakeSettings, TicketService
 from bot.services.timers import TimerService
-from bot.storage.unit_of_work import SqliteStorage
+from bot.storage.unit_of_work import SqlStorage
 from bot.update_order import ChatOrderedUpdateProcessor
 from handlers.cards import CardKeyboards
 from handlers.context import CONTEXT_TYPES, GridApplication, Runtime
@@ -62,7 +62,7 @@ def build_parser(config: Config) -> IntakeParser:
 
 async def build_services(config: Config, clock: Clock) -> Services:
     """Open the storage and build every service from the config: the one place they are wired."""
-    storage = await SqliteStorage.open(config.database.path)
+    storage = await SqlStorage.open_configured(path=config.database.path, url=config.database.url)
     uow = storage.unit_of_work
     renderer = Renderer(config.bot.locale, config.bot.templates_dir, tz=config.bot.timezone)
     parser = build_parser(config)
@@ -127,8 +127,18 @@ async def build_services(config: Config, clock: Clock) -> Services:
     )
 
 
-def arm_timers_with_job_queue(application: GridApplication, timers: TimerService) -> None:
-    """Wake up exactly when the earliest pending timer is due (one job, moved as needed)."""
+# With a shared database, how often a process looks for timers it did not schedule itself.
+SHARED_TIMER_POLL = timedelta(seconds=30)
+
+
+def arm_timers_with_job_queue(
+    application: GridApplication, timers: TimerService, *, poll: timedelta | None = None
+) -> None:
+    """Wake up exactly when the earliest pending timer is due (one job, moved as needed).
+
+    With `poll` (a database other processes share), also at least that often: a timer
+    another process scheduled, or left pending when it died, then fires here too.
+    """
     job_queue = application.job_queue
     assert job_queue is not None, "python-telegram-bot[job-queue] is required"
     armed: list[datetime] = []
@@ -136,6 +146,8 @@ def arm_timers_with_job_queue(application: GridApplication, timers: TimerService
     async def wake(_context: Any) -> None:
         armed.clear()
         await timers.fire_due()
+        if poll is not None:
+            arm(datetime.now(UTC) + poll)
 
     def arm(due_at: datetime) -> None:
         if armed and armed[0] <= due_at:
@@ -149,6 +161,8 @@ def arm_timers_with_job_queue(application: GridApplication, timers: TimerService
         )
 
     timers.set_arm_callback(arm)
+    if poll is not None:
+        arm(datetime.now(UTC) + poll)
 
 
 class _StoreBeforeConfirming(ExtBot[int]):
@@ -244,7 +258,10 @@ def build_application(
         processor.is_urgent = handlers.urgency_check(services.tickets.parser)
         bot.use_inbox(inbox)
         if arm_timers:
-            arm_timers_with_job_queue(application, services.timers)
+            shared = config.database.url is not None
+            arm_timers_with_job_queue(
+                application, services.timers, poll=SHARED_TIMER_POLL if shared else None
+            )
         # Handlers for each timer kind are registered by the features (handlers.register_timers).
         await handlers.register_timers(application, services)
         # Anything that fell due while the bot was down fires now, late but once.

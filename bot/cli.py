@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, ConfigError, example_config_text, load_config
+from bot.config import Config, ConfigError, check_database_url, example_config_text, load_config
 
 EXIT_CONFIG = 2
 
@@ -57,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", help="the backup file to write")
     backup.add_argument("-c", "--config", default="config.toml", help="config file (config.toml)")
+    move = commands.add_parser(
+        "migrate-db",
+        help="copy an SQLite database into PostgreSQL (idempotent, verified by counts)",
+    )
+    move.add_argument("--from", dest="source", required=True, help="the SQLite file")
+    move.add_argument(
+        "--to", dest="target", required=True, help="the PostgreSQL url (postgresql://…)"
+    )
     demo = commands.add_parser(
         "demo", help="play a scripted scenario on a local emulator (no token, no network)"
     )
@@ -162,9 +170,9 @@ def _intake_inputs(config_path: str | None) -> tuple[Any, Any]:
 
 
 async def _db_examples(config: Config) -> list[Any]:
-    from bot.storage.unit_of_work import SqliteStorage
+    from bot.storage.unit_of_work import SqlStorage
 
-    storage = await SqliteStorage.open(config.database.path)
+    storage = await SqlStorage.open_configured(path=config.database.path, url=config.database.url)
     try:
         async with storage.unit_of_work() as uow:
             return await uow.intake_examples.all()
@@ -274,7 +282,12 @@ def _local_day(flag: str, text: str, tz: Any) -> datetime:
 
 
 def _existing_database(config: Config) -> None:
-    """stats, export and backup read data: a mistyped path must not create an empty file."""
+    """stats, export and backup read data: a mistyped path must not create an empty file.
+
+    A PostgreSQL url is checked by connecting (its tables are made at the bot's first start).
+    """
+    if config.database.url:
+        return
     path = Path(config.database.path)
     if not path.is_file():
         raise UsageError(
@@ -384,6 +397,11 @@ def _backup(config: Config, path: str) -> int:
     """SQLite's online backup: a consistent copy while the bot keeps writing."""
     import sqlite3
 
+    if config.database.url:
+        raise UsageError(
+            "[database] url: backup copies the SQLite file; back PostgreSQL up with its own "
+            "tools (pg_dump, or continuous archiving: docs/deployment.md)"
+        )
     _existing_database(config)
     source_path = Path(config.database.path).resolve()
     target = Path(path)
@@ -409,6 +427,37 @@ def _backup(config: Config, path: str) -> int:
     size = target.stat().st_size / 1_000_000
     print(
         f"gridbot: backed up {tickets} tickets to {path} ({size:.1f} MB, integrity ok)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _migrate_db(source_path: str, url: str) -> int:
+    """Copy a street's SQLite file into PostgreSQL and print the verified per-table counts."""
+    from bot.config import redacted_url
+    from bot.storage.database import DatabaseError
+    from bot.storage.postgres import PostgresDatabase
+    from bot.storage.sqlite import SqliteDatabase
+    from bot.storage.transfer import TransferError, copy_sqlite_to_postgres
+
+    try:
+        source = await SqliteDatabase.open(source_path)
+        try:
+            target = await PostgresDatabase.open(url)
+            try:
+                counts = await copy_sqlite_to_postgres(source, target)
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+    except (DatabaseError, TransferError) as exc:
+        print(f"gridbot: migrate-db: {exc}", file=sys.stderr)
+        return 1
+    for count in counts:
+        print(f"{count.table:<22} {count.source:>9} → {count.target:>9}")
+    total = sum(c.source for c in counts)
+    print(
+        f"gridbot: {total} rows of {source_path} are in {redacted_url(url)} (counts verified)",
         file=sys.stderr,
     )
     return 0
@@ -455,6 +504,15 @@ def _main(args: argparse.Namespace) -> int:
         return run_demo(db_path=args.db, console=args.console, console_port=args.port)
     if args.command == "init":
         return _init(args.path, args.force)
+    if args.command == "migrate-db":
+        # Checked before anything is opened: a mistyped --from must not create a file.
+        if not Path(args.source).is_file():
+            raise UsageError(f"migrate-db: --from {args.source}: no SQLite database there")
+        try:
+            check_database_url("migrate-db", args.target, key="--to")
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        return asyncio.run(_migrate_db(args.source, args.target))
     try:
         if args.command == "eval-intake":
             return _eval_intake(args)
@@ -489,6 +547,7 @@ def _run(config: Config, token: str) -> int:
     from bot.app import run
     from bot.logging_setup import configure_logging
     from bot.preflight import TokenRefused, wait_for_bot_api
+    from bot.storage.database import DatabaseError
 
     configure_logging(
         config.bot.log_level,
@@ -514,5 +573,9 @@ def _run(config: Config, token: str) -> int:
     except TelegramError as exc:
         # Start-up failures (a bad webhook URL refused by Telegram): one line, no trace.
         print(f"gridbot: Telegram said: {exc.message}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        # A newer schema, an unreadable file, a PostgreSQL server that cannot be used.
+        print(f"gridbot: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -20,11 +20,13 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.schedule import Schedule, ScheduleError, parse_clock, parse_duration, parse_when
 
 TOKEN_ENV = "GRIDBOT_TOKEN"
+DATABASE_URL_ENV = "GRIDBOT_DATABASE_URL"
 OFFICIAL_BASE_URL = "https://api.telegram.org/bot"
 OFFICIAL_BASE_FILE_URL = "https://api.telegram.org/file/bot"
 SUPPORTED_LOCALES = ("zh-CN", "en")
@@ -84,9 +86,45 @@ class TelegramConfig:
 
 @dataclass(frozen=True, slots=True)
 class DatabaseConfig:
-    """[database]: the SQLite file; its folder must exist (gridbot never creates folders)."""
+    """[database]: the SQLite file (its folder must exist: gridbot never creates folders), or a
+    PostgreSQL url, which wins when set (several processes on one database).
+    """
 
     path: str = "gridbot.db"
+    url: str | None = None
+
+    def where(self) -> str:
+        """The database for an operator's message: the file, or the url without its password."""
+        return redacted_url(self.url) if self.url else self.path
+
+
+def redacted_url(url: str) -> str:
+    """A database url with any password replaced by ***, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_database_url(where: str, url: str, key: str = "[database] url") -> None:
+    """ConfigError, in one line without the password, unless `url` names a PostgreSQL database."""
+    shown = redacted_url(url)
+    expected = "expected postgresql://user@host/database"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a malformed port raises here)
+    except ValueError:
+        raise ConfigError(f"{where}: {key}: {expected}, got {shown!r}") from None
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"{where}: {key}: {expected} (only PostgreSQL is supported; "
+            f"SQLite is [database] path), got {shown!r}"
+        )
+    if not parts.hostname and "host=" not in parts.query:
+        raise ConfigError(f"{where}: {key}: no host: {expected}, got {shown!r}")
+    if not parts.path.strip("/"):
+        raise ConfigError(f"{where}: {key}: no database name: {expected}, got {shown!r}")
 
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -309,6 +347,9 @@ def config_from_mapping(
     token = (env or {}).get(TOKEN_ENV)
     if token:
         config = _replace_section(config, "telegram", token=Secret(token.strip()))
+    database_url = (env or {}).get(DATABASE_URL_ENV, "").strip() or config.database.url
+    # An empty url (as the example file has it) means the SQLite file.
+    config = _replace_section(config, "database", url=(database_url or "").strip() or None)
     _check_semantics(where, config)
     return config
 
@@ -478,7 +519,9 @@ def _check_semantics(where: str, config: Config) -> None:
             IntakeModel.load(Path(config.intake.model))
         except ModelError as exc:
             raise ConfigError(f"{where}: [intake] model: {exc}") from None
-    if not config.database.path:
+    if config.database.url is not None:
+        check_database_url(where, config.database.url)
+    elif not config.database.path:
         raise ConfigError(f"{where}: [database] path: must not be empty")
 
 

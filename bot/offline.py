@@ -22,7 +22,7 @@ from bot.config import Config, config_from_mapping
 from bot.domain.clock import Clock, FakeClock
 from bot.emulator import BotApiEmulator, JSONDict
 from bot.storage.database import Database
-from bot.storage.unit_of_work import SqliteStorage
+from bot.storage.unit_of_work import SqlStorage
 from handlers.context import GridApplication, Runtime
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class OfflineBot:
 
     def __init__(
         self,
-        db_path: str | Path,
+        database: str | Path | Mapping[str, str],
         *,
         staff: tuple[int, ...] = (),
         clock: Clock | None = None,
@@ -71,7 +71,10 @@ class OfflineBot:
             bot_username=BOT_USERNAME,
             can_read_all_group_messages=can_read_all_group_messages,
         )
-        self._db_path = str(db_path)
+        # An SQLite file, or the [database] table itself ({"url": "postgresql://…"}).
+        self._database = (
+            dict(database) if isinstance(database, Mapping) else {"path": str(database)}
+        )
         self._staff = staff
         self._clock = clock
         self._settings = {k: dict(v) for k, v in (settings or {}).items()}
@@ -92,7 +95,7 @@ class OfflineBot:
         # The emulator enforces no limits unless a test asks; don't slow tests down here.
         telegram.setdefault("group_max_rate", 10_000)
         telegram.setdefault("overall_max_rate", 10_000)
-        settings.setdefault("database", {})["path"] = self._db_path
+        settings["database"] = dict(self._database)
         settings.setdefault("roles", {}).setdefault("staff", list(self._staff))
         self.config = config_from_mapping(settings)
         # With an injected clock, tests drive time themselves (advance); with the real clock
@@ -160,10 +163,10 @@ class OfflineBot:
         return self.application.bot_data.runtime
 
     @property
-    def storage(self) -> SqliteStorage:
-        """The storage under the bot, for tests to seed and look at rows."""
+    def storage(self) -> SqlStorage:
+        """The storage under the bot (SQLite or PostgreSQL), for tests to seed and look at rows."""
         storage = self.runtime.services.storage
-        assert isinstance(storage, SqliteStorage)
+        assert isinstance(storage, SqlStorage)
         return storage
 
     @property

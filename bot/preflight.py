@@ -43,6 +43,8 @@ def check_local(config: Config) -> str:
     templates = config.bot.templates_dir
     if templates and not Path(templates).is_dir():
         raise ConfigError(f"{where}: [bot] templates_dir: {templates!r} is not a folder")
+    if config.database.url:
+        return token  # the url's form was checked with the config; the server is asked at start
     database = Path(config.database.path)
     if database.is_dir():
         raise ConfigError(
@@ -227,6 +229,8 @@ def _stored_duty_chats(config: Config) -> dict[str, int]:
     """Duty chats staff set with /setduty, read from the database without changing it."""
     import sqlite3
 
+    if config.database.url:
+        return {}  # read at start instead: asking a server here would need a connection pool
     path = Path(config.database.path)
     if not path.is_file():
         return {}

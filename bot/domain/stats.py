@@ -8,6 +8,7 @@ month's closure rate is how many of that month's events got closed.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -174,6 +175,71 @@ class Figures:
         ):
             for key, count in theirs.items():
                 mine[key] = mine.get(key, 0) + count
+
+
+class Tally:
+    """Per-grid figures and claim/resolve durations, counted one ticket at a time.
+
+    Storage streams the period's cohort once and hands each ticket here; the rules of what
+    counts (on time, awaiting confirmation, reopened) live in the domain, not in SQL.
+    """
+
+    def __init__(self) -> None:
+        self.figures: defaultdict[int, Figures] = defaultdict(Figures)
+        self.durations: defaultdict[int, tuple[list[float], list[float]]] = defaultdict(
+            lambda: ([], [])
+        )
+
+    def ticket(
+        self,
+        grid_id: int,
+        category: str,
+        urgency: str,
+        closure: str | None,
+        status: str,
+        claim_late: int,
+        resolve_late: int,
+        reopened: int,
+        satisfaction: float | None,
+        to_claim: float | None,
+        to_resolve: float | None,
+    ) -> None:
+        """Count one ticket of the cohort (late flags 0/1; durations in seconds, None when not
+        reached). Positional: called once per ticket of a month, keywords would cost.
+        """
+        f = self.figures[grid_id]
+        f.received += 1
+        f.by_category[category] = f.by_category.get(category, 0) + 1
+        f.by_urgency[urgency] = f.by_urgency.get(urgency, 0) + 1
+        if status == "closed":
+            f.closed += 1
+            if closure:
+                f.by_closure[closure] = f.by_closure.get(closure, 0) + 1
+        elif status == "resolved":
+            f.awaiting_confirmation += 1
+        claims, resolves = self.durations[grid_id]
+        if to_claim is not None:
+            claims.append(float(to_claim))
+            f.claim_counted += 1
+            f.claim_on_time += not claim_late
+        elif claim_late:
+            f.claim_counted += 1
+        if to_resolve is not None:
+            resolves.append(float(to_resolve))
+            f.resolve_counted += 1
+            f.resolve_on_time += not resolve_late
+        elif resolve_late:
+            f.resolve_counted += 1
+        f.reopened += reopened > 0
+        if satisfaction is not None:
+            f.satisfaction_sum += satisfaction
+            f.satisfaction_count += 1
+
+    def verifications(self, grid_id: int, asked: int, answered: int) -> None:
+        """Count one ticket's verification questions: how many asked, how many answered."""
+        f = self.figures[grid_id]
+        f.verifications_asked += asked
+        f.verifications_answered += answered
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,13 +20,13 @@ OVERDUE_SQL = (
 def _scope_sql(scope: Scope) -> str:
     """The WHERE condition of the tickets a viewer may see."""
     if scope.grid_ids is None:
-        return "1"
+        return "TRUE"
     parts = []
     if scope.grid_ids:
         parts.append(f"grid_id IN ({','.join(str(int(g)) for g in scope.grid_ids)})")
     if scope.levels:
         parts.append(f"level IN ({','.join(repr(str(lv)) for lv in scope.levels)})")
-    return f"({' OR '.join(parts)})" if parts else "0"
+    return f"({' OR '.join(parts)})" if parts else "FALSE"
 
 
 class ConsoleRepository:
@@ -52,12 +52,12 @@ class ConsoleRepository:
 
     async def use_login(self, secret_hash: str, now: datetime) -> int | None:
         """The person a link logs in, once: a second use or a late one finds nothing."""
-        row = await self._db.fetchone(
+        rows = await self._db.execute_returning(
             "UPDATE console_logins SET used_at = :now WHERE secret_hash = :hash "
             "AND used_at IS NULL AND expires_at > :now RETURNING telegram_id",
             {"now": to_epoch(now), "hash": secret_hash},
         )
-        return int(row[0]) if row else None
+        return int(rows[0][0]) if rows else None
 
     # --- tickets ---
 
@@ -84,8 +84,8 @@ class ConsoleRepository:
         if wanted.overdue:
             where.append(f"({OVERDUE_SQL})")
         if wanted.text:
-            # instr, not LIKE: the viewer's text is never a pattern.
-            where.append("instr(text, :text) > 0")
+            # Not LIKE: the viewer's text is never a pattern.
+            where.append(self._db.dialect.contains("text", ":text"))
             params["text"] = wanted.text
         condition = " AND ".join(where)
         # Off the loop: a text search or a filter without an index reads every ticket, and
@@ -103,7 +103,8 @@ class ConsoleRepository:
     async def open_by_grid(self, scope: Scope, now: datetime) -> dict[int, tuple[int, int]]:
         """Per grid: (open tickets, of which overdue now)."""
         rows = await self._db.fetchall_in_thread(
-            f"SELECT grid_id, COUNT(*) AS open, SUM({OVERDUE_SQL}) AS overdue FROM tickets "
+            f"SELECT grid_id, COUNT(*) AS open, COUNT(*) FILTER (WHERE {OVERDUE_SQL}) AS overdue "
+            "FROM tickets "
             f"WHERE status IN ('open', 'claimed', 'reopened') AND {_scope_sql(scope)} "
             "GROUP BY grid_id",
             {"now": to_epoch(now)},

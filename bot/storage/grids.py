@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from bot.domain.models import Grid, GridOverview, Locale, Membership, Person, Role
-from bot.storage.database import Database, from_epoch, to_epoch
+from bot.storage.database import Database, Row, from_epoch, to_epoch
 
 _GRID_COLUMNS = "g.id, g.code, g.name, g.chat_id, g.chat_title, g.active, g.locale, g.created_at"
 
 
-def _grid_from_row(row: sqlite3.Row, tags: Iterable[str] = ()) -> Grid:
+def _grid_from_row(row: Row, tags: Iterable[str] = ()) -> Grid:
     return Grid(
         id=row["id"],
         code=row["code"],
@@ -29,7 +28,7 @@ def _grid_from_row(row: sqlite3.Row, tags: Iterable[str] = ()) -> Grid:
     )
 
 
-def person_from_row(row: sqlite3.Row, prefix: str = "") -> Person:
+def person_from_row(row: Row, prefix: str = "") -> Person:
     """A Person from a row of `people` columns (with `prefix` when joined under an alias)."""
     return Person(
         telegram_id=row[f"{prefix}telegram_id"],
@@ -186,13 +185,12 @@ class GridRepository:
     ) -> int:
         """Bind a new active grid to a chat; its id."""
         self._db.touches("grids")
-        cur = await self._db.execute(
+        rows = await self._db.execute_returning(
             "INSERT INTO grids (code, name, chat_id, chat_title, active, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, 1, ?, ?)",
+            "VALUES (?, ?, ?, ?, 1, ?, ?) RETURNING id",
             (code, name, chat_id, chat_title, to_epoch(now), to_epoch(now)),
         )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        return int(rows[0][0])
 
     async def update_binding(
         self,
@@ -218,18 +216,17 @@ class GridRepository:
         changed.
         """
         self._db.touches("grids")
-        cur = await self._db.execute(
+        return await self._db.execute(
             "UPDATE grids SET active = ?, updated_at = ? WHERE chat_id = ? AND active != ?",
             (int(active), to_epoch(now), chat_id, int(active)),
         )
-        return cur.rowcount
 
     async def set_tags(self, grid_id: int, tags: Iterable[str]) -> None:
         """Replace a grid's tags (the names notices target it by)."""
         self._db.touches("grids")  # a Grid carries its tags
         await self._db.execute("DELETE FROM grid_tags WHERE grid_id = ?", (grid_id,))
         await self._db.executemany(
-            "INSERT OR IGNORE INTO grid_tags (grid_id, tag) VALUES (?, ?)",
+            "INSERT INTO grid_tags (grid_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(grid_id, t) for t in tags],
         )
 
@@ -258,11 +255,11 @@ class GridRepository:
 
     async def remove_role(self, grid_id: int, telegram_id: int) -> Role | None:
         """Take away the person's role in the grid; the role they had, or None."""
-        row = await self._db.fetchone(
+        rows = await self._db.execute_returning(
             "DELETE FROM memberships WHERE grid_id = ? AND telegram_id = ? RETURNING role",
             (grid_id, telegram_id),
         )
-        return Role(row["role"]) if row else None
+        return Role(rows[0]["role"]) if rows else None
 
 
 class AuditLog:

@@ -28,7 +28,8 @@ class InboxRepository:
                 )
             }
             await tx.executemany(
-                "INSERT OR IGNORE INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
+                "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [(update_id, payload, to_epoch(now)) for update_id, payload in updates],
             )
         return known

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -21,7 +20,7 @@ from bot.domain.notices import (
 )
 from bot.domain.schedule import Schedule, Targets
 from bot.domain.tickets import OPEN_STATES
-from bot.storage.database import Database, from_epoch, to_epoch
+from bot.storage.database import Database, Row, from_epoch, to_epoch
 
 _NOTICE_COLUMNS = (
     "id, author_id, text, schedule, targets, pin, status, locale, next_run_at, created_at"
@@ -31,7 +30,7 @@ _GRID_COLUMNS = "g.id, g.code, g.name, g.chat_id"
 _LISTED = (NoticeStatus.ACTIVE, NoticeStatus.PAUSED, NoticeStatus.FINISHED, NoticeStatus.CANCELLED)
 
 
-def _notice(row: sqlite3.Row) -> Notice:
+def _notice(row: Row) -> Notice:
     created = from_epoch(row["created_at"])
     assert created is not None
     return Notice(
@@ -88,9 +87,9 @@ class NoticeRepository:
         now: datetime,
     ) -> int:
         """Save a new notice as a draft; its id."""
-        cur = await self._db.execute(
+        rows = await self._db.execute_returning(
             "INSERT INTO notices (author_id, text, schedule, targets, pin, status, locale, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?)",
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?) RETURNING id",
             (
                 author_id,
                 text,
@@ -102,8 +101,7 @@ class NoticeRepository:
                 to_epoch(now),
             ),
         )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        return int(rows[0][0])
 
     async def change_status(
         self,
@@ -116,7 +114,7 @@ class NoticeRepository:
     ) -> bool:
         """Move to `to` only from one of `from_`; False if someone got there first."""
         allowed = tuple(from_)
-        cur = await self._db.execute(
+        changed = await self._db.execute(
             "UPDATE notices SET status = ?, next_run_at = ?, updated_at = ? "
             f"WHERE id = ? AND status IN ({_marks(allowed)})",
             (
@@ -127,7 +125,7 @@ class NoticeRepository:
                 *allowed,
             ),
         )
-        return cur.rowcount == 1
+        return changed == 1
 
     async def set_next_run(
         self, notice_id: int, next_run_at: datetime | None, now: datetime
@@ -164,7 +162,7 @@ class NoticeRepository:
                     f"g.id IN (SELECT grid_id FROM grid_tags WHERE tag IN ({_marks(targets.tags)}))"
                 )
                 params.extend(targets.tags)
-            sql += f" AND ({' OR '.join(conditions) or '0'})"
+            sql += f" AND ({' OR '.join(conditions) or 'FALSE'})"
         rows = await self._db.fetchall(sql + " ORDER BY g.code", params)
         return [r["id"] for r in rows]
 
@@ -222,17 +220,17 @@ class NoticeRepository:
     ) -> int | None:
         """A run for this moment, once: None if the notice already has one for it."""
         finished = to_epoch(now) if status is not RunStatus.SENDING else None
-        cur = await self._db.execute(
-            "INSERT OR IGNORE INTO notice_runs (notice_id, due_at, status, started_at, "
-            "finished_at) VALUES (?, ?, ?, ?, ?)",
+        rows = await self._db.execute_returning(
+            "INSERT INTO notice_runs (notice_id, due_at, status, started_at, finished_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
             (notice_id, to_epoch(due_at), status.value, to_epoch(now), finished),
         )
-        return cur.lastrowid if cur.rowcount == 1 else None
+        return int(rows[0][0]) if rows else None
 
     async def add_deliveries(self, run_id: int, grid_ids: Iterable[int]) -> None:
         """One pending delivery per grid for a run; a grid already in the run is not added twice."""
         await self._db.executemany(
-            "INSERT OR IGNORE INTO notice_deliveries (run_id, grid_id) VALUES (?, ?)",
+            "INSERT INTO notice_deliveries (run_id, grid_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(run_id, grid_id) for grid_id in grid_ids],
         )
 
@@ -297,12 +295,12 @@ class NoticeRepository:
 
     async def mark_failed(self, run_id: int, grid_id: int, reason: str, now: datetime) -> bool:
         """A pending delivery failed for `reason`; False when it was no longer pending."""
-        cur = await self._db.execute(
+        failed = await self._db.execute(
             "UPDATE notice_deliveries SET status = 'failed', reason = ?, updated_at = ? "
             "WHERE run_id = ? AND grid_id = ? AND status = 'pending'",
             (reason, to_epoch(now), run_id, grid_id),
         )
-        return cur.rowcount == 1
+        return failed == 1
 
     async def is_sending(self, notice_id: int) -> bool:
         """Whether a run of the notice is sending now."""
@@ -313,23 +311,22 @@ class NoticeRepository:
 
     async def fail_pending(self, notice_id: int, reason: str, now: datetime) -> int:
         """Every delivery of the notice not sent yet fails (the notice was cancelled)."""
-        cur = await self._db.execute(
+        return await self._db.execute(
             "UPDATE notice_deliveries SET status = 'failed', reason = ?, updated_at = ? "
             "WHERE status = 'pending' AND run_id IN "
             "(SELECT id FROM notice_runs WHERE notice_id = ? AND status = 'sending')",
             (reason, to_epoch(now), notice_id),
         )
-        return cur.rowcount
 
     async def finish_run(self, run_id: int, now: datetime) -> bool:
         """Sending → done once nothing is pending; True only for the caller that did it."""
-        cur = await self._db.execute(
+        finished = await self._db.execute(
             "UPDATE notice_runs SET status = 'done', finished_at = ? WHERE id = ? "
             "AND status = 'sending' AND NOT EXISTS (SELECT 1 FROM notice_deliveries "
             "WHERE run_id = ? AND status = 'pending')",
             (to_epoch(now), run_id, run_id),
         )
-        return cur.rowcount == 1
+        return finished == 1
 
     async def set_progress_message(self, run_id: int, message_id: int) -> None:
         """Remember the message that shows the run's progress to its author."""
@@ -352,12 +349,11 @@ class NoticeRepository:
         rows = await self._db.fetchall(
             "SELECT r.id, r.notice_id, r.due_at, r.status, r.started_at, r.finished_at, "
             "COUNT(d.grid_id) AS total, "
-            "COALESCE(SUM(d.status = 'sent'), 0) AS sent, "
-            "COALESCE(SUM(d.status = 'failed'), 0) AS failed, "
-            "COALESCE(SUM(d.status = 'sent' AND d.pin_failed), 0) AS pin_failures "
-            "FROM notice_runs r LEFT JOIN ("
-            "  SELECT run_id, grid_id, status, (reason IS NOT NULL) AS pin_failed "
-            "  FROM notice_deliveries) d ON d.run_id = r.id "
+            "COUNT(*) FILTER (WHERE d.status = 'sent') AS sent, "
+            "COUNT(*) FILTER (WHERE d.status = 'failed') AS failed, "
+            # A sent delivery keeps a reason only when pinning it failed.
+            "COUNT(*) FILTER (WHERE d.status = 'sent' AND d.reason IS NOT NULL) AS pin_failures "
+            "FROM notice_runs r LEFT JOIN notice_deliveries d ON d.run_id = r.id "
             f"WHERE {where} GROUP BY r.id ORDER BY r.due_at DESC, r.id DESC LIMIT ?",
             (*params, limit),
         )

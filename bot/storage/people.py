@@ -64,7 +64,8 @@ class PeopleRepository:
             "ON CONFLICT (telegram_id) DO UPDATE SET username = excluded.username, "
             "display_name = excluded.display_name, "
             "language_code = COALESCE(excluded.language_code, people.language_code), "
-            "has_private_chat = MAX(people.has_private_chat, excluded.has_private_chat), "
+            # 0/1 flags: bitwise or is the larger, in both backends' SQL.
+            "has_private_chat = people.has_private_chat | excluded.has_private_chat, "
             "last_seen = excluded.last_seen",
             (
                 telegram_id,
@@ -118,8 +119,15 @@ class ChatRepository:
             await self._db.execute(
                 f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new_chat_id, old_chat_id)
             )
+        # The supergroup's row, if the bot already has one, gives way to the group's (as
+        # UPDATE OR REPLACE would; portable SQL spells it as a DELETE first).
         await self._db.execute(
-            "UPDATE OR REPLACE chats SET chat_id = ?, type = 'supergroup' WHERE chat_id = ?",
+            "DELETE FROM chats WHERE chat_id = ? AND EXISTS "
+            "(SELECT 1 FROM chats WHERE chat_id = ?)",
+            (new_chat_id, old_chat_id),
+        )
+        await self._db.execute(
+            "UPDATE chats SET chat_id = ?, type = 'supergroup' WHERE chat_id = ?",
             (new_chat_id, old_chat_id),
         )
 
@@ -147,9 +155,9 @@ class PendingActionRepository:
     ) -> int:
         """Keep a question waiting for the person's answer until `expires_at`; its id."""
         self._db.touches("pending_actions")
-        cur = await self._db.execute(
+        rows = await self._db.execute_returning(
             "INSERT INTO pending_actions (kind, chat_id, actor_id, payload, created_at, "
-            "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 kind,
                 chat_id,
@@ -159,8 +167,7 @@ class PendingActionRepository:
                 to_epoch(expires_at),
             ),
         )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        return int(rows[0][0])
 
     async def take_latest(
         self, kind: str, chat_id: int, actor_id: int, now: datetime
@@ -189,13 +196,10 @@ class PendingActionRepository:
 
     async def take(self, action_id: int, now: datetime) -> PendingAction | None:
         """Mark the action done and return it, once: a second press finds nothing."""
-        rows = (
-            await self._db.execute(
-                "UPDATE pending_actions SET done_at = ? WHERE id = ? AND done_at IS NULL "
-                "RETURNING *",
-                (to_epoch(now), action_id),
-            )
-        ).fetchall()
+        rows = await self._db.execute_returning(
+            "UPDATE pending_actions SET done_at = ? WHERE id = ? AND done_at IS NULL RETURNING *",
+            (to_epoch(now), action_id),
+        )
         if not rows:
             return None
         row = rows[0]

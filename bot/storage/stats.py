@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.exports import Row
-from bot.domain.stats import Figures, Period
+from bot.domain.stats import Figures, Period, Tally
 from bot.storage.database import Database, to_epoch
 
 
@@ -50,8 +50,7 @@ class StatsRepository:
             "now": to_epoch(now),
         }
         grids = _grid_filter(grid_ids)
-        result: dict[int, Figures] = defaultdict(Figures)
-        durations: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        tally = Tally()
         grid_of: dict[int, int] = {}
         async for row in self._db.stream(
             "SELECT id, grid_id, category, urgency, closure, status, claim_late, resolve_late, "
@@ -61,48 +60,20 @@ class StatsRepository:
             params,
             batch=5000,
         ):
-            (
-                ticket_id,
-                grid_id,
-                category,
-                urgency,
-                closure,
-                status,
-                claim_late,
-                resolve_late,
-                reopened,
-                satisfaction,
-                to_claim,
-                to_resolve,
-            ) = row
-            grid_of[ticket_id] = grid_id
-            f = result[grid_id]
-            f.received += 1
-            f.by_category[category] = f.by_category.get(category, 0) + 1
-            f.by_urgency[urgency] = f.by_urgency.get(urgency, 0) + 1
-            if status == "closed":
-                f.closed += 1
-                if closure:
-                    f.by_closure[closure] = f.by_closure.get(closure, 0) + 1
-            elif status == "resolved":
-                f.awaiting_confirmation += 1
-            claims, resolves = durations[grid_id]
-            if to_claim is not None:
-                claims.append(float(to_claim))
-                f.claim_counted += 1
-                f.claim_on_time += not claim_late
-            elif claim_late:
-                f.claim_counted += 1
-            if to_resolve is not None:
-                resolves.append(float(to_resolve))
-                f.resolve_counted += 1
-                f.resolve_on_time += not resolve_late
-            elif resolve_late:
-                f.resolve_counted += 1
-            f.reopened += reopened > 0
-            if satisfaction is not None:
-                f.satisfaction_sum += satisfaction
-                f.satisfaction_count += 1
+            grid_of[row[0]] = row[1]
+            tally.ticket(
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                row[8],
+                row[9],
+                row[10],
+                row[11],
+            )
         if grid_of:
             async for row in self._db.stream(
                 "SELECT ticket_id, COUNT(*) AS asked, COUNT(answered_at) AS answered "
@@ -112,8 +83,8 @@ class StatsRepository:
             ):
                 grid_id = grid_of.get(row[0])
                 if grid_id is not None:
-                    result[grid_id].verifications_asked += row[1]
-                    result[grid_id].verifications_answered += row[2]
+                    tally.verifications(grid_id, row[1], row[2])
+        result = tally.figures
         for row in await self._db.fetchall_in_thread(
             "SELECT grid_id, COUNT(*) AS n FROM tickets "
             "WHERE status IN ('open', 'claimed', 'reopened') AND (overdue_at IS NOT NULL "
@@ -128,7 +99,7 @@ class StatsRepository:
             params,
         ):
             result[row["grid_id"]].patrol_logs = int(row["n"])
-        return dict(result), dict(durations)
+        return dict(result), dict(tally.durations)
 
     async def daily_by_category(
         self, period: Period, grid_ids: list[int] | None, tz: ZoneInfo
@@ -136,7 +107,8 @@ class StatsRepository:
         """Tickets received per local day and category (for the weekly chart)."""
         offset = int(period.start.astimezone(tz).utcoffset().total_seconds())  # type: ignore[union-attr]
         rows = await self._db.fetchall_in_thread(
-            "SELECT date(created_at + :offset, 'unixepoch') AS day, category, COUNT(*) AS n "
+            f"SELECT {self._db.dialect.day_of('created_at + :offset')} AS day, category, "
+            "COUNT(*) AS n "
             f"FROM tickets WHERE {_COHORT}{_grid_filter(grid_ids)} GROUP BY day, category",
             {"start": to_epoch(period.start), "end": to_epoch(period.end), "offset": offset},
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -20,7 +19,7 @@ from bot.domain.tickets import (
     Ticket,
     TicketStatus,
 )
-from bot.storage.database import Database, from_epoch, to_epoch
+from bot.storage.database import Database, Row, from_epoch, to_epoch
 from bot.storage.database import aware as _aware
 
 _TICKET_COLUMNS = (
@@ -31,7 +30,7 @@ _TICKET_COLUMNS = (
 )
 
 
-def ticket_from_row(row: sqlite3.Row) -> Ticket:
+def ticket_from_row(row: Row) -> Ticket:
     """A Ticket from a row of the ticket columns (times as aware UTC)."""
     created = from_epoch(row["created_at"])
     updated = from_epoch(row["updated_at"])
@@ -120,7 +119,7 @@ class TicketRepository:
         """The bot's messages standing for a ticket (acknowledgement, cards): chat, id, role."""
         rows = await self._db.fetchall(
             "SELECT chat_id, message_id, role FROM ticket_messages "
-            "WHERE ticket_id = ? AND role IN ('ack', 'card') ORDER BY rowid",
+            "WHERE ticket_id = ? AND role IN ('ack', 'card') ORDER BY role, chat_id, message_id",
             (ticket_id,),
         )
         return [(r["chat_id"], r["message_id"], r["role"]) for r in rows]
@@ -204,7 +203,7 @@ class TicketRepository:
     async def create(self, new: NewTicket) -> Ticket:
         """The ticket as filed (from the INSERT itself), with its link and first event."""
         at = to_epoch(new.created_at)
-        cur = await self._db.execute(
+        rows = await self._db.execute_returning(
             "INSERT INTO tickets (grid_id, reporter_id, chat_id, message_id, text, category, "
             "urgency, building, unit, floor, room, status, source, private, reasons, confidence, "
             "created_at, updated_at, claim_due_at, resolve_due_at) "
@@ -232,7 +231,7 @@ class TicketRepository:
                 to_epoch(new.resolve_due_at),
             ),
         )
-        ticket = ticket_from_row(cur.fetchone())
+        ticket = ticket_from_row(rows[0])
         if new.message_id is not None:
             await self.link_message(new.chat_id, new.message_id, ticket.id, "report")
         await self.record_event(
@@ -249,12 +248,12 @@ class TicketRepository:
         """Tie a message to a ticket in a role; False when it was already tied (a re-delivered
         update).
         """
-        cur = await self._db.execute(
-            "INSERT OR IGNORE INTO ticket_messages (chat_id, message_id, ticket_id, role) "
-            "VALUES (?, ?, ?, ?)",
+        linked = await self._db.execute(
+            "INSERT INTO ticket_messages (chat_id, message_id, ticket_id, role) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (chat_id, message_id, ticket_id, role),
         )
-        return cur.rowcount == 1
+        return linked == 1
 
     async def owe_answer(
         self,
@@ -311,11 +310,12 @@ class TicketRepository:
         )
         if reporter is None or reporter["reporter_id"] == telegram_id:
             return False
-        cur = await self._db.execute(
-            "INSERT OR IGNORE INTO ticket_followers (ticket_id, telegram_id, at) VALUES (?, ?, ?)",
+        added = await self._db.execute(
+            "INSERT INTO ticket_followers (ticket_id, telegram_id, at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (ticket_id, telegram_id, to_epoch(now)),
         )
-        if cur.rowcount != 1:
+        if added != 1:
             return False
         await self._db.execute(
             "UPDATE tickets SET followers = followers + 1, updated_at = ? WHERE id = ?",
@@ -337,7 +337,7 @@ class TicketRepository:
         actor_id: int,
     ) -> bool:
         """An edited report rewrites its ticket, but only while nobody has taken it up."""
-        cur = await self._db.execute(
+        changed = await self._db.execute(
             "UPDATE tickets SET text = ?, category = ?, urgency = ?, building = ?, unit = ?, "
             "floor = ?, room = ?, reasons = ?, updated_at = ? WHERE id = ? AND status = 'open'",
             (
@@ -353,11 +353,11 @@ class TicketRepository:
                 ticket_id,
             ),
         )
-        if cur.rowcount == 1:
+        if changed == 1:
             await self.record_event(
                 ticket_id, at=now, actor_id=actor_id, kind="edited", note=text[:500]
             )
-        return cur.rowcount == 1
+        return changed == 1
 
     # Columns a transition may set; anything else is a programming error.
     _TRANSITION_FIELDS = frozenset(
@@ -410,13 +410,11 @@ class TicketRepository:
         assignments = ", ".join(f"{k} = ?" for k in values)
         if count_reopen:
             assignments += ", reopened = reopened + 1"
-        rows = (
-            await self._db.execute(
-                f"UPDATE tickets SET {assignments} WHERE id = ? AND status = ? "
-                f"RETURNING {_TICKET_COLUMNS}",
-                (*values.values(), ticket.id, ticket.status.value),
-            )
-        ).fetchall()
+        rows = await self._db.execute_returning(
+            f"UPDATE tickets SET {assignments} WHERE id = ? AND status = ? "
+            f"RETURNING {_TICKET_COLUMNS}",
+            (*values.values(), ticket.id, ticket.status.value),
+        )
         if not rows:
             return None
         await self.record_event(
@@ -617,8 +615,8 @@ class TicketRepository:
     ) -> None:
         """Ask these people, once each, to verify a resolved ticket in this round."""
         await self._db.executemany(
-            "INSERT OR IGNORE INTO ticket_verifications (ticket_id, round, telegram_id, asked_at) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO ticket_verifications (ticket_id, round, telegram_id, asked_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [(ticket_id, round_, p, to_epoch(now)) for p in people],
         )
 
@@ -656,25 +654,25 @@ class TicketRepository:
     ) -> bool:
         """Put a person on or take them off duty at a level; False when nothing changed."""
         if on:
-            cur = await self._db.execute(
-                "INSERT OR IGNORE INTO duty_staff (level, telegram_id, assigned_by, assigned_at) "
-                "VALUES (?, ?, ?, ?)",
+            changed = await self._db.execute(
+                "INSERT INTO duty_staff (level, telegram_id, assigned_by, assigned_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (level, telegram_id, by, to_epoch(now)),
             )
         else:
-            cur = await self._db.execute(
+            changed = await self._db.execute(
                 "DELETE FROM duty_staff WHERE level = ? AND telegram_id = ?", (level, telegram_id)
             )
-        return cur.rowcount == 1
+        return changed == 1
 
     async def add_patrol_log(self, grid_id: int, author_id: int, text: str, now: datetime) -> int:
         """Keep a grid worker's patrol note; its id."""
-        cur = await self._db.execute(
-            "INSERT INTO patrol_logs (grid_id, author_id, text, at) VALUES (?, ?, ?, ?)",
+        rows = await self._db.execute_returning(
+            "INSERT INTO patrol_logs (grid_id, author_id, text, at) VALUES (?, ?, ?, ?) "
+            "RETURNING id",
             (grid_id, author_id, text, to_epoch(now)),
         )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        return int(rows[0][0])
 
     async def patrol_logs(self, grid_ids: list[int], limit: int = 10) -> list[PatrolLog]:
         """The latest patrol notes of these grids with their authors' names, newest first."""

@@ -26,16 +26,18 @@ class TimerRepository:
         payload: dict[str, Any] | None = None,
     ) -> bool:
         """Schedule once: the same (kind, ref, moment) twice is one timer."""
-        cur = await self._db.execute(
-            "INSERT OR IGNORE INTO timers (kind, ref_id, due_at, payload) VALUES (?, ?, ?, ?)",
+        added = await self._db.execute(
+            "INSERT INTO timers (kind, ref_id, due_at, payload) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (kind, ref_id, to_epoch(due_at), json.dumps(payload or {}, ensure_ascii=False)),
         )
-        return cur.rowcount == 1
+        return added == 1
 
     async def add_many(self, timers: list[NewTimer]) -> None:
         """`add` for several (kind, ref, moment, payload) in one statement."""
         await self._db.executemany(
-            "INSERT OR IGNORE INTO timers (kind, ref_id, due_at, payload) VALUES (?, ?, ?, ?)",
+            "INSERT INTO timers (kind, ref_id, due_at, payload) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             [
                 (kind, ref_id, to_epoch(due_at), json.dumps(payload, ensure_ascii=False))
                 for kind, ref_id, due_at, payload in timers
@@ -46,20 +48,29 @@ class TimerRepository:
         """Cancel the pending timers of a reference whose kind starts with `kind_prefix`;
         how many.
         """
-        cur = await self._db.execute(
+        return await self._db.execute(
             "UPDATE timers SET done_at = ?, outcome = 'cancelled' "
             "WHERE ref_id = ? AND kind LIKE ? AND done_at IS NULL",
             (to_epoch(now), ref_id, f"{kind_prefix}%"),
         )
-        return cur.rowcount
 
     async def finish(self, timer_id: int, now: datetime, outcome: str) -> bool:
-        """Mark done if still pending; False means someone else already handled it."""
-        cur = await self._db.execute(
-            "UPDATE timers SET done_at = ?, outcome = ? WHERE id = ? AND done_at IS NULL",
+        """Mark done if still pending and nobody else holds it; False means someone else
+        handled it or is handling it.
+
+        The timer's handler runs in the same unit of work, so the mark commits with what
+        the timer did, or not at all. With several processes (PostgreSQL) the row is
+        claimed with SKIP LOCKED: a process that finds another one firing this timer moves
+        on instead of waiting for it. Exactly once either way: when that one commits, the
+        timer is done; when it fails, the timer stays pending for the next wake-up.
+        """
+        finished = await self._db.execute(
+            "UPDATE timers SET done_at = ?, outcome = ? WHERE id = "
+            "(SELECT id FROM timers WHERE id = ? AND done_at IS NULL"
+            f"{self._db.dialect.skip_locked})",
             (to_epoch(now), outcome, timer_id),
         )
-        return cur.rowcount == 1
+        return finished == 1
 
     async def due(self, now: datetime, limit: int = 200) -> list[Timer]:
         """Pending timers due by now, earliest first, at most `limit`."""

@@ -1,13 +1,13 @@
-"""The SQLite adapter of the services' ports (bot.services.ports): one unit of work per use case.
+"""The storage adapter of the services' ports (bot.services.ports): one unit of work per use case.
 
-Every repository here is built once on the bot's one connection and shared: their caches
-(grids by chat, duty chats) then outlive a use case. A unit of work is the transaction
-around them — BEGIN IMMEDIATE on entry, COMMIT on a clean exit, ROLLBACK when the use case
-raises — and a write outside one fails (`NoUnitOfWork`), so no statement can commit half a
-use case on its own. A use case that calls another inside its unit of work joins it.
-
-A second backend implements the same Protocols with its own unit of work (a PostgreSQL
-one would take a pooled connection on entry and bind its repositories to it).
+One set of repositories, written once in SQL both backends run, over either database
+adapter: SQLite (bot.storage.sqlite) or PostgreSQL (bot.storage.postgres). Every
+repository is built once and shared: their caches (grids by chat, duty chats) then
+outlive a use case. A unit of work is the database's transaction around them — COMMIT on
+a clean exit, ROLLBACK when the use case raises — and a write outside one fails
+(`NoUnitOfWork`), so no statement can commit half a use case on its own. A use case that
+calls another inside its unit of work joins it. On PostgreSQL the transaction holds one
+pooled connection, which the repositories reach through the task that opened it.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from bot.storage.tickets import TicketRepository
 from bot.storage.timers import TimerRepository
 
 
-class SqliteStorage:
-    """The repositories on one database file, and units of work over them."""
+class SqlStorage:
+    """The repositories on one database (SQLite or PostgreSQL), and units of work over them."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -49,23 +49,39 @@ class SqliteStorage:
         self.inbox = InboxRepository(db)
 
     @classmethod
-    async def open(cls, path: str | Path) -> SqliteStorage:
-        """The database file (created and migrated as needed) and its repositories."""
-        return cls(await Database.open(path))
+    async def open(cls, path: str | Path) -> SqlStorage:
+        """An SQLite file (created and migrated as needed) and its repositories."""
+        from bot.storage.sqlite import SqliteDatabase
+
+        return cls(await SqliteDatabase.open(path))
+
+    @classmethod
+    async def open_url(cls, url: str) -> SqlStorage:
+        """A PostgreSQL database (migrated as needed) and its repositories."""
+        from bot.storage.postgres import PostgresDatabase
+
+        return cls(await PostgresDatabase.open(url))
+
+    @classmethod
+    async def open_configured(cls, *, path: str, url: str | None) -> SqlStorage:
+        """The database `[database]` names: PostgreSQL when a url is set, else the SQLite file."""
+        if url:
+            return await cls.open_url(url)
+        return await cls.open(path)
 
     async def close(self) -> None:
         """Close the database at exit."""
         await self.db.close()
 
-    def unit_of_work(self) -> SqliteUnitOfWork:
+    def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work on this database: one transaction per `async with`."""
-        return SqliteUnitOfWork(self)
+        return SqlUnitOfWork(self)
 
 
-class SqliteUnitOfWork:
-    """`async with uow:` — the repositories inside one SQLite transaction."""
+class SqlUnitOfWork:
+    """`async with uow:` — the repositories inside one transaction."""
 
-    def __init__(self, storage: SqliteStorage) -> None:
+    def __init__(self, storage: SqlStorage) -> None:
         self._db = storage.db
         self.tickets = storage.tickets
         self.grids = storage.grids
@@ -80,7 +96,7 @@ class SqliteUnitOfWork:
         self.console = storage.console
         self._transaction: AbstractAsyncContextManager[Transaction] | None = None
 
-    async def __aenter__(self) -> SqliteUnitOfWork:
+    async def __aenter__(self) -> SqlUnitOfWork:
         self._transaction = self._db.transaction()
         await self._transaction.__aenter__()
         return self

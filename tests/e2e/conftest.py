@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -24,8 +23,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, clock: FakeClock) -> AsyncIterator[OfflineBot]:
-    offline = OfflineBot(tmp_path / "gridbot.db", staff=(STAFF,), clock=clock)
+async def bot(database: dict[str, str], clock: FakeClock) -> AsyncIterator[OfflineBot]:
+    """The bot on a fresh database: SQLite, and PostgreSQL too in modules marked both_backends."""
+    offline = OfflineBot(database, staff=(STAFF,), clock=clock)
     await offline.start()
     offline.person(STAFF, "街道小李", username="xiaoli")
     offline.person(HEAD, "王网格长", username="wang_head")

@@ -5,10 +5,13 @@ The bot is a real process long-polling the in-process emulator. Residents keep w
 while its escalation timers are about to fire, and restarted each time. Afterwards:
 
 - every request message has exactly one ticket ('report' row), chit-chat none;
-- the database passes PRAGMA integrity_check;
+- the database passes PRAGMA integrity_check (SQLite);
 - every ticket was escalated automatically exactly once per level (the claim limit is 3 s,
   and each escalation gives fresh limits at the next level): a timer that fell due while
   the bot was dead fired late after the restart, none fired twice.
+
+They run on SQLite and on PostgreSQL (the process is killed while it holds pooled
+connections in the middle of transactions: the server rolls them back).
 """
 
 from __future__ import annotations
@@ -24,8 +27,12 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bot.emulator import BotApiEmulator, JSONDict
-from bot.storage.database import Database
+from tests.conftest import open_storage, run_blocking
+
+pytestmark = pytest.mark.both_backends
 
 TOKEN = "778899:CRASH-TEST-TOKEN"
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +43,41 @@ SEED = 20261122
 CHATTER = ["大家早上好", "今天天气不错", "谢谢网格员", "收到", "哈哈哈", "好的", "孩子放学了吗"]
 
 
+class Store:
+    """The database under the killed process, read from outside it (SQLite or PostgreSQL)."""
+
+    def __init__(self, database: dict[str, str]) -> None:
+        self.database = database
+        self.is_sqlite = "path" in database
+
+    def toml(self) -> str:
+        return "\n".join(f'{key} = "{value}"' for key, value in self.database.items())
+
+    def query(self, sql: str) -> list[tuple]:
+        if self.is_sqlite:
+            conn = sqlite3.connect(f"file:{self.database['path']}?mode=ro", uri=True, timeout=10)
+            try:
+                return conn.execute(sql).fetchall()
+            finally:
+                conn.close()
+        return run_blocking(self._pg_query(sql))  # type: ignore[return-value]
+
+    async def _pg_query(self, sql: str) -> list[tuple]:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.database["url"])
+        try:
+            return [tuple(row) for row in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    def is_sound(self) -> bool:
+        """SQLite's integrity check; PostgreSQL checks its own pages (it answered the queries)."""
+        return not self.is_sqlite or self.query("PRAGMA integrity_check") == [("ok",)]
+
+
 def write_config(
-    tmp_path: Path, emulator: BotApiEmulator, db: Path, overall_max_rate: int = 1000
+    tmp_path: Path, emulator: BotApiEmulator, db: Store, overall_max_rate: int = 1000
 ) -> Path:
     config = tmp_path / "config.toml"
     sla = "\n".join(
@@ -51,7 +91,7 @@ base_file_url = "{emulator.base_file_url}"
 overall_max_rate = {overall_max_rate}
 group_max_rate = 100000
 [database]
-path = "{db}"
+{db.toml()}
 [bot]
 log_level = "WARNING"
 [roles]
@@ -63,16 +103,15 @@ staff = [{STAFF}]
     return config
 
 
-async def seed(db: Path, count: int = GRIDS, inactive: int = 0) -> list[int]:
+async def seed(db: Store, count: int = GRIDS, inactive: int = 0) -> list[int]:
     """Bound grids, written before the first start; returns their chat ids.
 
     The last `inactive` of them are inactive (the bot was removed from their chats).
     """
-    database = await Database.open(db)
-    await database.close()
+    storage = await open_storage(db.database)
     chats = [-3_000_001 - n for n in range(count)]
-    with sqlite3.connect(db) as conn:
-        conn.executemany(
+    async with storage.db.transaction() as tx:
+        await tx.executemany(
             "INSERT INTO grids (code, name, chat_id, active, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, 0, 0)",
             [
@@ -80,15 +119,8 @@ async def seed(db: Path, count: int = GRIDS, inactive: int = 0) -> list[int]:
                 for n, chat in enumerate(chats)
             ],
         )
+    await storage.close()
     return chats
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def replies_to(emulator: BotApiEmulator, chat: int, message_id: int) -> list[JSONDict]:
@@ -159,9 +191,11 @@ class BotProcess:
         return err.decode(errors="replace")
 
 
-async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path) -> None:
+async def test_sigkill_at_random_points_loses_and_doubles_nothing(
+    tmp_path: Path, database: dict[str, str]
+) -> None:
     rng = random.Random(SEED)
-    db = tmp_path / "crash.db"
+    db = Store(database)
     chats = await seed(db)
     async with BotApiEmulator(token=TOKEN, bot_username="gridbot_bot") as emulator:
         emulator.add_user(STAFF, "街道小李")
@@ -229,8 +263,8 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
         def reports() -> set[tuple[int, int]]:
             return {
                 (c, m)
-                for c, m in query(
-                    db, "SELECT chat_id, message_id FROM ticket_messages WHERE role = 'report'"
+                for c, m in db.query(
+                    "SELECT chat_id, message_id FROM ticket_messages WHERE role = 'report'"
                 )
             }
 
@@ -254,7 +288,7 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
             await until(answered, 20, "every request and +1 to be answered")
             # Killed again right before the first claim limits pass (3 s after filing), and
             # kept down for a while: those escalations fire late, after the restart.
-            first_filed = query(db, "SELECT MIN(created_at) FROM tickets")[0][0]
+            first_filed = db.query("SELECT MIN(created_at) FROM tickets")[0][0]
             await asyncio.sleep(max(0.0, first_filed + 2.8 - time.time()))
             await bot.kill()
             kills += 1
@@ -264,11 +298,11 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
             def escalated() -> bool:
                 done = {
                     row[0]
-                    for row in query(
-                        db, "SELECT ticket_id FROM ticket_events WHERE kind = 'escalated_auto'"
+                    for row in db.query(
+                        "SELECT ticket_id FROM ticket_events WHERE kind = 'escalated_auto'"
                     )
                 }
-                kept = {row[0] for row in query(db, "SELECT id FROM tickets WHERE closure IS NULL")}
+                kept = {row[0] for row in db.query("SELECT id FROM tickets WHERE closure IS NULL")}
                 return done >= kept  # a withdrawn one may have escalated before its withdrawal
 
             await until(escalated, 15, "every ticket to be escalated")
@@ -280,8 +314,8 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
     filed = reports()
     assert filed == requests  # every request once; no chit-chat
     assert not filed & chatter
-    assert query(db, "SELECT COUNT(*) FROM tickets")[0][0] == len(requests)
-    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert db.query("SELECT COUNT(*) FROM tickets")[0][0] == len(requests)
+    assert db.is_sound()
     # Every request and every "+1" has its answer; chit-chat none. Telegram offers no
     # idempotency key, so a kill between Telegram accepting an answer and our commit can
     # repeat that one answer: at most the ones in flight (one per kill in practice).
@@ -290,12 +324,12 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
     repeated = sum(n - 1 for n in answers.values())
     assert repeated <= kills, f"{repeated} answers repeated after {kills} kills"
     assert not any(replies_to(emulator, *key) for key in chatter)
-    assert query(db, "SELECT COUNT(*) FROM ticket_followers")[0][0] == len(follows)
+    assert db.query("SELECT COUNT(*) FROM ticket_followers")[0][0] == len(follows)
     # Withdrawals in flight: each withdrawn ticket is closed, its acknowledgement says so.
     closed = {
         (c, m)
-        for c, m in query(
-            db, "SELECT chat_id, message_id FROM tickets WHERE closure = 'not_a_request'"
+        for c, m in db.query(
+            "SELECT chat_id, message_id FROM tickets WHERE closure = 'not_a_request'"
         )
     }
     assert closed == withdrawn
@@ -304,8 +338,8 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
 
     levels = Counter(
         (ticket, note.split(":", 1)[0])
-        for ticket, note in query(
-            db, "SELECT ticket_id, note FROM ticket_events WHERE kind = 'escalated_auto'"
+        for ticket, note in db.query(
+            "SELECT ticket_id, note FROM ticket_events WHERE kind = 'escalated_auto'"
         )
     )
     assert levels, "no automatic escalation"
@@ -314,15 +348,14 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
     # Reminders: every one that fell due has fired (late, after a restart, if need be), and
     # no ticket was reminded more often than its reminder timers fired: a kill between the
     # timer's commit and its message can lose that message, never double it.
-    assert query(
-        db,
+    assert db.query(
         "SELECT COUNT(*) FROM timers WHERE done_at IS NULL AND kind LIKE "
-        "'ticket.claim%' AND due_at < CAST(strftime('%s', 'now') AS INT) - 2",
+        f"'ticket.claim%' AND due_at < {int(time.time()) - 2}",
     ) == [(0,)]
     fired = Counter(
         ticket
-        for (ticket,) in query(
-            db, "SELECT ref_id FROM timers WHERE kind = 'ticket.claim_remind' AND outcome = 'fired'"
+        for (ticket,) in db.query(
+            "SELECT ref_id FROM timers WHERE kind = 'ticket.claim_remind' AND outcome = 'fired'"
         )
     )
     reminded = Counter(
@@ -334,11 +367,10 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
     assert reminded, "no claim reminder was sent"
     assert not {t: n for t, n in reminded.items() if n > fired[t]}, (reminded, fired)
     assert {ticket for ticket, level in levels if level == "community"} >= {
-        row[0] for row in query(db, "SELECT id FROM tickets WHERE closure IS NULL")
+        row[0] for row in db.query("SELECT id FROM tickets WHERE closure IS NULL")
     }
     # Every timer that fell due has fired (or was cancelled) exactly once: none left behind.
-    overdue = query(
-        db,
+    overdue = db.query(
         "SELECT kind, ref_id FROM timers WHERE done_at IS NULL AND "
         f"due_at < {int(time.time()) - 2}",
     )
@@ -347,7 +379,7 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path
 
 
 async def test_sigkill_during_a_notice_broadcast_reaches_every_active_grid(
-    tmp_path: Path,
+    tmp_path: Path, database: dict[str, str]
 ) -> None:
     """Killed twice while a notice goes out to 60 grids at 20 messages/s, restarted.
 
@@ -355,7 +387,7 @@ async def test_sigkill_during_a_notice_broadcast_reaches_every_active_grid(
     to Telegram, not yet recorded); inactive grids get nothing.
     """
     rng = random.Random(SEED + 1)
-    db = tmp_path / "broadcast.db"
+    db = Store(database)
     chats = await seed(db, count=62, inactive=2)
     active, inactive = chats[:60], chats[60:]
     async with BotApiEmulator(token=TOKEN, bot_username="gridbot_bot") as emulator:
@@ -401,7 +433,7 @@ async def test_sigkill_during_a_notice_broadcast_reaches_every_active_grid(
                 lambda: all(notices(chat) for chat in active), 30, "the notice in every active grid"
             )
             await until(
-                lambda: query(db, "SELECT status FROM notice_runs") == [("done",)],
+                lambda: db.query("SELECT status FROM notice_runs") == [("done",)],
                 10,
                 "the run to be recorded done",
             )
@@ -412,23 +444,23 @@ async def test_sigkill_during_a_notice_broadcast_reaches_every_active_grid(
     assert all(notices(chat) == [] for chat in inactive)
     repeated = sum(len(notices(chat)) - 1 for chat in active)
     assert repeated <= kills, f"{repeated} grids got the notice twice after {kills} kills"
-    deliveries = query(db, "SELECT chat_id, status, message_id FROM notice_deliveries")
+    deliveries = db.query("SELECT chat_id, status, message_id FROM notice_deliveries")
     assert len(deliveries) == len(active)
     for chat, status, message_id in deliveries:
         assert status == "sent"
         assert message_id in [m["message_id"] for m in notices(chat)]
-    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert db.is_sound()
 
 
 async def test_a_plus_one_whose_reply_waited_on_a_429_is_answered_after_a_kill(
-    tmp_path: Path,
+    tmp_path: Path, database: dict[str, str]
 ) -> None:
     """Issue #14's case: B's "+1" is committed, its reply waits out a 429, the bot is killed.
 
     After the restart the re-delivered update must get its reply — exactly once — and the
     first report's acknowledgement is not repeated.
     """
-    db = tmp_path / "window.db"
+    db = Store(database)
     [chat] = await seed(db, count=1)
     a, b = RESIDENT, RESIDENT + 1
     async with BotApiEmulator(token=TOKEN, bot_username="gridbot_bot") as emulator:
@@ -452,7 +484,7 @@ async def test_a_plus_one_whose_reply_waited_on_a_429_is_answered_after_a_kill(
             await emulator.wait_for_call(
                 "sendMessage", lambda call: call.status == 429, timeout=10, since=since
             )
-            assert query(db, "SELECT COUNT(*) FROM ticket_followers") == [(1,)]
+            assert db.query("SELECT COUNT(*) FROM ticket_followers") == [(1,)]
             await bot.kill()
             await bot.start()
             await until(
@@ -468,4 +500,4 @@ async def test_a_plus_one_whose_reply_waited_on_a_429_is_answered_after_a_kill(
     [reply] = answers_to(emulator, chat, second["message_id"])
     assert "也遇到" in reply["text"]
     assert len(answers_to(emulator, chat, first["message_id"])) == 1
-    assert query(db, "SELECT COUNT(*) FROM tickets") == [(1,)]
+    assert db.query("SELECT COUNT(*) FROM tickets") == [(1,)]

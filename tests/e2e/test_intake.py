@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.domain.tickets import Closure, TicketStatus
 from bot.offline import OfflineBot
 from tests.e2e.conftest import HEAD, NEIGHBOUR, OTHER_HEAD, RESIDENT, STAFF, WORKER, bound_grid
+
+# The storage conformance suite: the request path runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.both_backends
 
 
 async def tickets_of(bot: OfflineBot) -> list[tuple[int, str, str, str | None, str]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.domain.clock import FakeClock
 from bot.offline import OfflineBot
 from tests.e2e.conftest import (
@@ -16,6 +18,9 @@ from tests.e2e.conftest import (
     WORKER,
     bound_grid,
 )
+
+# The storage conformance suite: these run on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.both_backends
 
 DUTY_COMMUNITY = -100_700
 DUTY_STREET = -100_701
@@ -385,6 +390,8 @@ async def test_close_with_a_photo_as_proof(bot: OfflineBot) -> None:
 
 def ticket_reads(bot: OfflineBot) -> list[str]:
     """Every read of a whole ticket row from now on (the statements SQLite runs)."""
+    if bot.db.dialect.name != "sqlite":
+        pytest.skip("counts statements in SQLite's trace")
     reads: list[str] = []
 
     def seen(sql: str) -> None:

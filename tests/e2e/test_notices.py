@@ -14,6 +14,9 @@ from bot.emulator import JSONDict
 from bot.offline import Exchange, OfflineBot
 from tests.e2e.conftest import HEAD, OTHER_HEAD, RESIDENT, STAFF, bound_grid
 
+# The storage conformance suite: these run on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.both_backends
+
 TEMPLATE = (
     "各位{{ grid.name }}的居民：本周六上午停水。\n"
     "网格长：{{ heads|map(attribute='name')|join('、') or '暂无' }}，"

@@ -11,9 +11,14 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.domain.clock import FakeClock
 from bot.offline import OfflineBot
 from tests.e2e.conftest import HEAD, NEIGHBOUR, OTHER_HEAD, RESIDENT, STAFF, bound_grid
+
+# The storage conformance suite: these run on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.both_backends
 
 ROOT = Path(__file__).resolve().parents[2]
 STREET_DUTY = -100_800
@@ -150,7 +155,9 @@ async def test_command_line_stats_and_exports(bot: OfflineBot, tmp_path: Path) -
     await a_busy_morning(bot)
     assert bot.config is not None
     config = tmp_path / "cli.toml"
-    config.write_text(f'[database]\npath = "{bot.config.database.path}"\n', encoding="utf-8")
+    database = bot.config.database
+    where = f'url = "{database.url}"' if database.url else f'path = "{database.path}"'
+    config.write_text(f"[database]\n{where}\n", encoding="utf-8")
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -206,3 +206,38 @@ def test_cli_check_config_ok_keeps_token_secret(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
     assert GOOD_TOKEN not in result.stdout + result.stderr
+
+
+def test_a_database_url_selects_postgresql_and_the_environment_overrides_it(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, '[database]\nurl = "postgresql://grid@db.example/city"\n')
+    assert load_config(path, env={}).database.url == "postgresql://grid@db.example/city"
+    from_env = "postgresql://grid:pw@10.0.0.5:5433/city"
+    config = load_config(path, env={"GRIDBOT_DATABASE_URL": from_env})
+    assert config.database.url == from_env
+    assert config.database.where() == "postgresql://grid:***@10.0.0.5:5433/city"
+    # The example's empty url is the SQLite file.
+    assert load_config(ROOT / "config.example.toml", env={}).database.url is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://grid@db/city", "only PostgreSQL is supported"),
+        ("postgresql://grid:hunter2@db.example:99999/city", "expected postgresql://"),
+        ("postgresql:///city", "no host"),
+        ("postgresql://grid@db.example", "no database name"),
+    ],
+)
+def test_a_bad_database_url_is_one_line_exit_2_and_never_shows_the_password(
+    tmp_path: Path, url: str, expected: str
+) -> None:
+    path = write(tmp_path, f'[database]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError, match=expected):
+        load_config(path, env={})
+    result = run_cli("check-config", "-c", str(path), env={"GRIDBOT_TOKEN": GOOD_TOKEN})
+    assert result.returncode == 2
+    assert "[database] url: " in result.stderr and expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "hunter2" not in result.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -23,7 +22,7 @@ from bot.domain.console_auth import (
 )
 from bot.services.console import ConsoleService
 from bot.storage.database import Database
-from bot.storage.unit_of_work import SqliteStorage
+from bot.storage.unit_of_work import SqlStorage
 
 TOKEN = "123456:ABC-real-looking-token"
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -111,20 +110,20 @@ def test_session_cookie_round_trip_forgery_and_expiry() -> None:
         read_session(key, "garbage", NOW)
 
 
-async def _console(tmp_path: Path, clock: FakeClock) -> tuple[ConsoleService, Database]:
+async def _console(database: dict[str, str], clock: FakeClock) -> tuple[ConsoleService, Database]:
     from bot.app import build_services
     from bot.config import config_from_mapping
 
-    config = config_from_mapping({"database": {"path": str(tmp_path / "g.db")}})
+    config = config_from_mapping({"database": database})
     services = await build_services(config, clock)
     storage = services.storage
-    assert isinstance(storage, SqliteStorage)
+    assert isinstance(storage, SqlStorage)
     return services.console, storage.db
 
 
-async def test_a_login_link_works_once_and_only_in_time(tmp_path: Path) -> None:
+async def test_a_login_link_works_once_and_only_in_time(database: dict[str, str]) -> None:
     clock = FakeClock(NOW)
-    console, db = await _console(tmp_path, clock)
+    console, db = await _console(database, clock)
     try:
         secret = await console.issue_login_link(2001)
         assert await console.use_login_link(secret) == 2001

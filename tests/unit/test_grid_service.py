@@ -13,8 +13,9 @@ from bot.domain.errors import UserError
 from bot.domain.models import Role
 from bot.services.grids import BindResult, ChatRef, GridService
 from bot.services.people import PeopleService
-from bot.storage.database import Database
-from bot.storage.unit_of_work import SqliteStorage
+from bot.storage.sqlite import SqliteDatabase
+from bot.storage.unit_of_work import SqlStorage
+from tests.conftest import open_storage
 
 STAFF = 1000
 CHAT_A = ChatRef(-1001, "幸福里一群", "group")
@@ -22,10 +23,10 @@ CHAT_B = ChatRef(-1002, "幸福里新群", "supergroup")
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    database = await SqliteStorage.open(tmp_path / "grid.db")
-    yield database
-    await database.close()
+async def db(database: dict[str, str]) -> AsyncIterator[SqlStorage]:
+    storage = await open_storage(database)
+    yield storage
+    await storage.close()
 
 
 @pytest.fixture
@@ -34,20 +35,20 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def grids(db: SqliteStorage, clock: FakeClock) -> GridService:
+def grids(db: SqlStorage, clock: FakeClock) -> GridService:
     return GridService(db.unit_of_work, clock, frozenset({STAFF}))
 
 
 @pytest.fixture
-def people(db: SqliteStorage, clock: FakeClock) -> PeopleService:
+def people(db: SqlStorage, clock: FakeClock) -> PeopleService:
     return PeopleService(db.unit_of_work, clock)
 
 
 async def test_migrations_are_applied_once(tmp_path: Path) -> None:
-    first = await Database.open(tmp_path / "m.db")
+    first = await SqliteDatabase.open(tmp_path / "m.db")
     version = await first.schema_version()
     await first.close()
-    again = await Database.open(tmp_path / "m.db")
+    again = await SqliteDatabase.open(tmp_path / "m.db")
     assert await again.schema_version() == version >= 1
     row = await again.fetchone("PRAGMA journal_mode")
     assert row is not None and row[0] == "wal"
@@ -169,7 +170,7 @@ async def test_roles_assign_change_remove(grids: GridService, people: PeopleServ
 
 
 async def test_migration_moves_the_grid_atomically_and_idempotently(
-    grids: GridService, db: SqliteStorage
+    grids: GridService, db: SqlStorage
 ) -> None:
     await grids.bind(STAFF, CHAT_A, "G01", "一网格")
     await grids.bind(STAFF, CHAT_A, "G01", "一网格改")
@@ -200,7 +201,7 @@ async def test_tags(grids: GridService) -> None:
 
 
 async def test_the_grid_of_a_chat_is_cached_and_every_grid_write_is_seen(
-    grids: GridService, db: SqliteStorage
+    grids: GridService, db: SqlStorage
 ) -> None:
     await grids.bind(STAFF, CHAT_A, "G01", "一网格")
     first = await grids.grid_for_chat(CHAT_A.chat_id)
@@ -224,7 +225,7 @@ async def test_the_grid_of_a_chat_is_cached_and_every_grid_write_is_seen(
 
 
 async def test_a_read_inside_a_transaction_after_a_grid_write_is_not_served_stale(
-    grids: GridService, db: SqliteStorage
+    grids: GridService, db: SqlStorage
 ) -> None:
     created = await grids.bind(STAFF, CHAT_A, "G01", "一网格")
     assert (await grids.grid_for_chat(CHAT_A.chat_id)) is not None  # now cached

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from telegram import Chat, Message, Update, User
 
 from bot.domain.clock import FakeClock
 from bot.inbox import Inbox
-from bot.storage.database import Database
 from bot.storage.inbox import InboxRepository
+from tests.conftest import open_storage
 
 
-async def test_stored_updates_not_yet_handled_are_handed_over_again(tmp_path: Path) -> None:
+async def test_stored_updates_not_yet_handled_are_handed_over_again(
+    database: dict[str, str],
+) -> None:
     """What was stored before its offset was confirmed survives the process."""
-    db = await Database.open(tmp_path / "inbox.db")
+    db = (await open_storage(database)).db
     try:
         clock = FakeClock()
         inbox = Inbox(InboxRepository(db), clock)

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.domain.notices import NoticeStatus, RunStatus, parse_notice_command
 from bot.domain.schedule import Targets
-from bot.storage.unit_of_work import SqliteStorage
+from bot.storage.unit_of_work import SqlStorage
+from tests.conftest import open_storage
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    database = await SqliteStorage.open(tmp_path / "notices.db")
-    async with database.unit_of_work() as uow:
+async def db(database: dict[str, str]) -> AsyncIterator[SqlStorage]:
+    storage = await open_storage(database)
+    async with storage.unit_of_work() as uow:
         for n, (code, active) in enumerate((("G01", True), ("G02", True), ("G03", False)), 1):
             await uow.grids.create(
                 code=code, name=f"{code}网格", chat_id=-n, chat_title=None, now=NOW
@@ -27,11 +27,11 @@ async def db(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
             if not active:
                 await uow.grids.set_active_by_chat(-n, False, NOW)
         await uow.grids.set_tags(2, ["幸福社区"])
-    yield database
-    await database.close()
+    yield storage
+    await storage.close()
 
 
-async def draft(db: SqliteStorage) -> int:
+async def draft(db: SqlStorage) -> int:
     request = parse_notice_command("每天 09:00 all", "停水", now=NOW, tz=ZoneInfo("Asia/Shanghai"))
     async with db.unit_of_work() as uow:
         return await uow.notices.create(
@@ -45,7 +45,7 @@ async def draft(db: SqliteStorage) -> int:
         )
 
 
-async def test_targets_reach_active_grids_by_all_code_or_tag(db: SqliteStorage) -> None:
+async def test_targets_reach_active_grids_by_all_code_or_tag(db: SqlStorage) -> None:
     ids = db.notices.target_grid_ids
     assert await ids(Targets(all=True)) == [1, 2]  # G03: the bot is not in its chat
     assert await ids(Targets(all=False, grid_codes=("g01", "G03"))) == [1]
@@ -53,7 +53,7 @@ async def test_targets_reach_active_grids_by_all_code_or_tag(db: SqliteStorage) 
     assert await ids(Targets(all=False, tags=("nowhere",))) == []
 
 
-async def test_status_changes_are_conditional(db: SqliteStorage) -> None:
+async def test_status_changes_are_conditional(db: SqlStorage) -> None:
     notice_id = await draft(db)
     async with db.unit_of_work() as uow:
         change = uow.notices.change_status
@@ -69,7 +69,7 @@ async def test_status_changes_are_conditional(db: SqliteStorage) -> None:
     assert notice.next_run_at == NOW and notice.schedule.cron == "0 9 * * *"
 
 
-async def test_one_run_per_moment_finished_once_when_nothing_is_pending(db: SqliteStorage) -> None:
+async def test_one_run_per_moment_finished_once_when_nothing_is_pending(db: SqlStorage) -> None:
     notice_id = await draft(db)
     repo = db.notices
     async with db.unit_of_work() as uow:
@@ -92,7 +92,7 @@ async def test_one_run_per_moment_finished_once_when_nothing_is_pending(db: Sqli
     assert await repo.unfinished_runs() == []
 
 
-async def test_cancelling_fails_what_is_still_pending(db: SqliteStorage) -> None:
+async def test_cancelling_fails_what_is_still_pending(db: SqlStorage) -> None:
     notice_id = await draft(db)
     async with db.unit_of_work() as uow:
         run_id = await uow.notices.create_run(notice_id, NOW, RunStatus.SENDING, NOW)

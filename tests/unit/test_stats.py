@@ -7,7 +7,6 @@ import io
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +19,7 @@ from bot.domain.models import PersonRoles, Role
 from bot.domain.stats import parse_period
 from bot.services.grids import ChatRef, GridService
 from bot.services.stats import StatsService
-from bot.storage.unit_of_work import SqliteStorage
+from tests.conftest import open_storage
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -159,8 +158,8 @@ TICKETS = [
 
 
 @pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[StatsService]:
-    storage = await SqliteStorage.open(tmp_path / "stats.db")
+async def service(database: dict[str, str]) -> AsyncIterator[StatsService]:
+    storage = await open_storage(database)
     db = storage.db
     clock = FakeClock(NOW)
     grids = GridService(storage.unit_of_work, clock, frozenset({1}))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +16,8 @@ from bot.domain.schedule import Schedule
 from bot.domain.timers import Timer
 from bot.services.ports import UnitOfWork
 from bot.services.timers import AfterCommit, TimerService
-from bot.storage.unit_of_work import SqliteStorage
+from bot.storage.unit_of_work import SqlStorage
+from tests.conftest import open_storage
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday 2026-11-23 09:00 in Shanghai.
@@ -49,14 +49,14 @@ class Recorder:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    storage = await SqliteStorage.open(tmp_path / "timers.db")
+async def db(database: dict[str, str]) -> AsyncIterator[SqlStorage]:
+    storage = await open_storage(database)
     yield storage
     await storage.close()
 
 
 async def started(
-    db: SqliteStorage, clock: FakeClock, schedule: Schedule, recorder: Recorder
+    db: SqlStorage, clock: FakeClock, schedule: Schedule, recorder: Recorder
 ) -> TimerService:
     """What bot start-up does for a recurring job: register it, keep one run pending."""
     timers = TimerService(db.unit_of_work, clock)
@@ -69,7 +69,7 @@ async def pending(timers: TimerService) -> list[str]:
     return [local(t.due_at) for t in await timers.pending(KIND)]
 
 
-async def test_a_run_stores_the_next_and_goes_out_once(db: SqliteStorage) -> None:
+async def test_a_run_stores_the_next_and_goes_out_once(db: SqlStorage) -> None:
     clock, recorder = FakeClock(MONDAY_0900), Recorder()
     timers = await started(db, clock, DAILY_0830, recorder)
     assert await pending(timers) == ["11-24 08:30"]
@@ -81,7 +81,7 @@ async def test_a_run_stores_the_next_and_goes_out_once(db: SqliteStorage) -> Non
     assert await timers.fire_due() == 0  # nothing twice
 
 
-async def test_restart_keeps_the_stored_next_run_without_duplicating_it(db: SqliteStorage) -> None:
+async def test_restart_keeps_the_stored_next_run_without_duplicating_it(db: SqlStorage) -> None:
     clock, recorder = FakeClock(MONDAY_0900), Recorder()
     timers = await started(db, clock, DAILY_0830, recorder)
     clock.advance(timedelta(days=1))
@@ -96,7 +96,7 @@ async def test_restart_keeps_the_stored_next_run_without_duplicating_it(db: Sqli
     assert recorder.sent == ["11-24 08:30", "11-25 08:30"]
 
 
-async def test_down_for_days_one_late_run_then_back_on_schedule(db: SqliteStorage) -> None:
+async def test_down_for_days_one_late_run_then_back_on_schedule(db: SqlStorage) -> None:
     clock, recorder = FakeClock(MONDAY_0900), Recorder()
     await started(db, clock, DAILY_0830, recorder)
     clock.advance(timedelta(days=3, hours=1))  # back on Thursday 10:00
@@ -107,7 +107,7 @@ async def test_down_for_days_one_late_run_then_back_on_schedule(db: SqliteStorag
     assert await pending(timers) == ["11-27 08:30"]
 
 
-async def test_a_changed_schedule_replaces_the_stored_run(db: SqliteStorage) -> None:
+async def test_a_changed_schedule_replaces_the_stored_run(db: SqlStorage) -> None:
     clock, recorder = FakeClock(MONDAY_0900), Recorder()
     await started(db, clock, DAILY_0830, recorder)
     # The operator moved [digest] time to 07:00 and restarted.
@@ -118,7 +118,7 @@ async def test_a_changed_schedule_replaces_the_stored_run(db: SqliteStorage) -> 
     assert recorder.sent == ["11-24 07:00"]
 
 
-async def test_a_failing_run_stays_pending_and_stores_no_next(db: SqliteStorage) -> None:
+async def test_a_failing_run_stays_pending_and_stores_no_next(db: SqlStorage) -> None:
     clock = FakeClock(MONDAY_0900)
     timers = TimerService(db.unit_of_work, clock)
     attempts: list[datetime] = []
@@ -141,7 +141,7 @@ async def test_a_failing_run_stays_pending_and_stores_no_next(db: SqliteStorage)
     assert len(attempts) == 1 and recorder.sent == ["11-24 08:30"]
 
 
-async def test_a_subjects_own_schedule_ends_or_stops_it(db: SqliteStorage) -> None:
+async def test_a_subjects_own_schedule_ends_or_stops_it(db: SqlStorage) -> None:
     """Notices: each has its own schedule, read when a run fires; None means stopped."""
     clock, recorder = FakeClock(MONDAY_0900), Recorder()
     timers = TimerService(db.unit_of_work, clock)

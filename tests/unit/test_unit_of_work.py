@@ -1,33 +1,33 @@
-"""The SQLite unit of work on a real file: all of a use case or none of it."""
+"""The unit of work on a real database (SQLite and PostgreSQL): all of a use case or none of it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from bot.services.ports import UnitOfWorkFactory
 from bot.storage.database import NoUnitOfWork
-from bot.storage.unit_of_work import SqliteStorage
+from bot.storage.unit_of_work import SqlStorage
+from tests.conftest import open_storage
 
 NOW = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    opened = await SqliteStorage.open(tmp_path / "uow.db")
+async def storage(database: dict[str, str]) -> AsyncIterator[SqlStorage]:
+    opened = await open_storage(database)
     yield opened
     await opened.close()
 
 
-async def grid_codes(storage: SqliteStorage) -> list[str]:
+async def grid_codes(storage: SqlStorage) -> list[str]:
     async with storage.unit_of_work() as uow:
         return [g.code for g in await uow.grids.all()]
 
 
-async def test_a_clean_exit_commits_everything(storage: SqliteStorage) -> None:
+async def test_a_clean_exit_commits_everything(storage: SqlStorage) -> None:
     async with storage.unit_of_work() as uow:
         grid_id = await uow.grids.create(
             code="G01", name="一网格", chat_id=-1, chat_title=None, now=NOW
@@ -39,7 +39,7 @@ async def test_a_clean_exit_commits_everything(storage: SqliteStorage) -> None:
     assert grid is not None and grid.tags == ("老旧小区",)
 
 
-async def test_an_exception_rolls_the_whole_use_case_back(storage: SqliteStorage) -> None:
+async def test_an_exception_rolls_the_whole_use_case_back(storage: SqlStorage) -> None:
     with pytest.raises(RuntimeError):
         async with storage.unit_of_work() as uow:
             await uow.grids.create(code="G01", name="一网格", chat_id=-1, chat_title=None, now=NOW)
@@ -48,7 +48,7 @@ async def test_an_exception_rolls_the_whole_use_case_back(storage: SqliteStorage
 
 
 async def test_a_use_case_inside_another_joins_its_unit_of_work(
-    storage: SqliteStorage,
+    storage: SqlStorage,
 ) -> None:
     factory: UnitOfWorkFactory = storage.unit_of_work  # the Protocol the services take
     with pytest.raises(RuntimeError):
@@ -64,7 +64,7 @@ async def test_a_use_case_inside_another_joins_its_unit_of_work(
     assert await grid_codes(storage) == []
 
 
-async def test_a_write_outside_a_unit_of_work_is_refused(storage: SqliteStorage) -> None:
+async def test_a_write_outside_a_unit_of_work_is_refused(storage: SqlStorage) -> None:
     with pytest.raises(NoUnitOfWork):
         await storage.grids.create(code="G01", name="一网格", chat_id=-1, chat_title=None, now=NOW)
     assert await grid_codes(storage) == []
